@@ -1,0 +1,47 @@
+# Two commands do all the set-up on a fresh machine: `make lab` and `make test`.
+# Each target creates .venv on first use and reinstalls only when pyproject.toml changes.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8888
+DATA ?=
+OUT ?= reports
+
+.PHONY: lab test report present bench clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $(VENV)/.installed $@
+
+# JupyterLab on the tour notebooks, bound to loopback; it prints the URL with its token.
+lab: $(VENV)/.installed
+	$(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$(PORT) \
+		--ServerApp.root_dir=notebooks --LabApp.news_url=None
+
+# Lint, then the whole suite: unit, property, notebook and browser tests.
+test: $(VENV)/.installed-test
+	@test -x /usr/bin/chromium || ./.ci/install-chromium || \
+		echo "Chromium is not installed: the browser tests will be skipped."
+	$(BIN)/ruff check toolkit tests benchmarks
+	$(BIN)/python -m pytest
+
+report: $(VENV)/.installed
+	$(BIN)/python -m toolkit report $(if $(DATA),--data $(DATA)) --out $(OUT)
+
+present: $(VENV)/.installed
+	$(BIN)/voila notebooks/04_network_growth.ipynb --no-browser --port=$(PORT) \
+		--Voila.ip=127.0.0.1 --strip_sources=True
+
+bench: $(VENV)/.installed-test
+	for script in benchmarks/*.py; do $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) reports .pytest_cache tests/artifacts

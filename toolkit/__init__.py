@@ -1,0 +1,76 @@
+"""MLM Funnel Toolkit: funnels, cohorts, lead quality and duplication what-ifs for CRM exports.
+
+The data layer is imported eagerly (pandas and numpy only). Everything else is loaded on first
+use, so ``import toolkit`` stays fast and never pulls in Bokeh, ipywidgets, statsmodels or Jupyter.
+"""
+
+from importlib import import_module
+
+from toolkit.datasets import generate_sample, load_sample, read_crm, write_crm
+from toolkit.schema import LEAD_TYPES, ROLES, STAGES, CRMData, DataError, validate
+
+__version__ = "0.1.0"
+
+# Public name -> module that defines it, imported on first attribute access.
+_LAZY = {
+    # funnels (issue: funnel analytics)
+    "funnel_table": "toolkit.funnel",
+    "time_to_convert": "toolkit.funnel",
+    "conversion_trend": "toolkit.funnel",
+    "compare_segments": "toolkit.funnel",
+    "expected_range": "toolkit.rates",
+    # cohorts and retention
+    "cohort_table": "toolkit.cohorts",
+    "cohort_matrix": "toolkit.cohorts",
+    "member_mix": "toolkit.cohorts",
+    "role_transitions": "toolkit.cohorts",
+    "project_cohorts": "toolkit.cohorts",
+    "ShiftedBetaGeometric": "toolkit.retention",
+    # lead quality
+    "LeadQualityModel": "toolkit.lead_quality",
+    "lead_budget": "toolkit.lead_quality",
+    "best_mix": "toolkit.lead_quality",
+    "leads_needed": "toolkit.lead_quality",
+    "compare_sources": "toolkit.lead_quality",
+    # growth and downline
+    "GrowthParams": "toolkit.growth",
+    "project_growth": "toolkit.growth",
+    "simulate_growth": "toolkit.growth",
+    "claim_check": "toolkit.growth",
+    "sales_vs_network": "toolkit.growth",
+    "sensitivity": "toolkit.growth",
+    "goal_seek": "toolkit.growth",
+    "fit_recruitment": "toolkit.growth",
+    "downline": "toolkit.downline",
+    "volume_by_level": "toolkit.downline",
+}
+_SUBPACKAGES = {"plots", "explorers"}
+
+__all__ = [
+    "CRMData",
+    "DataError",
+    "LEAD_TYPES",
+    "ROLES",
+    "STAGES",
+    "generate_sample",
+    "load_sample",
+    "read_crm",
+    "validate",
+    "write_crm",
+    *_LAZY,
+]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+    elif name in _SUBPACKAGES:
+        value = import_module(f"toolkit.{name}")
+    else:
+        raise AttributeError(f"module 'toolkit' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted({*globals(), *_LAZY, *_SUBPACKAGES})

@@ -1,0 +1,46 @@
+"""Engine-agnostic frame handling shared by the computations written once against Narwhals.
+
+pandas, Polars (eager or lazy), PyArrow, DuckDB relations and PySpark DataFrames come in; the
+result goes back as the same kind (a lazy input gives a lazy result).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import narwhals as nw
+import pandas as pd
+
+from toolkit.schema import DataError
+
+
+def from_native(obj: Any, table: str, required: Iterable[str]) -> nw.DataFrame | nw.LazyFrame:
+    """Wrap ``obj`` in Narwhals and check that ``table`` has the ``required`` columns."""
+    try:
+        frame = nw.from_native(obj)
+    except TypeError as exc:
+        raise DataError(
+            f"{table}: expected a dataframe (pandas, Polars, PyArrow, DuckDB or PySpark), "
+            f"got {type(obj).__name__}"
+        ) from exc
+    missing = [col for col in required if col not in frame.columns]
+    if missing:
+        raise DataError(
+            f"{table}: missing required column(s) {missing}; columns present: {list(frame.columns)}"
+        )
+    return frame
+
+
+def is_lazy(frame: nw.DataFrame | nw.LazyFrame) -> bool:
+    return isinstance(frame, nw.LazyFrame)
+
+
+def collect(frame: nw.DataFrame | nw.LazyFrame) -> nw.DataFrame:
+    return frame.collect() if is_lazy(frame) else frame
+
+
+def latest_timestamp(frame: nw.DataFrame | nw.LazyFrame, columns: Iterable[str]) -> pd.Timestamp:
+    """The latest value over ``columns``: the default ``as_of`` when the caller gives none."""
+    row = collect(frame.select(nw.max_horizontal(*[nw.col(c).max() for c in columns]))).row(0)
+    return pd.Timestamp(row[0])

@@ -1,0 +1,364 @@
+"""The data contract: a CRM export as four tables (plus an optional role history) and ``as_of``.
+
+=============  ==================================  ==========================================
+table          one row per                         columns (required first)
+=============  ==================================  ==========================================
+leads          person who entered the funnel       lead_id, created_at, source, lead_type,
+                                                   cost, owner_id
+events         stage a lead reached                lead_id, stage, at
+members        customer or rep in the organisation member_id, sponsor_id, joined_at, role,
+                                                   left_at, lead_id
+orders         purchase                            order_id, member_id, ordered_at, amount,
+                                                   volume, autoship
+role_history   role a member took on (optional)    member_id, role, from_at
+=============  ==================================  ==========================================
+
+Empty values are allowed only where the contract says so: ``owner_id`` (a lead nobody works
+yet), ``sponsor_id`` (a root of the genealogy), ``left_at`` (still active) and ``members.lead_id``
+(a member who did not come through a tracked lead). Extra columns are kept as they are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+STAGES = ("contact", "lead", "prospect", "customer", "rep", "leader")
+LEAD_TYPES = ("unqualified", "generic", "qualified")
+ROLES = ("retail_customer", "preferred_customer", "retailer", "business_builder", "leader")
+CUSTOMER_ROLES = ("retail_customer", "preferred_customer")
+REP_ROLES = ("retailer", "business_builder", "leader")
+
+EXAMPLES_SHOWN = 5
+
+
+class DataError(ValueError):
+    """Input data that breaks the contract. The message names the table, the column, how many
+    rows are affected and the first few offending ids; ``problems`` lists each problem found."""
+
+    def __init__(self, message: str, problems: list[str] | None = None):
+        super().__init__(message)
+        self.problems = problems or [message]
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str  # "id", "text", "category", "datetime", "number" or "bool"
+    nullable: bool = False
+    values: tuple[str, ...] | None = None  # the vocabulary of a "category" column
+    minimum: float | None = None
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    id_col: str  # the column that names a row in error messages
+    columns: tuple[Column, ...]
+    unique_id: bool = True
+
+    @property
+    def column_names(self) -> list[str]:
+        return [col.name for col in self.columns]
+
+    def empty(self) -> pd.DataFrame:
+        """A frame with no rows and the contract's columns and dtypes."""
+        dtypes = {
+            "id": "str",
+            "text": "str",
+            "category": "str",
+            "datetime": "datetime64[us]",
+            "number": "float64",
+            "bool": "bool",
+        }
+        return pd.DataFrame({c.name: pd.Series(dtype=dtypes[c.kind]) for c in self.columns})
+
+
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in (
+        Table(
+            "leads",
+            "lead_id",
+            (
+                Column("lead_id", "id"),
+                Column("created_at", "datetime"),
+                Column("source", "text"),
+                Column("lead_type", "category", values=LEAD_TYPES),
+                Column("cost", "number", minimum=0),
+                Column("owner_id", "id", nullable=True),
+            ),
+        ),
+        Table(
+            "events",
+            "lead_id",
+            (Column("lead_id", "id"), Column("stage", "category", values=STAGES), Column("at", "datetime")),
+            unique_id=False,
+        ),
+        Table(
+            "members",
+            "member_id",
+            (
+                Column("member_id", "id"),
+                Column("sponsor_id", "id", nullable=True),
+                Column("joined_at", "datetime"),
+                Column("role", "category", values=ROLES),
+                Column("left_at", "datetime", nullable=True),
+                Column("lead_id", "id", nullable=True),
+            ),
+        ),
+        Table(
+            "orders",
+            "order_id",
+            (
+                Column("order_id", "id"),
+                Column("member_id", "id"),
+                Column("ordered_at", "datetime"),
+                Column("amount", "number", minimum=0),
+                Column("volume", "number", minimum=0),
+                Column("autoship", "bool"),
+            ),
+        ),
+        Table(
+            "role_history",
+            "member_id",
+            (Column("member_id", "id"), Column("role", "category", values=ROLES), Column("from_at", "datetime")),
+            unique_id=False,
+        ),
+    )
+}
+REQUIRED_TABLES = ("leads", "events", "members")
+OPTIONAL_TABLES = ("orders", "role_history")
+
+
+@dataclass(frozen=True, repr=False)
+class CRMData:
+    """A CRM export: four pandas tables and ``as_of``, the moment the export was taken.
+
+    Every censoring decision (in progress, incomplete cohort cell, still active) is taken against
+    ``as_of``. ``role_history`` is optional: one row per role a member took on, from when.
+    Build one by hand or with :func:`toolkit.read_crm`, then check it with :func:`toolkit.validate`.
+    """
+
+    leads: pd.DataFrame
+    events: pd.DataFrame
+    members: pd.DataFrame
+    orders: pd.DataFrame = field(default_factory=TABLES["orders"].empty)
+    as_of: pd.Timestamp | None = None
+    role_history: pd.DataFrame | None = None
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The tables present, by name (role_history only when there is one)."""
+        out = {name: getattr(self, name) for name in (*REQUIRED_TABLES, "orders")}
+        if self.role_history is not None:
+            out["role_history"] = self.role_history
+        return out
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """Rows and columns per table."""
+        return pd.DataFrame(
+            [(name, len(frame), len(frame.columns)) for name, frame in self.tables().items()],
+            columns=["table", "rows", "columns"],
+        ).set_index("table")
+
+    def __repr__(self) -> str:
+        sizes = ", ".join(f"{name}={len(frame):,}" for name, frame in self.tables().items())
+        return f"CRMData({sizes}, as_of={self.as_of})"
+
+    def _repr_html_(self) -> str:
+        return f"<p><b>CRMData</b> as of {self.as_of}</p>" + self.summary.to_html()
+
+
+# --------------------------------------------------------------------------------------------
+# validation
+
+
+class _Problems:
+    """Collects every problem so one DataError reports them all, each with its first examples."""
+
+    def __init__(self):
+        self.lines: list[str] = []
+
+    def add(self, table: str, column: str, what: str, bad: pd.Series, ids: pd.Series) -> None:
+        count = int(bad.sum())
+        if count:
+            examples = ", ".join(map(str, ids[bad].head(EXAMPLES_SHOWN)))
+            noun = "row" if count == 1 else "rows"
+            id_col = ids.name or "row"
+            self.lines.append(f"{table}.{column}: {count:,} {noun} {what} (first {id_col}: {examples})")
+
+    def note(self, line: str) -> None:
+        self.lines.append(line)
+
+    def raise_if_any(self) -> None:
+        if self.lines:
+            header = f"The CRM data breaks the contract in {len(self.lines)} way(s):"
+            raise DataError("\n".join([header, *(f"- {line}" for line in self.lines)]), self.lines)
+
+
+def _to_datetime(values: pd.Series) -> pd.Series:
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        values = values.dt.tz_convert("UTC").dt.tz_localize(None)
+    elif not pd.api.types.is_datetime64_dtype(values.dtype):
+        values = pd.to_datetime(values, errors="coerce")
+        if isinstance(values.dtype, pd.DatetimeTZDtype):
+            values = values.dt.tz_convert("UTC").dt.tz_localize(None)
+    return values.astype("datetime64[us]")
+
+
+_TRUE = {"true", "t", "yes", "y", "1"}
+_FALSE = {"false", "f", "no", "n", "0"}
+
+
+def _to_bool(values: pd.Series) -> pd.Series:
+    if pd.api.types.is_bool_dtype(values.dtype):
+        return values
+    text = values.astype("str").str.strip().str.lower()
+    return text.map(lambda v: True if v in _TRUE else False if v in _FALSE else None)
+
+
+def _normalise_table(table: Table, frame: pd.DataFrame, problems: _Problems) -> pd.DataFrame | None:
+    """A copy with parsed columns; None when required columns are missing (nothing else checks)."""
+    if not isinstance(frame, pd.DataFrame):
+        problems.note(f"{table.name}: expected a pandas DataFrame, got {type(frame).__name__}")
+        return None
+    missing = [c for c in table.column_names if c not in frame.columns]
+    if missing:
+        problems.note(
+            f"{table.name}: missing required column(s) {missing}; "
+            f"columns present: {list(map(str, frame.columns))}"
+        )
+        return None
+    out = frame.copy()
+    ids = out[table.id_col] if table.id_col in out else pd.Series(out.index, name="row")
+    for col in table.columns:
+        raw = out[col.name]
+        textual = pd.api.types.is_string_dtype(raw.dtype) or raw.dtype == object
+        empty = raw.isna() | (raw.astype("str").str.strip() == "") if textual else raw.isna()
+        if col.kind == "datetime":
+            parsed = _to_datetime(raw)
+            problems.add(table.name, col.name, "with a date that does not parse", parsed.isna() & ~empty, ids)
+        elif col.kind == "number":
+            parsed = pd.to_numeric(raw, errors="coerce").astype("float64")
+            problems.add(table.name, col.name, "that are not numbers", parsed.isna() & ~empty, ids)
+            if col.minimum is not None:
+                problems.add(table.name, col.name, f"below {col.minimum:g}", parsed < col.minimum, ids)
+        elif col.kind == "bool":
+            parsed = _to_bool(raw)
+            problems.add(table.name, col.name, "that are not true/false", parsed.isna() & ~empty, ids)
+            parsed = parsed.astype("bool") if not parsed.isna().any() else parsed
+        elif col.kind == "category":
+            parsed = raw
+            unknown = ~raw.isin(col.values) & ~empty
+            if unknown.any():
+                seen = ", ".join(map(repr, pd.unique(raw[unknown])[:EXAMPLES_SHOWN]))
+                problems.add(
+                    table.name,
+                    col.name,
+                    f"outside the vocabulary ({seen}); valid values: {', '.join(col.values)}",
+                    unknown,
+                    ids,
+                )
+        else:
+            parsed = raw.where(~empty, None) if textual else raw
+        if not col.nullable:
+            problems.add(table.name, col.name, "empty (the column is required)", empty, ids)
+        out[col.name] = parsed
+    if table.unique_id:
+        dup = out[table.id_col].duplicated(keep=False) & out[table.id_col].notna()
+        problems.add(table.name, table.id_col, "with a duplicate id", dup, out[table.id_col])
+    return out
+
+
+def _unknown_reference(problems, table, column, frame, ids_col, known, what) -> None:
+    values = frame[column]
+    bad = values.notna() & ~values.isin(known)
+    problems.add(table, column, f"referring to {what}", bad, frame[ids_col])
+
+
+def sponsor_loops(member_ids: pd.Series, sponsor_ids: pd.Series) -> np.ndarray:
+    """Mask of members whose sponsor chain never reaches a root: they sit on a cycle or below one.
+
+    Pointer jumping: each pass doubles how far every member has looked up its chain, so
+    ``log2(n)`` vectorised passes decide for a million members without a loop per member.
+    Sponsors not in ``member_ids`` count as roots here (they are reported separately).
+    """
+    n = len(member_ids)
+    parent = pd.Index(member_ids).get_indexer(sponsor_ids)
+    parent = np.where(parent < 0, n, parent)  # index n is a virtual root that points to itself
+    parent = np.append(parent, n)
+    for _ in range(max(1, int(np.ceil(np.log2(n + 1))) + 1)):
+        parent = parent[parent]
+    return parent[:n] != n
+
+
+def validate(data: CRMData) -> CRMData:
+    """Check ``data`` against the contract and return a normalised copy.
+
+    The copy has parsed timestamps (``datetime64[us]``, timezone-aware ones converted to UTC),
+    numbers as floats, ``autoship`` as bool, and ``as_of`` set (the latest timestamp in the data
+    when it was None). Input frames are never modified and no row is dropped.
+
+    Raises
+    ------
+    DataError
+        Listing every problem found: missing columns, dates that do not parse, values outside
+        the vocabulary (with the valid values), negative costs or amounts, duplicate ids, events
+        for unknown leads, orders for unknown members, unknown sponsors, sponsor cycles,
+        ``left_at`` before ``joined_at``, orders before the member joined, and timestamps after
+        ``as_of``. Each line names the table and column, how many rows, and the first ids.
+    """
+    problems = _Problems()
+    frames = {
+        name: _normalise_table(TABLES[name], frame, problems) for name, frame in data.tables().items()
+    }
+    leads, events, members, orders = (frames.get(n) for n in ("leads", "events", "members", "orders"))
+
+    if leads is not None and events is not None:
+        _unknown_reference(problems, "events", "lead_id", events, "lead_id", leads["lead_id"], "leads not in the leads table")
+    if members is not None:
+        _unknown_reference(
+            problems, "members", "sponsor_id", members, "member_id", members["member_id"], "sponsors not in the members table"
+        )
+        if leads is not None:
+            _unknown_reference(
+                problems, "members", "lead_id", members, "member_id", leads["lead_id"], "leads not in the leads table"
+            )
+        loops = sponsor_loops(members["member_id"], members["sponsor_id"])
+        problems.add("members", "sponsor_id", "in a sponsor cycle (the chain of sponsors loops back)", pd.Series(loops, index=members.index), members["member_id"])
+        problems.add(
+            "members", "left_at", "before joined_at", members["left_at"] < members["joined_at"], members["member_id"]
+        )
+    for name in ("orders", "role_history"):
+        frame = frames.get(name)
+        if frame is not None and members is not None:
+            _unknown_reference(problems, name, "member_id", frame, TABLES[name].id_col, members["member_id"], "members not in the members table")
+    if orders is not None and members is not None:
+        joined = orders["member_id"].map(members.drop_duplicates("member_id").set_index("member_id")["joined_at"])
+        problems.add("orders", "ordered_at", "before the member joined", orders["ordered_at"] < joined, orders["order_id"])
+
+    present = {name: frame for name, frame in frames.items() if frame is not None}
+    stamps = [
+        (name, col.name)
+        for name, frame in present.items()
+        for col in TABLES[name].columns
+        if col.kind == "datetime"
+    ]
+    as_of = data.as_of
+    if as_of is None:
+        latest = [present[name][col].max() for name, col in stamps]
+        latest = [t for t in latest if pd.notna(t)]
+        as_of = max(latest) if latest else None
+    else:
+        as_of = pd.Timestamp(as_of)
+        if as_of.tzinfo is not None:
+            as_of = as_of.tz_convert("UTC").tz_localize(None)
+        for name, col in stamps:
+            frame = present[name]
+            problems.add(name, col, f"after as_of ({as_of})", frame[col] > as_of, frame[TABLES[name].id_col])
+
+    problems.raise_if_any()
+    return replace(data, as_of=as_of, **frames)
