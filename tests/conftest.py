@@ -103,11 +103,28 @@ def tiny():
     events = pd.DataFrame(
         {
             "lead_id": ["L1", "L1", "L1", "L1", "L2", "L2", "L2", "L3", "L3", "L4"],
-            "stage": ["contact", "lead", "prospect", "customer", "contact", "lead", "prospect", "contact", "lead", "contact"],
+            "stage": [
+                "contact",
+                "lead",
+                "prospect",
+                "customer",
+                "contact",
+                "lead",
+                "prospect",
+                "contact",
+                "lead",
+                "contact",
+            ],
             "at": [
-                t("2025-01-01"), t("2025-01-03"), t("2025-01-10"), t("2025-01-21"),
-                t("2025-01-05"), t("2025-01-06"), t("2025-02-01"),
-                t("2025-02-01"), t("2025-02-02"),
+                t("2025-01-01"),
+                t("2025-01-03"),
+                t("2025-01-10"),
+                t("2025-01-21"),
+                t("2025-01-05"),
+                t("2025-01-06"),
+                t("2025-02-01"),
+                t("2025-02-01"),
+                t("2025-02-02"),
                 t("2025-06-20"),
             ],
         }

@@ -43,7 +43,9 @@ def read_crm(path, *, as_of=None) -> CRMData:
     """
     folder = Path(path)
     if not folder.is_dir():
-        raise DataError(f"{folder}: not a folder; expected one with leads, events and members tables")
+        raise DataError(
+            f"{folder}: not a folder; expected one with leads, events and members tables"
+        )
     frames = {name: _read_table(folder, name) for name in (*REQUIRED_TABLES, *OPTIONAL_TABLES)}
     missing = [name for name in REQUIRED_TABLES if frames[name] is None]
     if missing:

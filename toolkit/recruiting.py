@@ -26,12 +26,16 @@ def prospecting_effort(rng: np.random.Generator, n: int, *, dispersion: float) -
     return rng.gamma(shape=dispersion, scale=1.0 / dispersion, size=n)
 
 
-def effort_weights(effort: np.ndarray, is_leader: np.ndarray, leader_multiplier: float) -> np.ndarray:
+def effort_weights(
+    effort: np.ndarray, is_leader: np.ndarray, leader_multiplier: float
+) -> np.ndarray:
     """Relative contact rates this month: a leader approaches ``leader_multiplier`` times more."""
     return effort * np.where(is_leader, leader_multiplier, 1.0)
 
 
-def monthly_contacts(rng: np.random.Generator, weights: np.ndarray, contacts_per_rep: float) -> np.ndarray:
+def monthly_contacts(
+    rng: np.random.Generator, weights: np.ndarray, contacts_per_rep: float
+) -> np.ndarray:
     """Contacts each rep makes in one month: Poisson(contacts_per_rep x weight)."""
     return rng.poisson(contacts_per_rep * weights)
 

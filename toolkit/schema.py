@@ -94,7 +94,11 @@ TABLES: dict[str, Table] = {
         Table(
             "events",
             "lead_id",
-            (Column("lead_id", "id"), Column("stage", "category", values=STAGES), Column("at", "datetime")),
+            (
+                Column("lead_id", "id"),
+                Column("stage", "category", values=STAGES),
+                Column("at", "datetime"),
+            ),
             unique_id=False,
         ),
         Table(
@@ -124,7 +128,11 @@ TABLES: dict[str, Table] = {
         Table(
             "role_history",
             "member_id",
-            (Column("member_id", "id"), Column("role", "category", values=ROLES), Column("from_at", "datetime")),
+            (
+                Column("member_id", "id"),
+                Column("role", "category", values=ROLES),
+                Column("from_at", "datetime"),
+            ),
             unique_id=False,
         ),
     )
@@ -188,7 +196,9 @@ class _Problems:
             examples = ", ".join(map(str, ids[bad].head(EXAMPLES_SHOWN)))
             noun = "row" if count == 1 else "rows"
             id_col = ids.name or "row"
-            self.lines.append(f"{table}.{column}: {count:,} {noun} {what} (first {id_col}: {examples})")
+            self.lines.append(
+                f"{table}.{column}: {count:,} {noun} {what} (first {id_col}: {examples})"
+            )
 
     def note(self, line: str) -> None:
         self.lines.append(line)
@@ -240,15 +250,21 @@ def _normalise_table(table: Table, frame: pd.DataFrame, problems: _Problems) -> 
         empty = raw.isna() | (raw.astype("str").str.strip() == "") if textual else raw.isna()
         if col.kind == "datetime":
             parsed = _to_datetime(raw)
-            problems.add(table.name, col.name, "with a date that does not parse", parsed.isna() & ~empty, ids)
+            problems.add(
+                table.name, col.name, "with a date that does not parse", parsed.isna() & ~empty, ids
+            )
         elif col.kind == "number":
             parsed = pd.to_numeric(raw, errors="coerce").astype("float64")
             problems.add(table.name, col.name, "that are not numbers", parsed.isna() & ~empty, ids)
             if col.minimum is not None:
-                problems.add(table.name, col.name, f"below {col.minimum:g}", parsed < col.minimum, ids)
+                problems.add(
+                    table.name, col.name, f"below {col.minimum:g}", parsed < col.minimum, ids
+                )
         elif col.kind == "bool":
             parsed = _to_bool(raw)
-            problems.add(table.name, col.name, "that are not true/false", parsed.isna() & ~empty, ids)
+            problems.add(
+                table.name, col.name, "that are not true/false", parsed.isna() & ~empty, ids
+            )
             parsed = parsed.astype("bool") if not parsed.isna().any() else parsed
         elif col.kind == "category":
             parsed = raw
@@ -273,9 +289,14 @@ def _normalise_table(table: Table, frame: pd.DataFrame, problems: _Problems) -> 
     return out
 
 
+def _isin(values: pd.Series, known: pd.Series) -> np.ndarray:
+    """``values.isin(known)`` through a hash index: pandas' Arrow-string isin loops in Python."""
+    return pd.Index(known.dropna().unique()).get_indexer(values) >= 0
+
+
 def _unknown_reference(problems, table, column, frame, ids_col, known, what) -> None:
     values = frame[column]
-    bad = values.notna() & ~values.isin(known)
+    bad = values.notna() & ~_isin(values, known)
     problems.add(table, column, f"referring to {what}", bad, frame[ids_col])
 
 
@@ -313,32 +334,82 @@ def validate(data: CRMData) -> CRMData:
     """
     problems = _Problems()
     frames = {
-        name: _normalise_table(TABLES[name], frame, problems) for name, frame in data.tables().items()
+        name: _normalise_table(TABLES[name], frame, problems)
+        for name, frame in data.tables().items()
     }
-    leads, events, members, orders = (frames.get(n) for n in ("leads", "events", "members", "orders"))
+    leads, events, members, orders = (
+        frames.get(n) for n in ("leads", "events", "members", "orders")
+    )
 
     if leads is not None and events is not None:
-        _unknown_reference(problems, "events", "lead_id", events, "lead_id", leads["lead_id"], "leads not in the leads table")
+        _unknown_reference(
+            problems,
+            "events",
+            "lead_id",
+            events,
+            "lead_id",
+            leads["lead_id"],
+            "leads not in the leads table",
+        )
     if members is not None:
         _unknown_reference(
-            problems, "members", "sponsor_id", members, "member_id", members["member_id"], "sponsors not in the members table"
+            problems,
+            "members",
+            "sponsor_id",
+            members,
+            "member_id",
+            members["member_id"],
+            "sponsors not in the members table",
         )
         if leads is not None:
             _unknown_reference(
-                problems, "members", "lead_id", members, "member_id", leads["lead_id"], "leads not in the leads table"
+                problems,
+                "members",
+                "lead_id",
+                members,
+                "member_id",
+                leads["lead_id"],
+                "leads not in the leads table",
             )
-        loops = sponsor_loops(members["member_id"], members["sponsor_id"])
-        problems.add("members", "sponsor_id", "in a sponsor cycle (the chain of sponsors loops back)", pd.Series(loops, index=members.index), members["member_id"])
+        if members["member_id"].is_unique:  # with duplicate ids, "the sponsor" is ambiguous
+            loops = sponsor_loops(members["member_id"], members["sponsor_id"])
+            problems.add(
+                "members",
+                "sponsor_id",
+                "in a sponsor cycle (the chain of sponsors loops back)",
+                pd.Series(loops, index=members.index),
+                members["member_id"],
+            )
         problems.add(
-            "members", "left_at", "before joined_at", members["left_at"] < members["joined_at"], members["member_id"]
+            "members",
+            "left_at",
+            "before joined_at",
+            members["left_at"] < members["joined_at"],
+            members["member_id"],
         )
     for name in ("orders", "role_history"):
         frame = frames.get(name)
         if frame is not None and members is not None:
-            _unknown_reference(problems, name, "member_id", frame, TABLES[name].id_col, members["member_id"], "members not in the members table")
+            _unknown_reference(
+                problems,
+                name,
+                "member_id",
+                frame,
+                TABLES[name].id_col,
+                members["member_id"],
+                "members not in the members table",
+            )
     if orders is not None and members is not None:
-        joined = orders["member_id"].map(members.drop_duplicates("member_id").set_index("member_id")["joined_at"])
-        problems.add("orders", "ordered_at", "before the member joined", orders["ordered_at"] < joined, orders["order_id"])
+        joined = orders["member_id"].map(
+            members.drop_duplicates("member_id").set_index("member_id")["joined_at"]
+        )
+        problems.add(
+            "orders",
+            "ordered_at",
+            "before the member joined",
+            orders["ordered_at"] < joined,
+            orders["order_id"],
+        )
 
     present = {name: frame for name, frame in frames.items() if frame is not None}
     stamps = [
@@ -358,7 +429,9 @@ def validate(data: CRMData) -> CRMData:
             as_of = as_of.tz_convert("UTC").tz_localize(None)
         for name, col in stamps:
             frame = present[name]
-            problems.add(name, col, f"after as_of ({as_of})", frame[col] > as_of, frame[TABLES[name].id_col])
+            problems.add(
+                name, col, f"after as_of ({as_of})", frame[col] > as_of, frame[TABLES[name].id_col]
+            )
 
     problems.raise_if_any()
     return replace(data, as_of=as_of, **frames)
