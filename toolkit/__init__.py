@@ -41,8 +41,8 @@ _LAZY = {
     "sensitivity": "toolkit.growth",
     "goal_seek": "toolkit.growth",
     "fit_recruitment": "toolkit.growth",
-    "downline": "toolkit.downline",
-    "volume_by_level": "toolkit.downline",
+    "downline": "toolkit.genealogy",  # not toolkit.downline: a submodule import would shadow the function
+    "volume_by_level": "toolkit.genealogy",
 }
 _SUBPACKAGES = {"plots", "explorers"}
 

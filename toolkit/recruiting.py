@@ -45,3 +45,45 @@ def assign_contacts(rng: np.random.Generator, weights: np.ndarray, n_contacts: i
     total is fixed: the same Poisson process conditioned on its total (a multinomial draw)."""
     p = weights / weights.sum()
     return rng.choice(len(weights), size=n_contacts, p=p)
+
+
+# Group forms of the same mechanism, for simulators that track counts of reps instead of each rep.
+# A sum of n independent gamma(k, 1/k) efforts is gamma(n k, 1/k); when some of the n leave at
+# random, the share of that sum the stayers hold is Beta(k s, k (n - s)) (the Dirichlet split).
+# Summing ``monthly_contacts`` over a group is Poisson with the group's summed weight, so a
+# simulator of groups draws exactly the totals a simulator of individuals would.
+
+
+def group_effort(rng: np.random.Generator, counts: np.ndarray, *, dispersion: float) -> np.ndarray:
+    """Summed lasting effort of each group of ``counts`` new reps (same law as summing
+    :func:`prospecting_effort` over each group): gamma(shape=dispersion x count, mean count)."""
+    counts = np.asarray(counts)
+    if not dispersion > 0:
+        raise ValueError(f"dispersion must be > 0, got {dispersion}")
+    if np.isinf(dispersion):
+        return counts.astype(float)
+    out = np.zeros(counts.shape)
+    some = counts > 0
+    out[some] = rng.gamma(shape=dispersion * counts[some], scale=1.0 / dispersion)
+    return out
+
+
+def surviving_effort(
+    rng: np.random.Generator,
+    total: np.ndarray,
+    counts: np.ndarray,
+    stayers: np.ndarray,
+    *,
+    dispersion: float,
+) -> np.ndarray:
+    """Summed effort of the ``stayers`` out of groups of ``counts`` reps whose summed effort is
+    ``total``, when who leaves does not depend on effort."""
+    total, counts, stayers = np.asarray(total, float), np.asarray(counts), np.asarray(stayers)
+    if np.isinf(dispersion):
+        return stayers.astype(float)
+    out = np.where(stayers >= counts, total, 0.0)
+    split = (stayers > 0) & (stayers < counts)
+    if split.any():
+        s, n = stayers[split], counts[split]
+        out[split] = total[split] * rng.beta(dispersion * s, dispersion * (n - s))
+    return out
