@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8888
+# Jupyter refuses to run as root unless told; containers often are root.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 DATA ?=
 OUT ?= reports
 
@@ -24,7 +26,7 @@ $(VENV)/.installed-test: pyproject.toml
 # JupyterLab on the tour notebooks, bound to loopback; it prints the URL with its token.
 lab: $(VENV)/.installed
 	$(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$(PORT) \
-		--ServerApp.root_dir=notebooks --LabApp.news_url=None
+		--ServerApp.root_dir=notebooks --LabApp.news_url=None $(ALLOW_ROOT)
 
 # Lint, then the whole suite: unit, property, notebook and browser tests.
 test: $(VENV)/.installed-test

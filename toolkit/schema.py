@@ -399,10 +399,10 @@ def validate(data: CRMData) -> CRMData:
                 members["member_id"],
                 "members not in the members table",
             )
-    if orders is not None and members is not None:
-        joined = orders["member_id"].map(
-            members.drop_duplicates("member_id").set_index("member_id")["joined_at"]
-        )
+    if orders is not None and members is not None and len(members):
+        first = members.drop_duplicates("member_id")
+        pos = pd.Index(first["member_id"]).get_indexer(orders["member_id"])
+        joined = pd.Series(first["joined_at"].to_numpy()[pos], index=orders.index).where(pos >= 0)
         problems.add(
             "orders",
             "ordered_at",
