@@ -92,7 +92,9 @@ def test_static_grid_drops_constant_columns_and_keeps_varying_ones():
 @given(i=st.integers(0, 10), j=st.integers(0, 1))
 def test_static_grid_matches_the_headless_function(i, j):
     explorer = toy()
-    grid = _GRID_CACHE.setdefault("toy", explorer.static_grid())
+    if "toy" not in _GRID_CACHE:
+        _GRID_CACHE["toy"] = explorer.static_grid()
+    grid = _GRID_CACHE["toy"]
     rate, shape = grid.steps[0][i], grid.steps[1][j]
     expected = toy_compute(rate, 10, shape)["value"].to_numpy()
     got = grid.states[StaticGrid.key([i, j])]["toy_source"]["data"]["value"]

@@ -167,6 +167,21 @@ def _model_state(layout) -> dict[str, dict[str, Any]]:
     return state
 
 
+def _stretch(layout):
+    """Rows and columns without a size of their own take the page's width, so that
+    stretch-width figures inside them do not collapse to nothing."""
+    from bokeh.models import Column, GridBox, Row
+
+    for model in layout.references():
+        if (
+            isinstance(model, (Row, Column, GridBox))
+            and model.sizing_mode is None
+            and model.width is None
+        ):
+            model.sizing_mode = "stretch_width"
+    return layout
+
+
 def _same(a, b) -> bool:
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         a, b = np.asarray(a), np.asarray(b)
@@ -390,7 +405,7 @@ class Explorer:
         from bokeh.models import Button, CustomJS, Div, Select, Slider
 
         grid = self.static_grid()
-        layout = self.build(self.results())
+        layout = _stretch(self.build(self.results()))
         models = {m.name: m for m in layout.references() if m.name}
         widgets = []
         for control, steps in zip(grid.controls, grid.steps, strict=True):
@@ -474,7 +489,7 @@ class Explorer:
         import ipywidgets as w
         from jupyter_bokeh import BokehModel
 
-        layout = self.build(self.results())
+        layout = _stretch(self.build(self.results()))
         models = {m.name: m for m in layout.references() if m.name}
         status = w.HTML(value="", layout=w.Layout(min_height="1.5em"))
         inputs: dict[str, Any] = {}

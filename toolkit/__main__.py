@@ -1,0 +1,23 @@
+"""Command line: ``python -m toolkit report [--data DIR] [--out DIR] [--no-code]``."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+COMMANDS = {"report": "write one offline HTML page per tour notebook, plus an index"}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help") or args[0] not in COMMANDS:
+        lines = [f"  {name:<8} {text}" for name, text in COMMANDS.items()]
+        print("usage: python -m toolkit COMMAND [options]\n\ncommands:\n" + "\n".join(lines))
+        return 0 if args and args[0] in ("-h", "--help") else 2
+    from toolkit.report import main as report_main
+
+    return report_main(args[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
