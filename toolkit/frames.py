@@ -44,3 +44,24 @@ def latest_timestamp(frame: nw.DataFrame | nw.LazyFrame, columns: Iterable[str])
     """The latest value over ``columns``: the default ``as_of`` when the caller gives none."""
     row = collect(frame.select(nw.max_horizontal(*[nw.col(c).max() for c in columns]))).row(0)
     return pd.Timestamp(row[0])
+
+
+def to_kind(table: pd.DataFrame, like: nw.DataFrame | nw.LazyFrame) -> Any:
+    """A small pandas ``table`` (a computed result) as a native frame of the same kind as ``like``.
+
+    pandas, Polars, PyArrow stay eager; a lazy ``like`` (Polars LazyFrame, DuckDB relation,
+    PySpark DataFrame) gives a lazy result of the same library (a Spark result lives in the
+    input's own session).
+    """
+    impl = like.implementation
+    if impl.is_pandas():
+        return table
+    import pyarrow as pa
+
+    arrow = nw.from_native(pa.Table.from_pandas(table, preserve_index=False), eager_only=True)
+    if isinstance(like, nw.DataFrame):
+        if impl.is_pyarrow():
+            return arrow.to_native()
+        return nw.from_dict(arrow.to_dict(as_series=False), backend=impl).to_native()
+    session = like.to_native().sparkSession if impl.is_spark_like() else None
+    return arrow.lazy(backend=impl, session=session).to_native()

@@ -1,0 +1,180 @@
+"""Small helpers for rates: Wilson intervals, and the range of outcomes one person can expect.
+
+Every rate the toolkit reports carries an interval. The interval arithmetic is statsmodels' and
+scipy's; this module only handles the edges (no trials, arrays, a fraction given as a count).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+
+def wilson_interval(successes, trials, *, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval of ``successes / trials`` at level ``1 - alpha``.
+
+    A thin wrapper around ``statsmodels.stats.proportion.proportion_confint(method="wilson")``
+    that accepts arrays and gives NaN (not a warning or an error) where ``trials`` is 0.
+
+    Parameters
+    ----------
+    successes, trials : array-like of int
+        Counts of the same shape; ``0 <= successes <= trials``.
+    alpha : float
+        One minus the confidence level (0.05 gives a 95% interval).
+
+    Returns
+    -------
+    (lower, upper) : tuple of float arrays
+        The interval bounds, NaN where ``trials`` is 0.
+    """
+    from statsmodels.stats.proportion import proportion_confint
+
+    _check_alpha(alpha)
+    k = np.asarray(successes, dtype="float64")
+    n = np.asarray(trials, dtype="float64")
+    k, n = np.broadcast_arrays(k, n)
+    if np.any(k < 0) or np.any(k > n):
+        raise ValueError("successes must lie between 0 and trials")
+    lower = np.full(k.shape, np.nan)
+    upper = np.full(k.shape, np.nan)
+    ok = n > 0
+    if ok.any():
+        lo, hi = proportion_confint(k[ok], n[ok], alpha=alpha, method="wilson")
+        lower[ok] = np.clip(lo, 0.0, 1.0)
+        upper[ok] = np.clip(hi, 0.0, 1.0)
+    return lower, upper
+
+
+def _check_alpha(alpha: float) -> None:
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must lie strictly between 0 and 1, got {alpha!r}")
+
+
+@dataclass(frozen=True)
+class ExpectedRange:
+    """What ``n`` trials at ``rate`` should give: the expected count and a central interval.
+
+    Attributes
+    ----------
+    n, rate, level : the question asked.
+    rate_trials : the number of leads the rate was estimated from (None: the rate is taken as
+        known and the count is binomial).
+    expected : ``n * rate``.
+    lower, upper : the central interval that holds the count with probability at least ``level``.
+    distribution : ``"binomial"`` or ``"beta-binomial"``.
+    probabilities : DataFrame with ``count``, ``probability`` (of exactly that count) and
+        ``at_most`` (of that count or fewer), for every count from 0 to ``n``.
+    """
+
+    n: int
+    rate: float
+    level: float
+    rate_trials: int | None
+    expected: float
+    lower: int
+    upper: int
+    distribution: str
+    probabilities: pd.DataFrame = field(repr=False)
+
+    def probability_of_at_most(self, count: int) -> float:
+        """Chance of ``count`` or fewer (for instance 2: "a fair chance of 0 to 2")."""
+        if count < 0:
+            return 0.0
+        return float(self.probabilities["at_most"].iloc[min(int(count), self.n)])
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """One row: the question, the expected count, the interval and the chance of none."""
+        return pd.DataFrame(
+            {
+                "n": [self.n],
+                "rate": [self.rate],
+                "rate_trials": [self.rate_trials],
+                "distribution": [self.distribution],
+                "expected": [self.expected],
+                "level": [self.level],
+                "lower": [self.lower],
+                "upper": [self.upper],
+                "probability_of_none": [self.probability_of_at_most(0)],
+            }
+        )
+
+    def __str__(self) -> str:
+        return (
+            f"{self.n:,} at {self.rate:.1%}: expect {self.expected:.1f}, "
+            f"{self.level:.0%} range {self.lower} to {self.upper} "
+            f"(chance of none {self.probability_of_at_most(0):.0%}; {self.distribution})"
+        )
+
+    def _repr_html_(self) -> str:
+        return f"<p>{self}</p>" + self.summary.to_html(index=False)
+
+
+def expected_range(n: int, rate: float, *, level: float = 0.9, rate_trials: int | None = None):
+    """Expected count and a range for one person's small numbers (150 leads at 3%).
+
+    With ``rate_trials=None`` the rate is taken as known and the count is binomial(n, rate).
+    When the rate was itself estimated from ``rate_trials`` leads, its own uncertainty widens
+    the range: the count is beta-binomial, the rate following the Jeffreys posterior
+    Beta(x + 1/2, m - x + 1/2) with ``m = rate_trials`` and ``x = rate * m`` observed successes.
+
+    Parameters
+    ----------
+    n : int
+        How many leads (trials) the person has, >= 0.
+    rate : float
+        Conversion rate in [0, 1].
+    level : float
+        Probability that the interval holds the count (0.9: a 90% range).
+    rate_trials : int, optional
+        Number of leads the rate was estimated from.
+
+    Returns
+    -------
+    ExpectedRange
+        ``expected`` = n x rate, ``lower`` and ``upper`` (the equal-tailed interval of
+        scipy's ``interval(level)``), and the full ``probabilities`` table.
+
+    Examples
+    --------
+    >>> r = expected_range(150, 0.03)
+    >>> round(r.expected, 1), (r.lower, r.upper)
+    (4.5, (1, 8))
+    """
+    from scipy import stats
+
+    if isinstance(n, bool) or int(n) != n or n < 0:
+        raise ValueError(f"n must be a whole number of leads >= 0, got {n!r}")
+    if not 0 <= rate <= 1:
+        raise ValueError(f"rate must lie in [0, 1], got {rate!r}")
+    if not 0 < level < 1:
+        raise ValueError(f"level must lie strictly between 0 and 1, got {level!r}")
+    n = int(n)
+    if rate_trials is None:
+        dist = stats.binom(n, rate)
+        name = "binomial"
+    else:
+        if int(rate_trials) != rate_trials or rate_trials < 1:
+            raise ValueError(f"rate_trials must be a whole number >= 1, got {rate_trials!r}")
+        successes = rate * rate_trials
+        dist = stats.betabinom(n, successes + 0.5, rate_trials - successes + 0.5)
+        name = "beta-binomial"
+    lower, upper = dist.interval(level)
+    counts = np.arange(n + 1)
+    probabilities = pd.DataFrame(
+        {"count": counts, "probability": dist.pmf(counts), "at_most": dist.cdf(counts)}
+    )
+    return ExpectedRange(
+        n=n,
+        rate=float(rate),
+        level=float(level),
+        rate_trials=None if rate_trials is None else int(rate_trials),
+        expected=n * float(rate),
+        lower=int(lower),
+        upper=int(upper),
+        distribution=name,
+        probabilities=probabilities,
+    )
