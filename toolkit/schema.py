@@ -24,6 +24,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 STAGES = ("contact", "lead", "prospect", "customer", "rep", "leader")
 LEAD_TYPES = ("unqualified", "generic", "qualified")
@@ -290,8 +292,12 @@ def _normalise_table(table: Table, frame: pd.DataFrame, problems: _Problems) -> 
 
 
 def _isin(values: pd.Series, known: pd.Series) -> np.ndarray:
-    """``values.isin(known)`` through a hash index: pandas' Arrow-string isin loops in Python."""
-    return pd.Index(known.dropna().unique()).get_indexer(values) >= 0
+    """``values.isin(known)`` with Arrow's hash kernel (pandas' Arrow-string isin loops in Python)."""
+    try:
+        found = pc.is_in(pa.array(values, from_pandas=True), value_set=pa.array(known.dropna().unique()))
+        return found.to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return values.isin(known).to_numpy()  # mixed types: pandas compares them one by one
 
 
 def _unknown_reference(problems, table, column, frame, ids_col, known, what) -> None:
