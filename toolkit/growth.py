@@ -514,7 +514,7 @@ def _simulate_people(p: GrowthParams, months: int, runs: int, rng, max_participa
         )
         contacts = recruiting.monthly_contacts(rng, weights, p.contacts_per_rep_per_month)
         if p.warm_market_size is not None:
-            left = np.maximum(np.floor(p.warm_market_size) - people["used"][active], 0)
+            left = np.maximum(int(p.warm_market_size) - people["used"][active], 0)
             contacts = np.minimum(contacts, left)
         people["used"][active] += contacts
         runs_of = people["run"][active]
@@ -718,9 +718,10 @@ class GrowthSimulation:
         frame, _ = self._people(runs, 2_000_000)
         one = frame[frame["run"] == run]
         origin = pd.Timestamp(start)
-        to_date = lambda m: (
-            origin + pd.to_timedelta(np.asarray(m, float) * DAYS_PER_MONTH, unit="D")
-        )  # noqa: E731
+
+        def to_date(months):
+            return origin + pd.to_timedelta(np.asarray(months, float) * DAYS_PER_MONTH, unit="D")
+
         ids = "P" + one["participant"].astype(str)
         sponsor = ("P" + one["sponsor"].astype(str)).where(one["sponsor"] >= 0, None)
         return pd.DataFrame(
