@@ -25,7 +25,7 @@ def _examples(values) -> str:
     return ", ".join(map(str, list(values)[:EXAMPLES_SHOWN]))
 
 
-def _genealogy(members: pd.DataFrame, as_of=None) -> dict:
+def _genealogy(members: pd.DataFrame, as_of=None, orders=None) -> dict:
     """Checked genealogy: the members who had joined by ``as_of`` (a copy), the index of each
     one's sponsor (-1 for a root), their level, the index of their root, and ``as_of``."""
     if not isinstance(members, pd.DataFrame):
@@ -39,11 +39,11 @@ def _genealogy(members: pd.DataFrame, as_of=None) -> dict:
     frame["joined_at"] = _timestamps(frame["joined_at"])
     frame["left_at"] = _timestamps(frame["left_at"]) if "left_at" in frame else pd.NaT
     frame["left_at"] = frame["left_at"].astype("datetime64[us]")
-    if as_of is None:
-        as_of = max(
-            frame["joined_at"].max(),
-            frame["left_at"].max() if frame["left_at"].notna().any() else pd.NaT,
-        )
+    if as_of is None:  # the latest moment in the data, as read_crm does
+        stamps = [frame["joined_at"].max(), frame["left_at"].max()]
+        if orders is not None and "ordered_at" in orders.columns and len(orders):
+            stamps.append(_timestamps(orders["ordered_at"]).max())
+        as_of = max(t for t in stamps if pd.notna(t))
     else:
         as_of = pd.Timestamp(as_of)
     frame = frame[frame["joined_at"] <= as_of].reset_index(drop=True)
@@ -102,7 +102,7 @@ def _personal_volume(frame, orders, as_of, window) -> np.ndarray:
     at = _timestamps(orders["ordered_at"])
     keep = (at <= as_of).to_numpy()
     if window is not None:
-        keep &= (at > as_of - pd.Timedelta(window)).to_numpy()
+        keep = keep & (at > as_of - pd.Timedelta(window)).to_numpy()
     mine = orders.loc[keep, ["member_id", "volume"]]
     known = mine["member_id"].isin(frame["member_id"])
     if not known.all():
@@ -162,7 +162,7 @@ def downline(members, orders=None, *, as_of=None, window=None) -> pd.DataFrame:
         orders for unknown members.
     """
     members, orders, as_of = _unpack(members, orders, as_of)
-    tree = _genealogy(members, as_of)
+    tree = _genealogy(members, as_of, orders)
     frame, parent, level = tree["frame"], tree["parent"], tree["level"]
     n = len(frame)
     pv = _personal_volume(frame, orders, tree["as_of"], window)
@@ -216,7 +216,7 @@ def volume_by_level(
         ``cumulative_share``, ``on_printout`` (level <= ``max_level``; all True when None).
     """
     members, orders, as_of = _unpack(members, orders, as_of)
-    tree = _genealogy(members, as_of)
+    tree = _genealogy(members, as_of, orders)
     frame, parent, level = tree["frame"], tree["parent"], tree["level"]
     pv = _personal_volume(frame, orders, tree["as_of"], window)
     if max_level is not None and (not isinstance(max_level, (int, np.integer)) or max_level < 0):
