@@ -134,8 +134,13 @@ def _latest(frames: list[tuple[nw.DataFrame | nw.LazyFrame, list[str]]]) -> pd.T
     latest = []
     for frame, cols in frames:
         row = collect(frame.select(*[nw.col(c).max() for c in cols])).row(0)
-        latest += [pd.Timestamp(v) for v in row if v is not None and pd.notna(v)]
+        latest += [_naive(pd.Timestamp(v)) for v in row if v is not None and pd.notna(v)]
     return max(latest) if latest else None
+
+
+def _naive(stamp: pd.Timestamp) -> pd.Timestamp:
+    """UTC without a time zone, as the contract keeps timestamps (Spark hands back aware ones)."""
+    return stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo is not None else stamp
 
 
 def _prepare(members, orders, by, period, as_of, order_cols):
@@ -144,17 +149,24 @@ def _prepare(members, orders, by, period, as_of, order_cols):
     orders_nw = None
     if orders is not None:
         orders_nw = from_native(orders, "orders", ["member_id", "ordered_at", *order_cols])
-    stamps = [(members_nw, ["joined_at", "left_at"])]
-    if orders_nw is not None:
-        stamps.append((orders_nw, ["ordered_at"]))
-    latest = _latest(stamps)
+    # one pass over members gives the latest timestamps and whether any left before joining
+    row = collect(
+        members_nw.select(
+            nw.col("joined_at").max(),
+            nw.col("left_at").max(),
+            _flag(nw.col("left_at") < nw.col("joined_at")).sum().alias("_bad"),
+        )
+    ).row(0)
+    latest = _latest([(orders_nw, ["ordered_at"])] if orders_nw is not None else [])
+    stamps = [_naive(pd.Timestamp(v)) for v in row[:2] if v is not None and pd.notna(v)]
+    if latest is not None:
+        stamps.append(latest)
+    latest = max(stamps) if stamps else None
     problems = _Problems()
     if as_of is None:
         as_of = latest
     else:
-        as_of = pd.Timestamp(as_of)
-        if as_of.tzinfo is not None:
-            as_of = as_of.tz_convert("UTC").tz_localize(None)
+        as_of = _naive(pd.Timestamp(as_of))
         if latest is not None and latest > as_of:
             lit = nw.lit(as_of.to_pydatetime())
             for frame, cols, table, id_col in (
@@ -168,11 +180,12 @@ def _prepare(members, orders, by, period, as_of, order_cols):
                         _problem_line(frame, nw.col(col) > lit, table, col, f"after as_of ({as_of})", id_col)
                     )
     problems.lines = [line for line in problems.lines if line]
-    line = _problem_line(
-        members_nw, nw.col("left_at") < nw.col("joined_at"), "members", "left_at", "before joined_at", "member_id"
-    )
-    if line:
-        problems.note(line)
+    if row[2]:
+        problems.note(
+            _problem_line(
+                members_nw, nw.col("left_at") < nw.col("joined_at"), "members", "left_at", "before joined_at", "member_id"
+            )
+        )
     problems.raise_if_any()
     return members_nw, orders_nw, as_of
 
@@ -230,6 +243,9 @@ def _order_cells(members_nw, orders_nw, by, period, value_col, cumulative):
         "member_id", *by, "_cohort", "_joined_at", _flag(nw.lit(True)).alias("_known")
     )
     cells = per_member.join(people, on="member_id", how="left")
+    if cumulative and cells.implementation.is_pyarrow():
+        # PyArrow has no running sums per group; the joined per-member table goes through pandas
+        cells = nw.from_native(cells.to_pandas())
     if cumulative:
         # running total per member; the change in its square, summed per cell and then cumulated
         # over periods, gives the sum of squared cumulative totals (for the interval) exactly
@@ -244,13 +260,14 @@ def _order_cells(members_nw, orders_nw, by, period, value_col, cumulative):
         _flag(nw.col("_first") < nw.col("_joined_at")).alias("_early"),
         _flag(nw.col("_known").is_null()).alias("_unknown"),
     )
+    # sums of integer flags come back as decimals from DuckDB: cast them to plain numbers
     out = cells.group_by(*by, "_cohort", "period").agg(
         nw.col("_n").sum(),
         nw.col("_x").sum(),
         nw.col("_xsq").sum(),
         nw.col("_early").sum(),
         nw.col("_unknown").sum(),
-    )
+    ).with_columns(nw.col("_n", "_early", "_unknown").cast(nw.Float64))
     return collect(out).to_pandas()
 
 
@@ -438,7 +455,7 @@ def cohort_table(
 
     grid["cohort"] = _period_start(grid["_cohort"], period)
     out = grid[by + _COLUMNS].sort_values(by + ["cohort", "period"]).reset_index(drop=True)
-    out.attrs.update(metric=metric, reference=reference, cumulative=cumulative, period=period, as_of=as_of)
+    out.attrs.update(metric=metric, reference=reference, cumulative=cumulative, period=period, as_of=str(as_of))
     return _native_like(out, like)
 
 
@@ -505,8 +522,8 @@ def cohort_matrix(table, value: str = "rate") -> pd.DataFrame:
     if value not in frame.columns:
         raise ValueError(f"value must be a column of the table ({', '.join(map(str, frame.columns))}); got {value!r}")
     index = [c for c in frame.columns if c not in _COLUMNS and c not in _PROJECTION_COLUMNS] + ["cohort"]
-    wide = frame.pivot_table(index=index, columns="period", values=value, aggfunc="first", dropna=False)
-    wide = wide.reindex(columns=sorted(frame["period"].unique()))
+    # unstack keeps only the cohorts that exist (a pivot_table would add empty by x cohort rows)
+    wide = frame.set_index([*index, "period"])[value].unstack("period")
     wide.columns.name = "period"
     return wide
 
@@ -702,6 +719,7 @@ def member_mix(members, orders, *, period: str = "M", as_of=None):
             nw.col("_early").sum(),
             nw.col("_unknown").sum(),
         )
+        .with_columns(nw.col("ordering", "_early", "_unknown").cast(nw.Float64))
     )
     cells = collect(cells).to_pandas()
     if cells["_unknown"].sum() or cells["_early"].sum():

@@ -19,6 +19,10 @@ from scipy.special import betaln
 _PARAMS = ["alpha", "beta"]
 
 
+class BoundaryWarning(UserWarning):
+    """The sBG fit ran to the edge of its parameter space (no heterogeneity in churn visible)."""
+
+
 def _log_probabilities(a, b, t, alive):
     """log P(leave at t) for churners, log S(t) for those still there at t (broadcasting)."""
     return np.where(alive, betaln(a, b + t), betaln(a + 1, b + t - 1)) - betaln(a, b)
@@ -144,13 +148,29 @@ class ShiftedBetaGeometric:
             for key, seq in sequences.items():
                 if len(seq) < 3 or seq[-1] == seq[0]:
                     continue  # one period or nobody left: the two shapes are not identified
-                res = self._fit([seq])
-                rows.append({"cohort": key, **self._params_frame(res).stack().to_dict()})
-            frame = pd.DataFrame(rows)
-            if not frame.empty:
-                frame.columns = ["cohort", *(f"{p}_{c}" for p, c in frame.columns[1:])]
-            self.cohort_params_ = frame
+                rows.append({"cohort": key, **self._cohort_fit(seq)})
+            self.cohort_params_ = pd.DataFrame(rows)
         return self
+
+    def _cohort_fit(self, seq) -> dict:
+        """One small cohort on its own: often the optimum sits at the edge (beta running off to
+        infinity when nobody churns late); such fits are reported as not converged, not hidden."""
+        import warnings
+
+        from statsmodels.tools.sm_exceptions import ConvergenceWarning, HessianInversionWarning
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            frame = self._params_frame(self._fit([seq]))
+        kinds = (ConvergenceWarning, HessianInversionWarning, RuntimeWarning, BoundaryWarning)
+        trouble = [w for w in caught if issubclass(w.category, kinds)]
+        others = [w for w in caught if w not in trouble]
+        for w in others:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        ok = not trouble and bool(np.isfinite(frame.to_numpy()).all())
+        out = {f"{p}_{c}": (float(frame.loc[p, c]) if ok else np.nan) for p in _PARAMS for c in frame.columns}
+        out["converged"] = ok
+        return out
 
     def _fit(self, sequences):
         t, alive, weight = _cells(sequences)
@@ -159,8 +179,31 @@ class ShiftedBetaGeometric:
         model = _SBGLikelihood(t, alive, weight)
         # Nelder-Mead finds the optimum robustly from (1, 1); Newton then polishes it and gives
         # the Hessian the standard errors come from
-        start = model.fit(start_params=np.zeros(2), method="nm", maxiter=2000, disp=0)
-        return model.fit(start_params=start.params, method="newton", maxiter=100, disp=0)
+        import warnings
+
+        from statsmodels.tools.sm_exceptions import ConvergenceWarning, HessianInversionWarning
+
+        start = model.fit(start_params=np.zeros(2), method="nm", maxiter=4000, disp=0)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            warnings.simplefilter("always", HessianInversionWarning)
+            warnings.simplefilter("always", RuntimeWarning)
+            res = model.fit(start_params=start.params, method="newton", maxiter=100, disp=0)
+            finite = bool(np.isfinite(np.asarray(res.bse)).all())
+        if caught or not finite or np.max(np.abs(res.params)) > 9:
+            # the likelihood keeps rising as alpha and beta grow together: every member seems
+            # to share one churn probability (a geometric model, the sBG's limit)
+            warnings.warn(
+                "ShiftedBetaGeometric: no spread in churn between members is visible; the fit "
+                f"sits at the edge (alpha={np.exp(start.params[0]):.3g}, "
+                f"beta={np.exp(start.params[1]):.3g}, average churn per period "
+                f"{np.exp(start.params[0]) / np.exp(start.params).sum():.3f}) and its intervals "
+                "are not reliable",
+                BoundaryWarning,
+                stacklevel=3,
+            )
+            return start
+        return res
 
     def _params_frame(self, res) -> pd.DataFrame:
         from scipy.stats import norm
@@ -213,8 +256,13 @@ class ShiftedBetaGeometric:
         """``draws`` (alpha, beta) pairs from the fit's asymptotic normal on the log scale."""
         self._check_fitted()
         rng = np.random.default_rng(rng)
-        log = rng.multivariate_normal(np.asarray(self.results_.params), np.asarray(self.results_.cov_params()), size=draws)
-        return np.exp(log)
+        mean = np.asarray(self.results_.params)
+        cov = np.asarray(self.results_.cov_params())
+        usable = np.isfinite(cov).all() and np.all(np.linalg.eigvalsh(cov) > 0) and np.abs(mean).max() <= 9
+        if not usable:
+            # a fit at the edge has no usable covariance: parameter uncertainty is left out
+            return np.exp(np.tile(mean, (draws, 1)))
+        return np.exp(rng.multivariate_normal(mean, cov, size=draws))
 
     @staticmethod
     def _survival_at(params: np.ndarray, periods) -> np.ndarray:
