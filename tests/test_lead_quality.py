@@ -523,3 +523,36 @@ def test_counts_are_consistent_and_order_free(n, seed, window_days):
     )
     shuffled = aggregate_leads(leads.sample(frac=1, random_state=seed), events.iloc[::-1], **args)
     pd.testing.assert_frame_equal(out, shuffled)
+
+
+# ------------------------------------------------------------------ plots
+
+
+def test_plots_draw_the_computed_frames(reference):
+    from bokeh.embed import json_item
+
+    from toolkit import plots
+
+    leads, events = reference
+    model = LeadQualityModel(price_col="cost").fit(leads, events, as_of=AS_OF)
+    figs = {
+        "lead_quality_odds_ratios": plots.odds_ratios(model.summary),
+        "lead_quality_conversion": plots.conversion_by_type(model.conversion_),
+        "lead_quality_price_quality": plots.price_quality(
+            model.price_curve(points=8), model.calibration()
+        ),
+        "lead_quality_cost_per": plots.cost_per_customer(model.cost_per()),
+    }
+    for name, fig in figs.items():
+        assert fig.name == name
+        json_item(fig)  # serialises: every glyph's columns exist in its source
+    odds = figs["lead_quality_odds_ratios"].select_one({"name": "lead_quality_odds_ratios_source"})
+    assert list(odds.data["term"]) == list(model.summary["term"][1:])  # intercept left out
+    conv = figs["lead_quality_conversion"].select_one({"name": "lead_quality_conversion_source"})
+    np.testing.assert_allclose(conv.data["conversion"], model.conversion_["conversion"])
+    curve = figs["lead_quality_price_quality"].select_one(
+        {"name": "lead_quality_price_curve_generic"}
+    )
+    assert len(curve.data["price"]) == 8
+    with pytest.raises(ValueError, match="needs columns"):
+        plots.cost_per_customer(model.summary)
