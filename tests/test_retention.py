@@ -146,20 +146,17 @@ def test_not_fitted_and_bad_level():
         ShiftedBetaGeometric().fit([10, 5, 3]).retention([0])
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(st.lists(st.integers(0, 50), min_size=2, max_size=8), st.integers(60, 400))
 def test_survival_is_a_probability(losses, start):
     survivors = np.maximum(start - np.concatenate([[0], np.cumsum(losses)]), 0)
     if survivors[-1] == survivors[0] or survivors[1] == 0:
         return  # nobody left, or everybody at once: not identified
+    kept = survivors.copy()
     with warnings.catch_warnings():
         # small random cohorts often show no spread in churn; the edge warning is expected there
         warnings.simplefilter("ignore", BoundaryWarning)
         model = ShiftedBetaGeometric().fit(survivors)
     s = model.survival(np.arange(20))
     assert np.all((s > 0) & (s <= 1)) and np.all(np.diff(s) <= 0)
-    kept = survivors.copy()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", BoundaryWarning)
-        ShiftedBetaGeometric().fit(survivors)
     np.testing.assert_array_equal(survivors, kept)  # input not mutated

@@ -183,13 +183,15 @@ class ShiftedBetaGeometric:
 
         from statsmodels.tools.sm_exceptions import ConvergenceWarning, HessianInversionWarning
 
-        start = model.fit(start_params=np.zeros(2), method="nm", maxiter=4000, disp=0)
         with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", ConvergenceWarning)
-            warnings.simplefilter("always", HessianInversionWarning)
-            warnings.simplefilter("always", RuntimeWarning)
-            res = model.fit(start_params=start.params, method="newton", maxiter=100, disp=0)
-            finite = bool(np.isfinite(np.asarray(res.bse)).all())
+            for kind in (ConvergenceWarning, HessianInversionWarning, RuntimeWarning):
+                warnings.simplefilter("always", kind)
+            start = model.fit(start_params=np.zeros(2), method="nm", maxiter=4000, disp=0)
+            try:
+                res = model.fit(start_params=start.params, method="newton", maxiter=100, disp=0)
+                finite = bool(np.isfinite(np.asarray(res.bse)).all())
+            except np.linalg.LinAlgError:
+                res, finite = start, False
         if caught or not finite or np.max(np.abs(res.params)) > 9:
             # the likelihood keeps rising as alpha and beta grow together: every member seems
             # to share one churn probability (a geometric model, the sBG's limit)
