@@ -243,3 +243,14 @@ def test_sample_organisation(sample):
     roots = out[out["level"] == 0]
     # every order's volume is somewhere in exactly one root's group volume
     assert roots["group_volume"].sum() == pytest.approx(sample.orders["volume"].sum())
+
+
+def test_volume_by_level_figure(tree):
+    from toolkit import plots
+
+    members, orders = tree
+    table = toolkit.volume_by_level(members, orders, root="A", max_level=1, as_of=AS_OF)
+    fig = plots.volume_by_level(table)
+    data = fig.select_one({"name": "volume_by_level_source"}).data
+    assert list(data["volume"]) == [10, 25, 40, 100]
+    assert list(data["where"]) == ["on the printout"] * 2 + ["below the printout"] * 2

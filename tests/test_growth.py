@@ -450,3 +450,34 @@ def test_fit_recruitment_bad_genealogy():
     )
     with pytest.raises(toolkit.DataError, match="sponsor_id.*B"):
         toolkit.fit_recruitment(members)
+
+
+# --------------------------------------------------------------------------------------------
+# figures (they draw what the computation gives; nothing is recomputed in the plot)
+
+
+def test_figures_carry_named_sources_with_the_computed_numbers():
+    from toolkit import plots
+    from toolkit.growth import outcome_distribution
+
+    result = toolkit.simulate_growth(GrowthParams.saturated_town(), months=12, runs=100, seed=0)
+    fan = plots.growth_fan(result, metric="cumulative_joined")
+    band = fan.select_one({"name": "growth_fan_band"}).data
+    median = result.quantiles((0.1, 0.5, 0.9)).query("quantile == 0.5")["cumulative_joined"]
+    np.testing.assert_allclose(band["median"], median)
+    assert fan.select_one({"name": "growth_fan_market"}).data["market"][0] == 20_000
+    assert fan.name == "growth_fan"
+
+    people = result.participants(runs=5)
+    dist = outcome_distribution(people)
+    assert dist["participants"].sum() == len(people)
+    assert dist.loc[dist["is_median"], "value"].iloc[0] == people["downline_size"].median() // 1
+    outcomes = plots.participant_outcomes(dist)
+    assert (
+        outcomes.select_one({"name": "participant_outcomes_source"}).data["x"][0]
+        == dist["value"].iloc[0] + 1
+    )
+
+    table = toolkit.sensitivity(GrowthParams(), metric="active_reps", at_month=12)
+    bars = plots.tornado(table).select_one({"name": "tornado_source"}).data
+    assert bars["parameter"][-1] == table["parameter"].iloc[0]  # largest effect on top

@@ -605,6 +605,30 @@ def gini(values) -> float:
     return float((2 * (i * x).sum()) / (len(x) * x.sum()) - (len(x) + 1) / len(x))
 
 
+def outcome_distribution(participants: pd.DataFrame, column: str = "downline_size") -> pd.DataFrame:
+    """How many participants ended with each value of ``column`` (from ``.participants()``),
+    the data of :func:`toolkit.plots.participant_outcomes`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per distinct value, ascending: ``value``, ``participants``, ``share``,
+        ``share_at_least`` (share of participants with this value or more), ``is_median`` (the
+        row holding the median participant), ``is_mean`` (the row nearest the mean, from below).
+    """
+    if column not in participants.columns:
+        raise ValueError(f"column {column!r} is not in the participants frame")
+    values = participants[column].to_numpy()
+    counts = pd.Series(values).value_counts().sort_index()
+    out = pd.DataFrame({"value": counts.index.to_numpy(), "participants": counts.to_numpy()})
+    out["share"] = out["participants"] / len(values)
+    out["share_at_least"] = out["share"][::-1].cumsum()[::-1].to_numpy()
+    median, mean = np.median(values), values.mean()
+    out["is_median"] = out["value"] == out["value"][out["value"] <= median].max()
+    out["is_mean"] = out["value"] == out["value"][out["value"] <= mean].max()
+    return out
+
+
 # --------------------------------------------------------------------------------------------
 # the result
 
@@ -971,14 +995,16 @@ def sensitivity(
     tornado chart. Each parameter is moved ``step`` (10%) down and up from its value (clipped to
     its valid range); the elasticity is the relative change of the metric over the relative
     change of the parameter (central difference). Unlimited limits (None) are skipped, and
-    ``recruit_dispersion`` changes the spread, not the expected value, so its elasticity is 0.
+    ``recruit_dispersion`` changes the spread, not the expected value, except through the warm
+    market (keen reps run out of people they know sooner).
 
     Returns
     -------
     pandas.DataFrame
         One row per parameter, largest effect first: ``parameter``, ``value``, ``low`` and
         ``high`` (the parameter moved down and up), ``metric_low``, ``metric_high``,
-        ``metric_base``, ``elasticity`` (NaN when the parameter is 0 or the metric is 0).
+        ``metric_base``, ``elasticity`` (NaN when the parameter is 0 or the metric is 0),
+        ``metric`` and ``at_month`` (what was measured).
     """
     p = params if params is not None else GrowthParams()
     _check_metric(metric)
@@ -1016,6 +1042,7 @@ def sensitivity(
             "elasticity",
         ],
     )
+    out["metric"], out["at_month"] = metric, at_month
     order = (out["metric_high"] - out["metric_low"]).abs().sort_values(ascending=False).index
     return out.loc[order].reset_index(drop=True)
 

@@ -1,0 +1,256 @@
+"""Growth figures: the fan of Monte Carlo outcomes, participants' outcomes, the tornado."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from bokeh.models import ColumnDataSource, HoverTool, Label, NumeralTickFormatter, Span
+
+from toolkit.plots.style import OBSERVED, PROJECTED, new_figure, new_source, source_data
+
+LABELS = {
+    "active_reps": "active reps",
+    "leaders": "active leaders",
+    "customers": "active customers",
+    "new_reps": "new reps this month",
+    "cumulative_joined": "reps who ever joined",
+    "remaining_market": "people not yet approached",
+    "contacts": "contacts this month",
+    "new_customers": "new customers this month",
+}
+
+
+def growth_fan(
+    result,
+    *,
+    metric: str = "active_reps",
+    q=(0.1, 0.5, 0.9),
+    log: bool = False,
+    fig=None,
+    title=None,
+):
+    """Median and band of ``metric`` across Monte Carlo runs, the expected path, the market limit.
+
+    ``result`` is a :class:`toolkit.growth.GrowthSimulation` (or a :func:`toolkit.project_growth`
+    frame, drawn as the expected path alone). ``q`` gives the band's low, the median and the
+    band's high quantile. The market size is drawn when the metric counts people who joined.
+    """
+    expected = result if isinstance(result, pd.DataFrame) else result.expected
+    params = None if isinstance(result, pd.DataFrame) else result.params
+    label = LABELS.get(metric, metric)
+    if fig is None:
+        fig = new_figure(
+            "growth_fan",
+            title=title or f"{label}, month by month",
+            x_axis_label="month",
+            y_axis_label=label,
+            y_axis_type="log" if log else "linear",
+        )
+    floor = 0.5 if log else 0  # a log axis cannot show zero; half a person stands for "none"
+    if params is not None:
+        table = result.quantiles(q).pivot(index="month", columns="quantile", values=metric)
+        low, mid, high = (table[v].to_numpy() for v in sorted(table.columns))
+        band = ColumnDataSource(
+            {
+                "month": table.index.to_numpy(),
+                "low": np.maximum(low, floor),
+                "median": np.maximum(mid, floor),
+                "high": np.maximum(high, floor),
+            },
+            name="growth_fan_band",
+        )
+        lo_pct, hi_pct = int(round(100 * min(q))), int(round(100 * max(q)))
+        fig.varea(
+            "month",
+            "low",
+            "high",
+            source=band,
+            fill_color=OBSERVED,
+            fill_alpha=0.25,
+            legend_label=f"{lo_pct}% to {hi_pct}% of runs",
+        )
+        median_line = fig.line(
+            "month",
+            "median",
+            source=band,
+            line_color=OBSERVED,
+            line_width=3,
+            legend_label="median run",
+        )
+        fig.add_tools(
+            HoverTool(
+                renderers=[median_line],
+                tooltips=[
+                    ("month", "@month"),
+                    ("median", "@median{0,0}"),
+                    ("band", "@low{0,0} to @high{0,0}"),
+                ],
+                mode="vline",
+            )
+        )
+    exp = new_source(
+        pd.DataFrame(
+            {"month": expected["month"], "expected": np.maximum(expected[metric].to_numpy(), floor)}
+        ),
+        "growth_fan_expected",
+    )
+    fig.line(
+        "month",
+        "expected",
+        source=exp,
+        line_color=PROJECTED,
+        line_width=2,
+        line_dash="dashed",
+        legend_label="expected value (mean)",
+    )
+    market = params.market_size if params is not None else None
+    if market is not None and metric in ("cumulative_joined", "active_reps", "customers"):
+        # a line rather than a Span, so the axis reaches the town's size: the gap is the point
+        limit = ColumnDataSource(
+            {
+                "month": expected["month"].to_numpy(),
+                "market": np.full(len(expected), float(market)),
+            },
+            name="growth_fan_market",
+        )
+        fig.line(
+            "month",
+            "market",
+            source=limit,
+            line_color="#e31a1c",
+            line_dash="dotted",
+            line_width=2,
+            legend_label=f"market: {market:,} people",
+        )
+    if not log:
+        fig.yaxis.formatter = NumeralTickFormatter(format="0,0")
+    fig.legend.location = "top_left"
+    fig.legend.click_policy = "hide"
+    return fig
+
+
+def participant_outcomes(
+    distribution: pd.DataFrame, *, column: str = "downline_size", fig=None, title=None
+):
+    """Participants by outcome on log-log axes, the median participant marked.
+
+    ``distribution`` is :func:`toolkit.growth.outcome_distribution` of ``.participants()``.
+    Outcomes are drawn at value + 1 (a log axis has no zero): the left-most bar is the
+    participants with nothing.
+    """
+    label = column.replace("_", " ")
+    data = distribution.assign(x=distribution["value"] + 1)
+    if fig is None:
+        fig = new_figure(
+            "participant_outcomes",
+            title=title or f"Participants by {label} (log scales)",
+            x_axis_type="log",
+            y_axis_type="log",
+            x_axis_label=f"{label} + 1",
+            y_axis_label="participants",
+        )
+    src = new_source(
+        data[["x", "value", "participants", "share", "share_at_least"]],
+        "participant_outcomes_source",
+    )
+    dots = fig.scatter("x", "participants", source=src, size=7, color=OBSERVED, alpha=0.8)
+    fig.add_tools(
+        HoverTool(
+            renderers=[dots],
+            tooltips=[
+                (label, "@value"),
+                ("participants", "@participants{0,0}"),
+                ("share", "@share{0.0%}"),
+                ("this or more", "@share_at_least{0.0%}"),
+            ],
+        )
+    )
+    for flag, colour, text in (
+        ("is_median", "#e31a1c", "median participant"),
+        ("is_mean", PROJECTED, "mean"),
+    ):
+        row = data[data[flag]]
+        if len(row):
+            x = float(row["x"].iloc[0])
+            fig.add_layout(
+                Span(
+                    location=x,
+                    dimension="height",
+                    line_color=colour,
+                    line_dash="dashed",
+                    line_width=2,
+                )
+            )
+            fig.add_layout(
+                Label(
+                    x=x,
+                    y=float(data["participants"].max()),
+                    text=f"{text}: {row['value'].iloc[0]:,.0f}",
+                    text_color=colour,
+                    x_offset=4,
+                    y_offset=-16 if flag == "is_mean" else 0,
+                    text_font_size="10pt",
+                )
+            )
+    return fig
+
+
+def tornado(table: pd.DataFrame, *, fig=None, title=None):
+    """Bars from the metric with each parameter moved down to the metric with it moved up,
+    largest effect on top (``table`` from :func:`toolkit.sensitivity`)."""
+    data = table.iloc[::-1].reset_index(drop=True)  # largest effect drawn last = on top
+    metric_label = "metric"
+    if len(data) and "metric" in data:
+        metric_label = f"{LABELS.get(data['metric'].iloc[0], data['metric'].iloc[0])} at month {data['at_month'].iloc[0]}"
+    base = float(data["metric_base"].iloc[0]) if len(data) else 0.0
+    if fig is None:
+        fig = new_figure(
+            "tornado",
+            title=title or f"What moves {metric_label} most",
+            y_range=list(data["parameter"]),
+            x_axis_label=metric_label,
+            height=max(240, 36 * len(data) + 80),
+        )
+    src = ColumnDataSource(
+        {
+            **source_data(
+                data[
+                    ["parameter", "value", "low", "high", "metric_low", "metric_high", "elasticity"]
+                ]
+            ),
+            "base": np.full(len(data), base),
+        },
+        name="tornado_source",
+    )
+    down = fig.hbar(
+        y="parameter",
+        left="base",
+        right="metric_low",
+        height=0.7,
+        source=src,
+        color="#6baed6",
+        legend_label="parameter lowered",
+    )
+    up = fig.hbar(
+        y="parameter",
+        left="base",
+        right="metric_high",
+        height=0.7,
+        source=src,
+        color=PROJECTED,
+        legend_label="parameter raised",
+    )
+    fig.add_layout(Span(location=base, dimension="height", line_color="black", line_width=1))
+    fig.add_tools(
+        HoverTool(
+            renderers=[down, up],
+            tooltips=[
+                ("parameter", "@parameter (@value{0.[000]})"),
+                ("lowered to @low{0.[000]}", "@metric_low{0,0.0}"),
+                ("raised to @high{0.[000]}", "@metric_high{0,0.0}"),
+                ("elasticity", "@elasticity{0.00}"),
+            ],
+        )
+    )
+    fig.legend.location = "bottom_right"
+    return fig
