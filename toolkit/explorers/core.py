@@ -98,6 +98,12 @@ class Control:
     def labels(self) -> tuple[str, ...]:
         return tuple(str(o[1] if isinstance(o, tuple) else o) for o in self.options)
 
+    def display(self, value) -> str:
+        """The value as a reader sees it (an option's label, a rounded number)."""
+        if self.is_choice:
+            return dict(zip(self.values, self.labels, strict=True)).get(value, str(value))
+        return f"{value:,}" if self.integer else f"{value:,.4g}"
+
     def coerce(self, value):
         if self.is_choice:
             if value not in self.values:
@@ -147,6 +153,35 @@ class StaticGrid:
     @staticmethod
     def key(indices: Sequence[int]) -> str:
         return "_".join(str(i) for i in indices)
+
+    def pack(self) -> dict[str, Any]:
+        """The grid as the page carries it: per varying column, one flat array over all states
+        and their offsets (a few base64 blobs instead of thousands of small arrays)."""
+        keys = [*self.states, *(f"preset:{name}" for name in self.presets)]
+        states = [*self.states.values(), *self.presets.values()]
+        entries: list[dict[str, Any]] = []
+        for name, props in states[0].items():
+            for prop, value in props.items():
+                if prop != "data":
+                    entries.append(
+                        {"model": name, "prop": prop, "values": [s[name][prop] for s in states]}
+                    )
+                    continue
+                for col in value:
+                    arrays = [s[name]["data"][col] for s in states]
+                    entry: dict[str, Any] = {"model": name, "prop": "data", "col": col}
+                    if all(isinstance(a, np.ndarray) and a.dtype.kind in "fiu" for a in arrays):
+                        lengths = [len(a) for a in arrays]
+                        entry["flat"] = np.concatenate(arrays)
+                        entry["offsets"] = np.concatenate([[0], np.cumsum(lengths)]).astype(
+                            np.int32
+                        )
+                    else:
+                        entry["values"] = [
+                            list(a) if isinstance(a, np.ndarray) else a for a in arrays
+                        ]
+                    entries.append(entry)
+        return {"index": {k: i for i, k in enumerate(keys)}, "entries": entries}
 
 
 def _model_state(layout) -> dict[str, dict[str, Any]]:
@@ -219,20 +254,29 @@ function nearest(vals, v) {
   }
   return best;
 }
-function apply(state) {
-  if (state === undefined) return;
-  for (const [name, props] of entries(state)) {
-    const model = get(models, name);
-    for (const [prop, value] of entries(props)) {
-      if (prop === "data") {
-        const data = Object.assign({}, model.data);
-        for (const [col, arr] of entries(value)) data[col] = arr;
-        model.data = data;
-      } else {
-        model[prop] = value;
-      }
+function apply(key) {
+  const s = get(grid_index, key);
+  if (s === undefined) return;
+  const pending = new Map();
+  for (const e of grid_entries) {
+    const model = get(models, get(e, "model"));
+    const flat = get(e, "flat");
+    let value;
+    if (flat !== undefined) {
+      const off = get(e, "offsets");
+      // Bokeh's NDArray breaks subarray/slice (species constructor): copy by hand
+      value = Array.prototype.slice.call(flat, off[s], off[s + 1]);
+    } else {
+      value = get(e, "values")[s];
+    }
+    if (get(e, "prop") === "data") {
+      if (!pending.has(model)) pending.set(model, Object.assign({}, model.data));
+      pending.get(model)[get(e, "col")] = value;
+    } else {
+      model[get(e, "prop")] = value;
     }
   }
+  for (const [model, data] of pending) model.data = data;
 }
 // CustomJS callbacks run asynchronously, so the slider callbacks that a preset button sets off
 // may run after it: the preset "owns" its grid key (kept in note.tags) until a slider leaves it.
@@ -243,17 +287,17 @@ if (preset !== null) {
     if (pos[i] >= 0) widgets[i].value = steps[i][pos[i]];
   }
   note.tags = [key(), preset];
-  apply(get(preset_states, preset));
+  apply("preset:" + preset);
   note.text = get(preset_notes, preset);
 } else {
   const k = key();
   const owner = note.tags;
   if (owner.length === 2 && owner[0] === k) {
-    apply(get(preset_states, owner[1]));
+    apply("preset:" + owner[1]);
     note.text = get(preset_notes, owner[1]);
   } else {
     note.tags = [];
-    apply(get(grid, k));
+    apply(k);
     note.text = grid_note;
   }
 }
@@ -436,7 +480,9 @@ class Explorer:
         ]
         fixed = [c for c in self.controls if not c.static]
         grid_note = "Exported page: the sliders step through results computed in advance" + (
-            "; " + ", ".join(f"{c.label} = {self.values[c.name]}" for c in fixed) + " stay fixed."
+            "; "
+            + ", ".join(f"{c.label}: {c.display(self.values[c.name])}" for c in fixed)
+            + " (fixed)."
             if fixed
             else "."
         )
@@ -449,12 +495,13 @@ class Explorer:
                 pos.append(s.index(v) if v in s else -1)
             preset_positions[p.label] = pos
             preset_notes[p.label] = html.escape(f"Preset: {p.label}.")
+        packed = grid.pack()
         args = dict(
             models=models,
             widgets=widgets,
             steps=js_steps,
-            grid=grid.states,
-            preset_states=grid.presets,
+            grid_index=packed["index"],
+            grid_entries=packed["entries"],
             preset_positions=preset_positions,
             preset_notes=preset_notes,
             grid_note=html.escape(grid_note),
