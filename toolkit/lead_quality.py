@@ -1141,6 +1141,7 @@ def best_mix(
     out["break_even_price"] = np.append(val * p, np.nan)
     out["break_even_lower"] = np.append(val * p_lo, np.nan)
     out["break_even_upper"] = np.append(val * p_hi, np.nan)
+    out["rank"] = out["rank"].astype("Int64")  # the total row has no rank
     out.insert(0, "target", target)
     return out
 
