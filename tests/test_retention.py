@@ -20,7 +20,9 @@ REFERENCE = Path(__file__).parent / "reference"
 @pytest.fixture(scope="module")
 def fader_hardie():
     survivors = pd.read_csv(REFERENCE / "retention_fader_hardie_2007.csv")
-    estimates = pd.read_csv(REFERENCE / "retention_fader_hardie_2007_estimates.csv").set_index("dataset")
+    estimates = pd.read_csv(REFERENCE / "retention_fader_hardie_2007_estimates.csv").set_index(
+        "dataset"
+    )
     return survivors, estimates
 
 

@@ -16,9 +16,14 @@ import numpy as np
 import pandas as pd
 
 from toolkit.frames import collect, from_native, is_lazy
-from toolkit.schema import CUSTOMER_ROLES, EXAMPLES_SHOWN, REP_ROLES, ROLES, DataError, _Problems
+from toolkit.schema import CUSTOMER_ROLES, EXAMPLES_SHOWN, REP_ROLES, ROLES, _Problems
 
-PERIODS = {"W": "week (Monday to Sunday)", "M": "calendar month", "Q": "calendar quarter", "Y": "calendar year"}
+PERIODS = {
+    "W": "week (Monday to Sunday)",
+    "M": "calendar month",
+    "Q": "calendar quarter",
+    "Y": "calendar year",
+}
 METRICS = ("active", "ordering", "revenue", "volume")
 REFERENCES = ("initial", "previous")
 CONFIDENCE = 0.95
@@ -119,7 +124,9 @@ def _flag(condition: nw.Expr) -> nw.Expr:
     return nw.when(condition).then(nw.lit(1)).otherwise(nw.lit(0))
 
 
-def _problem_line(frame, mask: nw.Expr, table: str, column: str, what: str, id_col: str) -> str | None:
+def _problem_line(
+    frame, mask: nw.Expr, table: str, column: str, what: str, id_col: str
+) -> str | None:
     """One line in the style of :func:`toolkit.validate`: count of rows and the first ids."""
     bad = frame.filter(mask)
     count = collect(bad.select(nw.len())).item()
@@ -171,19 +178,33 @@ def _prepare(members, orders, by, period, as_of, order_cols):
             lit = nw.lit(as_of.to_pydatetime())
             for frame, cols, table, id_col in (
                 (members_nw, ["joined_at", "left_at"], "members", "member_id"),
-                (orders_nw, ["ordered_at"], "orders", "order_id" if orders_nw is not None and "order_id" in orders_nw.columns else "member_id"),
+                (
+                    orders_nw,
+                    ["ordered_at"],
+                    "orders",
+                    "order_id"
+                    if orders_nw is not None and "order_id" in orders_nw.columns
+                    else "member_id",
+                ),
             ):
                 if frame is None:
                     continue
                 for col in cols:
                     problems.lines.append(
-                        _problem_line(frame, nw.col(col) > lit, table, col, f"after as_of ({as_of})", id_col)
+                        _problem_line(
+                            frame, nw.col(col) > lit, table, col, f"after as_of ({as_of})", id_col
+                        )
                     )
     problems.lines = [line for line in problems.lines if line]
     if row[2]:
         problems.note(
             _problem_line(
-                members_nw, nw.col("left_at") < nw.col("joined_at"), "members", "left_at", "before joined_at", "member_id"
+                members_nw,
+                nw.col("left_at") < nw.col("joined_at"),
+                "members",
+                "left_at",
+                "before joined_at",
+                "member_id",
             )
         )
     problems.raise_if_any()
@@ -194,7 +215,11 @@ def _order_problems(members_nw, orders_nw) -> None:
     """The slow path, run only when the aggregate showed a problem: name the offending orders."""
     id_col = "order_id" if "order_id" in orders_nw.columns else "member_id"
     joined = orders_nw.join(
-        members_nw.select(nw.col("member_id"), nw.col("joined_at").alias("_joined_at"), _flag(nw.lit(True)).alias("_known")),
+        members_nw.select(
+            nw.col("member_id"),
+            nw.col("joined_at").alias("_joined_at"),
+            _flag(nw.lit(True)).alias("_known"),
+        ),
         on="member_id",
         how="left",
     )
@@ -261,13 +286,17 @@ def _order_cells(members_nw, orders_nw, by, period, value_col, cumulative):
         _flag(nw.col("_known").is_null()).alias("_unknown"),
     )
     # sums of integer flags come back as decimals from DuckDB: cast them to plain numbers
-    out = cells.group_by(*by, "_cohort", "period").agg(
-        nw.col("_n").sum(),
-        nw.col("_x").sum(),
-        nw.col("_xsq").sum(),
-        nw.col("_early").sum(),
-        nw.col("_unknown").sum(),
-    ).with_columns(nw.col("_n", "_early", "_unknown").cast(nw.Float64))
+    out = (
+        cells.group_by(*by, "_cohort", "period")
+        .agg(
+            nw.col("_n").sum(),
+            nw.col("_x").sum(),
+            nw.col("_xsq").sum(),
+            nw.col("_early").sum(),
+            nw.col("_unknown").sum(),
+        )
+        .with_columns(nw.col("_n", "_early", "_unknown").cast(nw.Float64))
+    )
     return collect(out).to_pandas()
 
 
@@ -390,7 +419,9 @@ def cohort_table(
     if reference not in REFERENCES:
         raise ValueError(f"reference must be one of {', '.join(REFERENCES)}; got {reference!r}")
     if cumulative and metric == "active":
-        raise ValueError("cumulative applies to ordering, revenue and volume; 'active' is already a state")
+        raise ValueError(
+            "cumulative applies to ordering, revenue and volume; 'active' is already a state"
+        )
     if metric != "active" and orders is None:
         raise ValueError(f"metric {metric!r} needs the orders table")
     by = _as_list(by)
@@ -406,7 +437,12 @@ def cohort_table(
         left = collect(
             people.group_by(*by, "_cohort", "_left_period").agg(nw.len().alias("_n"))
         ).to_pandas()
-        sizes = left.groupby(by + ["_cohort"], dropna=False, sort=True)["_n"].sum().rename("size").reset_index()
+        sizes = (
+            left.groupby(by + ["_cohort"], dropna=False, sort=True)["_n"]
+            .sum()
+            .rename("size")
+            .reset_index()
+        )
     else:
         sizes = collect(people.group_by(*by, "_cohort").agg(nw.len().alias("size"))).to_pandas()
     if sizes.empty or as_of is None:
@@ -427,12 +463,18 @@ def cohort_table(
     if metric == "active":
         # members still there at the end of period k: those who never left or left after k
         left = left[left["_left_period"].notna()]
-        gone = left.groupby(by + ["_cohort", "_left_period"], dropna=False)["_n"].sum().reset_index()
+        gone = (
+            left.groupby(by + ["_cohort", "_left_period"], dropna=False)["_n"].sum().reset_index()
+        )
         gone = gone.rename(columns={"_left_period": "period"})
         gone["period"] = gone["period"].astype("int64")
         merged = grid[keys].merge(gone, on=keys, how="left")
         left_by_k = merged["_n"].fillna(0).to_numpy()
-        cum_left = pd.Series(left_by_k).groupby([merged[k] for k in by + ["_cohort"]], dropna=False).cumsum()
+        cum_left = (
+            pd.Series(left_by_k)
+            .groupby([merged[k] for k in by + ["_cohort"]], dropna=False)
+            .cumsum()
+        )
         value = grid["size"].to_numpy() - cum_left.to_numpy()
     else:
         cells = _order_cells(members_nw, orders_nw, by, period, value_col, cumulative)
@@ -455,7 +497,9 @@ def cohort_table(
 
     grid["cohort"] = _period_start(grid["_cohort"], period)
     out = grid[by + _COLUMNS].sort_values(by + ["cohort", "period"]).reset_index(drop=True)
-    out.attrs.update(metric=metric, reference=reference, cumulative=cumulative, period=period, as_of=str(as_of))
+    out.attrs.update(
+        metric=metric, reference=reference, cumulative=cumulative, period=period, as_of=str(as_of)
+    )
     return _native_like(out, like)
 
 
@@ -483,7 +527,9 @@ def _rates(grid: pd.DataFrame, by, metric, reference, cumulative, sumsq) -> None
                 prev_sq = pd.Series(sumsq).groupby(groups, dropna=False).shift(1).to_numpy()
                 prev_var = np.maximum(prev_sq - previous**2 / n, 0) / np.maximum(n - 1, 1)
                 rate = mean / prev_mean
-                se = np.where(n > 1, np.sqrt(var / n / mean**2 + prev_var / n / prev_mean**2), np.nan)
+                se = np.where(
+                    n > 1, np.sqrt(var / n / mean**2 + prev_var / n / prev_mean**2), np.nan
+                )
                 lower, upper = rate * np.exp(-z * se), rate * np.exp(z * se)
         else:
             base = size if reference == "initial" else np.where(first, size, previous)
@@ -520,8 +566,12 @@ def cohort_matrix(table, value: str = "rate") -> pd.DataFrame:
     """
     frame = _to_pandas(table)
     if value not in frame.columns:
-        raise ValueError(f"value must be a column of the table ({', '.join(map(str, frame.columns))}); got {value!r}")
-    index = [c for c in frame.columns if c not in _COLUMNS and c not in _PROJECTION_COLUMNS] + ["cohort"]
+        raise ValueError(
+            f"value must be a column of the table ({', '.join(map(str, frame.columns))}); got {value!r}"
+        )
+    index = [c for c in frame.columns if c not in _COLUMNS and c not in _PROJECTION_COLUMNS] + [
+        "cohort"
+    ]
     # unstack keeps only the cohorts that exist (a pivot_table would add empty by x cohort rows)
     wide = frame.set_index([*index, "period"])[value].unstack("period")
     wide.columns.name = "period"
@@ -567,8 +617,13 @@ def project_cohorts(table, model=None, *, seed: int = 0, draws: int = 2000) -> p
 
     frame = _to_pandas(table).copy()
     by = [c for c in frame.columns if c not in _COLUMNS and c not in _PROJECTION_COLUMNS]
-    if frame.attrs.get("metric", "active") != "active" or frame.attrs.get("reference", "initial") != "initial":
-        raise ValueError("project_cohorts needs a retention table: cohort_table(..., metric='active', reference='initial')")
+    if (
+        frame.attrs.get("metric", "active") != "active"
+        or frame.attrs.get("reference", "initial") != "initial"
+    ):
+        raise ValueError(
+            "project_cohorts needs a retention table: cohort_table(..., metric='active', reference='initial')"
+        )
     template = model if model is not None else ShiftedBetaGeometric()
     frame["projected"] = False
     if frame.empty:
@@ -577,7 +632,11 @@ def project_cohorts(table, model=None, *, seed: int = 0, draws: int = 2000) -> p
     groups = frame.groupby(by, dropna=False, sort=False).groups if by else {None: frame.index}
     for _, index in groups.items():
         part = frame.loc[index]
-        fitted = template if getattr(template, "alpha_", None) is not None else template.__class__(alpha=template.alpha).fit(part)
+        fitted = (
+            template
+            if getattr(template, "alpha_", None) is not None
+            else template.__class__(alpha=template.alpha).fit(part)
+        )
         params = fitted.sample_params(draws, rng)
         for _, cohort in part.groupby("cohort", sort=False):
             _project_cohort(frame, cohort, fitted, params, rng)
@@ -598,7 +657,9 @@ def _project_cohort(frame, cohort, fitted, params, rng) -> None:
     periods = todo["period"].to_numpy()
     # survival to the end of period k is S(k + 1); conditional on surviving to the end of k0
     point = fitted.survival(periods + 1) / fitted.survival(np.array([k0 + 1]))
-    sims = fitted._survival_at(params, periods + 1) / fitted._survival_at(params, np.array([k0 + 1]))
+    sims = fitted._survival_at(params, periods + 1) / fitted._survival_at(
+        params, np.array([k0 + 1])
+    )
     counts = rng.binomial(survivors, np.clip(sims, 0, 1)) / max(size, 1)
     alpha = fitted.alpha
     lower = np.quantile(counts, alpha / 2, axis=0)
@@ -657,9 +718,21 @@ def member_mix(members, orders, *, period: str = "M", as_of=None):
         frames["members"], frames["orders"], ["role"], period, as_of, ["amount", "volume"]
     )
     columns = [
-        "period", "role", "group", "members", "ordering", "amount", "volume", "customers", "reps",
-        "customers_per_rep", "paying_customers_per_rep", "customer_volume_share",
-        "customer_volume_share_lower", "customer_volume_share_upper", "complete",
+        "period",
+        "role",
+        "group",
+        "members",
+        "ordering",
+        "amount",
+        "volume",
+        "customers",
+        "reps",
+        "customers_per_rep",
+        "paying_customers_per_rep",
+        "customer_volume_share",
+        "customer_volume_share_lower",
+        "customer_volume_share_upper",
+        "complete",
     ]
     if as_of is None:
         return _native_like(_empty_mix(columns), like)
@@ -697,10 +770,17 @@ def member_mix(members, orders, *, period: str = "M", as_of=None):
             nw.col("ordered_at"),
         )
         .group_by("member_id", "_p")
-        .agg(nw.col("amount").sum(), nw.col("volume").sum(), nw.col("ordered_at").min().alias("_first"))
+        .agg(
+            nw.col("amount").sum(),
+            nw.col("volume").sum(),
+            nw.col("ordered_at").min().alias("_first"),
+        )
     )
     known = members_nw.select(
-        "member_id", "role", nw.col("joined_at").alias("_joined_at"), _flag(nw.lit(True)).alias("_known")
+        "member_id",
+        "role",
+        nw.col("joined_at").alias("_joined_at"),
+        _flag(nw.lit(True)).alias("_known"),
     )
     cells = (
         per_member.join(known, on="member_id", how="left")
@@ -729,33 +809,52 @@ def member_mix(members, orders, *, period: str = "M", as_of=None):
     grid = grid.merge(cells, on=["_p", "role"], how="left")
     for col in ("ordering", "amount", "volume", "_vsq"):
         grid[col] = grid[col].fillna(0.0)
-    grid["group"] = np.where(grid["role"].isin(CUSTOMER_ROLES), "customer", np.where(grid["role"].isin(REP_ROLES), "rep", "other"))
+    grid["group"] = np.where(
+        grid["role"].isin(CUSTOMER_ROLES),
+        "customer",
+        np.where(grid["role"].isin(REP_ROLES), "rep", "other"),
+    )
 
     is_customer = grid["group"] == "customer"
     is_rep = grid["group"] == "rep"
-    per_period = pd.DataFrame(
-        {
-            "_p": grid["_p"],
-            "customers": np.where(is_customer, grid["members"], 0.0),
-            "reps": np.where(is_rep, grid["members"], 0.0),
-            "paying": np.where(is_customer, grid["ordering"], 0.0),
-            "cust_volume": np.where(is_customer, grid["volume"], 0.0),
-            "cust_vsq": np.where(is_customer, grid["_vsq"], 0.0),
-            "cust_buyers": np.where(is_customer, grid["ordering"], 0.0),
-            "volume": grid["volume"],
-            "vsq": grid["_vsq"],
-            "buyers": grid["ordering"],
-        }
-    ).groupby("_p").sum()
+    per_period = (
+        pd.DataFrame(
+            {
+                "_p": grid["_p"],
+                "customers": np.where(is_customer, grid["members"], 0.0),
+                "reps": np.where(is_rep, grid["members"], 0.0),
+                "paying": np.where(is_customer, grid["ordering"], 0.0),
+                "cust_volume": np.where(is_customer, grid["volume"], 0.0),
+                "cust_vsq": np.where(is_customer, grid["_vsq"], 0.0),
+                "cust_buyers": np.where(is_customer, grid["ordering"], 0.0),
+                "volume": grid["volume"],
+                "vsq": grid["_vsq"],
+                "buyers": grid["ordering"],
+            }
+        )
+        .groupby("_p")
+        .sum()
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
-        per_period["customers_per_rep"] = per_period["customers"] / per_period["reps"].where(per_period["reps"] > 0)
-        per_period["paying_customers_per_rep"] = per_period["paying"] / per_period["reps"].where(per_period["reps"] > 0)
+        per_period["customers_per_rep"] = per_period["customers"] / per_period["reps"].where(
+            per_period["reps"] > 0
+        )
+        per_period["paying_customers_per_rep"] = per_period["paying"] / per_period["reps"].where(
+            per_period["reps"] > 0
+        )
         share, lower, upper = _share_interval(per_period)
     per_period["customer_volume_share"] = share
     per_period["customer_volume_share_lower"] = lower
     per_period["customer_volume_share_upper"] = upper
-    keep = ["customers", "reps", "customers_per_rep", "paying_customers_per_rep", "customer_volume_share",
-            "customer_volume_share_lower", "customer_volume_share_upper"]
+    keep = [
+        "customers",
+        "reps",
+        "customers_per_rep",
+        "paying_customers_per_rep",
+        "customer_volume_share",
+        "customer_volume_share_lower",
+        "customer_volume_share_upper",
+    ]
     grid = grid.merge(per_period[keep], left_on="_p", right_index=True, how="left")
     grid["complete"] = grid["_p"].to_numpy() < now
     grid["period"] = _period_start(grid["_p"], period)
@@ -787,8 +886,16 @@ def _share_interval(per_period: pd.DataFrame):
 
 
 def _empty_mix(columns) -> pd.DataFrame:
-    dtypes = {"period": "datetime64[us]", "role": "str", "group": "str", "complete": "bool",
-              "members": "int64", "ordering": "int64", "customers": "int64", "reps": "int64"}
+    dtypes = {
+        "period": "datetime64[us]",
+        "role": "str",
+        "group": "str",
+        "complete": "bool",
+        "members": "int64",
+        "ordering": "int64",
+        "customers": "int64",
+        "reps": "int64",
+    }
     return pd.DataFrame({c: pd.Series(dtype=dtypes.get(c, "float64")) for c in columns})
 
 
@@ -850,16 +957,36 @@ def role_transitions(
     else:
         as_of = pd.Timestamp(as_of)
     problems = _Problems()
-    problems.add("role_history", "member_id", "referring to members not in the members table",
-                 ~history["member_id"].isin(people["member_id"]), history["member_id"])
+    problems.add(
+        "role_history",
+        "member_id",
+        "referring to members not in the members table",
+        ~history["member_id"].isin(people["member_id"]),
+        history["member_id"],
+    )
     problems.raise_if_any()
-    columns = ["from_role", "to_role", "period", "base", "count", "share", "share_lower", "share_upper"]
+    columns = [
+        "from_role",
+        "to_role",
+        "period",
+        "base",
+        "count",
+        "share",
+        "share_lower",
+        "share_upper",
+    ]
     if people.empty or as_of is None:
-        return pd.DataFrame({c: pd.Series(dtype="str" if c.endswith("role") else "float64") for c in columns})
+        return pd.DataFrame(
+            {c: pd.Series(dtype="str" if c.endswith("role") else "float64") for c in columns}
+        )
 
     # every member's roles over time; one without history rows held their current role throughout
-    without = people.loc[~people["member_id"].isin(history["member_id"]), ["member_id", "role", "joined_at"]]
-    spells = pd.concat([history, without.rename(columns={"joined_at": "from_at"})], ignore_index=True)
+    without = people.loc[
+        ~people["member_id"].isin(history["member_id"]), ["member_id", "role", "joined_at"]
+    ]
+    spells = pd.concat(
+        [history, without.rename(columns={"joined_at": "from_at"})], ignore_index=True
+    )
     spells = spells.merge(people[["member_id", "joined_at"]], on="member_id")
     spells = spells.sort_values(["member_id", "from_at"], kind="stable")
     start = spells.groupby("member_id", sort=False)["role"].first().rename("from_role")
@@ -869,7 +996,9 @@ def role_transitions(
     spells["_k"] = np.maximum(reached, 0)
     # the first time each member took on each later role
     later = spells[spells["role"] != spells["from_role"]]
-    first_time = later.groupby(["member_id", "from_role", "role"], sort=False)["_k"].min().reset_index()
+    first_time = (
+        later.groupby(["member_id", "from_role", "role"], sort=False)["_k"].min().reset_index()
+    )
 
     starters = people.set_index("member_id").join(start, how="inner")
     if from_role is not None:
@@ -892,12 +1021,24 @@ def role_transitions(
             lower, upper = _wilson(count, base)
             with np.errstate(divide="ignore", invalid="ignore"):
                 share = np.where(base > 0, count / base, np.nan)
-            rows.append(pd.DataFrame({
-                "from_role": from_r, "to_role": to_r, "period": np.arange(max_k), "base": base,
-                "count": count, "share": share, "share_lower": lower, "share_upper": upper,
-            }))
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "from_role": from_r,
+                        "to_role": to_r,
+                        "period": np.arange(max_k),
+                        "base": base,
+                        "count": count,
+                        "share": share,
+                        "share_lower": lower,
+                        "share_upper": upper,
+                    }
+                )
+            )
     if not rows:
-        return pd.DataFrame({c: pd.Series(dtype="str" if c.endswith("role") else "float64") for c in columns})
+        return pd.DataFrame(
+            {c: pd.Series(dtype="str" if c.endswith("role") else "float64") for c in columns}
+        )
     return pd.concat(rows, ignore_index=True)[columns]
 
 

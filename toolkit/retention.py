@@ -51,7 +51,9 @@ def _cells(sequences):
 def _check_survivors(seq, label: str) -> np.ndarray:
     seq = np.asarray(seq, dtype="float64")
     if seq.ndim != 1 or len(seq) < 2:
-        raise ValueError(f"{label}: survivors need at least two periods (the starting size and one more); got {seq.tolist()}")
+        raise ValueError(
+            f"{label}: survivors need at least two periods (the starting size and one more); got {seq.tolist()}"
+        )
     if not np.isfinite(seq).all() or (seq < 0).any():
         raise ValueError(f"{label}: survivors must be finite counts >= 0; got {seq.tolist()}")
     if seq[0] <= 0:
@@ -69,12 +71,22 @@ def _sequences_from_table(table: pd.DataFrame) -> dict:
     needed = {"cohort", "period", "size", "value", "complete"}
     missing = needed - set(table.columns)
     if missing:
-        raise ValueError(f"a cohort table needs the columns {sorted(needed)}; missing {sorted(missing)}")
-    if table.attrs.get("metric", "active") != "active" or table.attrs.get("reference", "initial") != "initial":
-        raise ValueError("the retention model fits survivors: use cohort_table(..., metric='active')")
+        raise ValueError(
+            f"a cohort table needs the columns {sorted(needed)}; missing {sorted(missing)}"
+        )
+    if (
+        table.attrs.get("metric", "active") != "active"
+        or table.attrs.get("reference", "initial") != "initial"
+    ):
+        raise ValueError(
+            "the retention model fits survivors: use cohort_table(..., metric='active')"
+        )
     out = {}
-    keys = [c for c in table.columns if c not in needed and c not in
-            ("rate", "rate_lower", "rate_upper", "projected")] + ["cohort"]
+    keys = [
+        c
+        for c in table.columns
+        if c not in needed and c not in ("rate", "rate_lower", "rate_upper", "projected")
+    ] + ["cohort"]
     for key, part in table.groupby(keys, sort=True):
         part = part[part["complete"].astype(bool)].sort_values("period")
         if part.empty:
@@ -168,7 +180,11 @@ class ShiftedBetaGeometric:
         for w in others:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         ok = not trouble and bool(np.isfinite(frame.to_numpy()).all())
-        out = {f"{p}_{c}": (float(frame.loc[p, c]) if ok else np.nan) for p in _PARAMS for c in frame.columns}
+        out = {
+            f"{p}_{c}": (float(frame.loc[p, c]) if ok else np.nan)
+            for p in _PARAMS
+            for c in frame.columns
+        }
         out["converged"] = ok
         return out
 
@@ -227,7 +243,10 @@ class ShiftedBetaGeometric:
         frame = self._params_frame(res)
         self.alpha_, self.beta_ = (float(frame.loc[p, "estimate"]) for p in _PARAMS)
         self.alpha_se_, self.beta_se_ = (float(frame.loc[p, "std_err"]) for p in _PARAMS)
-        self.alpha_interval_ = (float(frame.loc["alpha", "lower"]), float(frame.loc["alpha", "upper"]))
+        self.alpha_interval_ = (
+            float(frame.loc["alpha", "lower"]),
+            float(frame.loc["alpha", "upper"]),
+        )
         self.beta_interval_ = (float(frame.loc["beta", "lower"]), float(frame.loc["beta", "upper"]))
         self.loglike_ = float(res.llf)
         self._summary = frame
@@ -260,7 +279,11 @@ class ShiftedBetaGeometric:
         rng = np.random.default_rng(rng)
         mean = np.asarray(self.results_.params)
         cov = np.asarray(self.results_.cov_params())
-        usable = np.isfinite(cov).all() and np.all(np.linalg.eigvalsh(cov) > 0) and np.abs(mean).max() <= 9
+        usable = (
+            np.isfinite(cov).all()
+            and np.all(np.linalg.eigvalsh(cov) > 0)
+            and np.abs(mean).max() <= 9
+        )
         if not usable:
             # a fit at the edge has no usable covariance: parameter uncertainty is left out
             return np.exp(np.tile(mean, (draws, 1)))

@@ -1,0 +1,536 @@
+"""Cohort tables, the member mix, role transitions and projections: hand-checked numbers,
+engines agreeing, censoring honesty, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import to_engine, to_pandas
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import toolkit
+from toolkit.cohorts import (
+    cohort_matrix,
+    cohort_table,
+    member_mix,
+    project_cohorts,
+    role_transitions,
+)
+
+t = pd.Timestamp
+AS_OF = t("2025-03-15")
+
+
+@pytest.fixture
+def crm():
+    """Five members, six orders, as of 15 March 2025 (March is in progress).
+
+    January cohort: A (stays), B (leaves 15 Feb), C (joins 31 Jan, leaves 1 Mar at midnight).
+    February cohort: D. March cohort: E.
+    Orders: A 5 Jan 10$, A 25 Jan 20$, B 21 Jan 30$, A 2 Feb 50$, D 10 Mar 40$, E 4 Mar 60$.
+    """
+    members = pd.DataFrame(
+        {
+            "member_id": ["A", "B", "C", "D", "E"],
+            "sponsor_id": [None, "A", "A", "B", "A"],
+            "joined_at": [
+                t("2025-01-05"),
+                t("2025-01-20"),
+                t("2025-01-31"),
+                t("2025-02-10"),
+                t("2025-03-03"),
+            ],
+            "left_at": [pd.NaT, t("2025-02-15"), t("2025-03-01"), pd.NaT, pd.NaT],
+            "role": [
+                "preferred_customer",
+                "business_builder",
+                "retail_customer",
+                "preferred_customer",
+                "business_builder",
+            ],
+        }
+    )
+    orders = pd.DataFrame(
+        {
+            "order_id": ["o1", "o2", "o3", "o4", "o5", "o6"],
+            "member_id": ["A", "A", "B", "D", "A", "E"],
+            "ordered_at": [
+                t("2025-01-05"),
+                t("2025-01-25"),
+                t("2025-01-21"),
+                t("2025-03-10"),
+                t("2025-02-02"),
+                t("2025-03-04"),
+            ],
+            "amount": [10.0, 20, 30, 40, 50, 60],
+            "volume": [8.0, 16, 24, 32, 40, 48],
+        }
+    )
+    return members, orders
+
+
+def cell(table, cohort, period, col="rate"):
+    row = table[(table["cohort"] == t(cohort)) & (table["period"] == period)]
+    assert len(row) == 1
+    return row[col].iloc[0]
+
+
+# ------------------------------------------------------------------ hand-checked numbers
+
+
+def test_active_by_hand(crm):
+    members, orders = crm
+    table = cohort_table(members, orders, as_of=AS_OF)
+    assert list(table.columns) == [
+        "cohort",
+        "period",
+        "size",
+        "value",
+        "rate",
+        "rate_lower",
+        "rate_upper",
+        "complete",
+    ]
+    # January: 3 active at the end of January, 2 at the end of February (B left; C left on
+    # 1 March at midnight, so was still there at the end of February)
+    assert cell(table, "2025-01-01", 0) == 1.0
+    assert cell(table, "2025-01-01", 1) == pytest.approx(2 / 3)
+    assert cell(table, "2025-01-01", 1, "size") == 3
+    # the interval is Wilson's: 2 of 3 gives (0.2077, 0.9385)
+    assert cell(table, "2025-01-01", 1, "rate_lower") == pytest.approx(0.20766, abs=1e-4)
+    assert cell(table, "2025-01-01", 1, "rate_upper") == pytest.approx(0.93851, abs=1e-4)
+
+
+def test_unfinished_cells_are_unknown_not_zero(crm):
+    # trap: March has not ended on 15 March; showing its cells as 0% (or as the part-month
+    # count over the cohort) is the classic cohort-chart error
+    members, orders = crm
+    table = cohort_table(members, orders, as_of=AS_OF, metric="ordering")
+    march = table[table["cohort"] + pd.to_timedelta(0, "D") >= t("2025-01-01")]
+    unfinished = march[~march["complete"]]
+    assert unfinished["rate"].isna().all()
+    assert cell(table, "2025-01-01", 2, "complete") == False  # noqa: E712
+    # the month in progress keeps what it has seen so far as value; months not begun have none
+    assert cell(table, "2025-02-01", 1, "value") == 1.0  # D's order on 10 March
+    assert np.isnan(cell(table, "2025-03-01", 1, "value"))
+    # every cohort runs to the same last period: a full rectangle for the matrix
+    assert table.groupby("cohort")["period"].max().eq(2).all()
+
+
+def test_ordering_revenue_and_cumulative_by_hand(crm):
+    members, orders = crm
+    ordering = cohort_table(members, orders, as_of=AS_OF, metric="ordering")
+    # January: A and B ordered in January (A twice: counted once), only A in February
+    assert cell(ordering, "2025-01-01", 0) == pytest.approx(2 / 3)
+    assert cell(ordering, "2025-01-01", 1) == pytest.approx(1 / 3)
+    # February: D ordered only in March, so 0 of 1 in February: a real 0, the month is over
+    assert cell(ordering, "2025-02-01", 0) == 0.0
+
+    revenue = cohort_table(members, orders, as_of=AS_OF, metric="revenue")
+    # January cohort, January: 10 + 20 + 30 = 60 over 3 starting members = 20 per member;
+    # per-member totals 30, 30, 0: sd 17.32, so 20 +- 1.96 * 10 = (0.40, 39.60)
+    assert cell(revenue, "2025-01-01", 0, "value") == 60.0
+    assert cell(revenue, "2025-01-01", 0) == pytest.approx(20.0)
+    assert cell(revenue, "2025-01-01", 0, "rate_lower") == pytest.approx(0.40036, abs=1e-4)
+    assert cell(revenue, "2025-01-01", 0, "rate_upper") == pytest.approx(39.5996, abs=1e-3)
+
+    cumulative = cohort_table(members, orders, as_of=AS_OF, metric="revenue", cumulative=True)
+    # residual income per recruit: 60 + 50 = 110 over 3 by the end of February; the interval
+    # comes from per-member running totals 80, 30, 0 (trap: not from per-period sums)
+    assert cell(cumulative, "2025-01-01", 1) == pytest.approx(110 / 3)
+    sd = np.std([80, 30, 0], ddof=1)
+    assert cell(cumulative, "2025-01-01", 1, "rate_upper") == pytest.approx(
+        110 / 3 + 1.959964 * sd / np.sqrt(3)
+    )
+
+    ever = cohort_table(members, orders, as_of=AS_OF, metric="ordering", cumulative=True)
+    # ever ordered counts members, not member-months: still 2 of 3 by February
+    assert cell(ever, "2025-01-01", 1) == pytest.approx(2 / 3)
+
+    volume = cohort_table(members, orders, as_of=AS_OF, metric="volume")
+    assert cell(volume, "2025-01-01", 1, "value") == 40.0
+
+
+def test_reference_previous(crm):
+    members, orders = crm
+    active = cohort_table(members, orders, as_of=AS_OF, reference="previous")
+    assert cell(active, "2025-01-01", 0) == 1.0  # period 0 compares with the starting size
+    assert cell(active, "2025-01-01", 1) == pytest.approx(2 / 3)
+    revenue = cohort_table(members, orders, as_of=AS_OF, metric="revenue", reference="previous")
+    assert np.isnan(cell(revenue, "2025-01-01", 0))  # money has no period before period 0
+    assert cell(revenue, "2025-01-01", 1) == pytest.approx(50 / 60)
+
+
+def test_by_role_splits_cohorts(crm):
+    members, orders = crm
+    table = cohort_table(members, orders, as_of=AS_OF, by="role")
+    assert list(table.columns[:2]) == ["role", "cohort"]
+    builders = table[(table["role"] == "business_builder") & (table["cohort"] == t("2025-01-01"))]
+    assert builders["rate"].tolist()[:2] == [1.0, 0.0]  # B left in February
+    assert table.groupby(["role", "cohort"])["size"].first().sum() == 5
+
+
+@pytest.mark.parametrize(
+    "period, cohort, periods",
+    [
+        # 5 Jan 2025 is a Sunday: its week started on Monday 30 December 2024
+        ("W", "2024-12-30", 11),
+        ("Q", "2025-01-01", 1),
+        ("Y", "2025-01-01", 1),
+    ],
+)
+def test_other_periods(crm, period, cohort, periods):
+    members, orders = crm
+    table = cohort_table(members, orders, as_of=AS_OF, period=period, metric="ordering")
+    first = table[table["cohort"] == table["cohort"].min()]
+    assert first["cohort"].iloc[0] == t(cohort)
+    assert len(first) == periods
+
+
+def test_matrix_is_the_wide_view(crm):
+    members, orders = crm
+    table = cohort_table(members, orders, as_of=AS_OF)
+    wide = cohort_matrix(table)
+    assert wide.shape == (3, 3)
+    assert wide.loc[t("2025-01-01"), 1] == pytest.approx(2 / 3)
+    assert np.isnan(wide.loc[t("2025-03-01"), 0])
+    with pytest.raises(ValueError, match="rate"):
+        cohort_matrix(table, value="nonsense")
+
+
+# ------------------------------------------------------------------ independent computation
+
+
+def _brute_force_ordering(members, orders, as_of):
+    """Per member and month, by loops: the slow obvious way, to check the engine code against."""
+    month = lambda ts: ts.year * 12 + ts.month - 1  # noqa: E731
+    now = month(as_of)
+    cohorts = {}
+    for m in members.itertuples():
+        cohorts.setdefault(month(m.joined_at), []).append(m.member_id)
+    out = {}
+    for c, ids in cohorts.items():
+        for k in range(now - c):  # complete periods only
+            buyers = {
+                o.member_id
+                for o in orders.itertuples()
+                if o.member_id in ids and month(o.ordered_at) == c + k
+            }
+            out[(c, k)] = len(buyers) / len(ids)
+    return out
+
+
+def test_ordering_matches_brute_force(small_world):
+    members, orders, as_of = small_world.members, small_world.orders, small_world.as_of
+    table = cohort_table(members, orders, as_of=as_of, metric="ordering")
+    expected = _brute_force_ordering(members, orders, as_of)
+    done = table[table["complete"]]
+    got = {
+        (c.year * 12 + c.month - 1, k): r
+        for c, k, r in zip(done["cohort"], done["period"], done["rate"], strict=True)
+    }
+    assert got.keys() == expected.keys()
+    for key, value in expected.items():
+        assert got[key] == pytest.approx(value)
+
+
+# ------------------------------------------------------------------ any engine
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"metric": "active", "by": "role"},
+        {"metric": "ordering"},
+        {"metric": "revenue", "cumulative": True},
+        {"metric": "volume", "reference": "previous"},
+        {"metric": "ordering", "period": "W", "cumulative": True},
+    ],
+)
+def test_engines_agree(small_world, engine, kwargs):
+    members, orders, as_of = small_world.members, small_world.orders, small_world.as_of
+    expected = cohort_table(members, orders, as_of=as_of, **kwargs)
+    result = cohort_table(
+        to_engine(members, engine), to_engine(orders, engine), as_of=as_of, **kwargs
+    )
+    pd.testing.assert_frame_equal(to_pandas(result), expected, check_dtype=False)
+
+
+def test_member_mix_engines_agree(small_world, engine):
+    members, orders, as_of = small_world.members, small_world.orders, small_world.as_of
+    expected = member_mix(members, orders, as_of=as_of)
+    result = member_mix(to_engine(members, engine), to_engine(orders, engine), as_of=as_of)
+    pd.testing.assert_frame_equal(to_pandas(result), expected, check_dtype=False)
+
+
+def test_lazy_in_lazy_out(crm):
+    pl = pytest.importorskip("polars")
+    members, orders = crm
+    result = cohort_table(
+        to_engine(members, "polars_lazy"),
+        to_engine(orders, "polars_lazy"),
+        as_of=AS_OF,
+        metric="ordering",
+    )
+    assert isinstance(result, pl.LazyFrame)
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_spark_agrees(spark, crm):
+    import pyarrow as pa
+
+    members, orders = crm
+    sp = lambda frame: spark.createDataFrame(pa.Table.from_pandas(frame, preserve_index=False))  # noqa: E731
+    # one call per function: each Spark query costs seconds (cumulative revenue covers the join,
+    # the running sums per member and the aggregation)
+    for kwargs in ({"metric": "revenue", "cumulative": True},):
+        result = to_pandas(cohort_table(sp(members), sp(orders), as_of=AS_OF, **kwargs))
+        result = result.sort_values(["cohort", "period"]).reset_index(drop=True)
+        pd.testing.assert_frame_equal(
+            result, cohort_table(members, orders, as_of=AS_OF, **kwargs), check_dtype=False
+        )
+    mix = (
+        to_pandas(member_mix(sp(members), sp(orders), as_of=AS_OF))
+        .sort_values(["period", "role"])
+        .reset_index(drop=True)
+    )
+    expected = (
+        member_mix(members, orders, as_of=AS_OF)
+        .sort_values(["period", "role"])
+        .reset_index(drop=True)
+    )
+    pd.testing.assert_frame_equal(mix, expected, check_dtype=False)
+
+
+# ------------------------------------------------------------------ bad input
+
+
+def test_order_before_joining_names_the_order(crm):
+    members, orders = crm
+    orders = orders.copy()
+    orders.loc[orders["order_id"] == "o4", "ordered_at"] = t("2025-02-01")  # D joined 10 Feb
+    with pytest.raises(
+        toolkit.DataError,
+        match=r"orders\.ordered_at: 1 row before the member joined \(first order_id: o4\)",
+    ):
+        cohort_table(members, orders, as_of=AS_OF, metric="ordering")
+
+
+def test_unknown_member_names_the_order(crm):
+    members, orders = crm
+    orders = pd.concat(
+        [orders, orders.iloc[[0]].assign(order_id="o9", member_id="ZZ")], ignore_index=True
+    )
+    with pytest.raises(
+        toolkit.DataError,
+        match=r"orders\.member_id: 1 row referring to members not in the members table \(first order_id: o9\)",
+    ):
+        member_mix(members, orders, as_of=AS_OF)
+
+
+def test_left_before_joined(crm, engine):
+    members, orders = crm
+    members = members.copy()
+    members.loc[members["member_id"] == "D", "left_at"] = t("2025-02-01")
+    with pytest.raises(
+        toolkit.DataError, match=r"members\.left_at: 1 row before joined_at \(first member_id: D\)"
+    ):
+        cohort_table(to_engine(members, engine), as_of=AS_OF)
+
+
+def test_data_after_as_of(crm):
+    members, orders = crm
+    # o4 (10 March) is after an as_of of 5 March; o6 (4 March) is not
+    with pytest.raises(
+        toolkit.DataError, match=r"orders\.ordered_at: 1 row after as_of .*first order_id: o4"
+    ):
+        cohort_table(members, orders, as_of=t("2025-03-05"), metric="ordering")
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"metric": "churn"}, "active, ordering, revenue, volume"),
+        ({"period": "D"}, "'W'.*'M'.*'Q'.*'Y'"),
+        ({"reference": "first"}, "initial, previous"),
+        ({"cumulative": True}, "cumulative applies"),
+    ],
+)
+def test_bad_arguments_list_the_valid_ones(crm, kwargs, match):
+    members, orders = crm
+    with pytest.raises(ValueError, match=match):
+        cohort_table(members, orders, as_of=AS_OF, **kwargs)
+
+
+def test_missing_orders_and_columns(crm):
+    members, orders = crm
+    with pytest.raises(ValueError, match="needs the orders table"):
+        cohort_table(members, metric="revenue")
+    with pytest.raises(
+        toolkit.DataError, match=r"members: missing required column\(s\) \['joined_at'\]"
+    ):
+        cohort_table(members.drop(columns="joined_at"))
+
+
+def test_empty_input_gives_empty_table(crm):
+    members, orders = crm
+    table = cohort_table(members.iloc[:0], orders.iloc[:0], metric="ordering", by="role")
+    assert table.empty
+    assert list(table.columns) == [
+        "role",
+        "cohort",
+        "period",
+        "size",
+        "value",
+        "rate",
+        "rate_lower",
+        "rate_upper",
+        "complete",
+    ]
+    mix = member_mix(members.iloc[:0], orders.iloc[:0])
+    assert mix.empty and "customers_per_rep" in mix.columns
+
+
+# ------------------------------------------------------------------ properties
+
+
+@st.composite
+def worlds(draw):
+    n = draw(st.integers(1, 12))
+    start = t("2025-01-01")
+    joined = [start + pd.Timedelta(days=draw(st.integers(0, 150))) for _ in range(n)]
+    stays = [draw(st.one_of(st.none(), st.integers(0, 120))) for _ in range(n)]
+    left = [
+        j + pd.Timedelta(days=s) if s is not None else pd.NaT
+        for j, s in zip(joined, stays, strict=True)
+    ]
+    members = pd.DataFrame(
+        {"member_id": [f"M{i}" for i in range(n)], "joined_at": joined, "left_at": left}
+    )
+    rows = []
+    for i in range(draw(st.integers(0, 25))):
+        m = draw(st.integers(0, n - 1))
+        rows.append(
+            (
+                f"O{i}",
+                f"M{m}",
+                joined[m] + pd.Timedelta(days=draw(st.integers(0, 100))),
+                draw(st.floats(0, 200)),
+            )
+        )
+    orders = pd.DataFrame(rows, columns=["order_id", "member_id", "ordered_at", "amount"])
+    orders["ordered_at"] = pd.to_datetime(orders["ordered_at"])
+    orders["volume"] = orders["amount"] * 0.8
+    return members, orders
+
+
+@settings(max_examples=30, deadline=None)
+@given(worlds(), st.sampled_from(["active", "ordering"]))
+def test_invariants(world, metric):
+    members, orders = world
+    as_of = t("2025-09-30")
+    before = (members.copy(), orders.copy())
+    table = cohort_table(members, orders, as_of=as_of, metric=metric)
+    # inputs never mutated
+    pd.testing.assert_frame_equal(members, before[0])
+    pd.testing.assert_frame_equal(orders, before[1])
+    done = table[table["complete"]]
+    # shares stay in [0, 1], inside their interval; unfinished cells are unknown
+    assert done["rate"].between(0, 1).all()
+    assert (done["rate_lower"] <= done["rate"] + 1e-12).all() and (
+        done["rate"] <= done["rate_upper"] + 1e-12
+    ).all()
+    assert table.loc[~table["complete"], "rate"].isna().all()
+    assert table.groupby("cohort")["size"].first().sum() == len(members)
+    if metric == "active":
+        # nobody comes back: active counts never rise along a cohort
+        assert (done.groupby("cohort")["value"].diff().dropna() <= 0).all()
+
+
+# ------------------------------------------------------------------ projections
+
+
+def test_projection_fills_only_unfinished_cells(sample):
+    table = cohort_table(sample.members, as_of=sample.as_of)
+    projected = project_cohorts(table)
+    observed = projected[~projected["projected"]]
+    pd.testing.assert_frame_equal(
+        observed[table.columns], table[~projected["projected"]], check_dtype=False
+    )
+    assert projected["projected"].equals(~table["complete"])
+    filled = projected[projected["projected"]]
+    assert filled["rate"].notna().all()
+    assert (filled["rate_lower"] <= filled["rate"] + 1e-9).all() and (
+        filled["rate"] <= filled["rate_upper"] + 1e-9
+    ).all()
+    # a projection continues its cohort downwards from the last observed cell
+    for _, part in projected.groupby("cohort"):
+        assert (np.diff(part["rate"].to_numpy()) <= 1e-12).all()
+
+
+def test_projection_needs_a_retention_table(crm):
+    members, orders = crm
+    with pytest.raises(ValueError, match="metric='active'"):
+        project_cohorts(cohort_table(members, orders, as_of=AS_OF, metric="revenue"))
+
+
+# ------------------------------------------------------------------ mix and transitions
+
+
+def test_member_mix_by_hand(crm):
+    members, orders = crm
+    mix = member_mix(members, orders, as_of=AS_OF)
+    jan = mix[mix["period"] == t("2025-01-01")].set_index("role")
+    # end of January: A (preferred) and C (retail) are customers, B is a rep
+    assert jan["customers"].iloc[0] == 2 and jan["reps"].iloc[0] == 1
+    assert jan["customers_per_rep"].iloc[0] == 2.0
+    # January volume: customer A bought 8 + 16, rep B 24: customers' share 24 / 48
+    assert jan["customer_volume_share"].iloc[0] == pytest.approx(0.5)
+    feb = mix[mix["period"] == t("2025-02-01")]
+    # no reps at the end of February (B left): the ratio is undefined, not infinite
+    assert feb["reps"].iloc[0] == 0 and np.isnan(feb["customers_per_rep"].iloc[0])
+    assert not mix.loc[mix["period"] == t("2025-03-01"), "complete"].any()
+
+
+def test_role_transitions_by_hand():
+    members = pd.DataFrame(
+        {
+            "member_id": ["P1", "P2", "P3"],
+            "joined_at": [t("2025-01-10"), t("2025-01-20"), t("2025-05-05")],
+            "role": ["business_builder", "preferred_customer", "preferred_customer"],
+        }
+    )
+    history = pd.DataFrame(
+        {
+            "member_id": ["P1", "P1"],
+            "role": ["preferred_customer", "business_builder"],
+            "from_at": [t("2025-01-10"), t("2025-03-05")],
+        }
+    )
+    out = role_transitions(members, history, as_of=t("2025-06-30"))
+    builders = out[out["to_role"] == "business_builder"].set_index("period")
+    # P1 became a builder two months after joining; P2 never did; P3 (no history rows) joined
+    # in May and has seen one full month only
+    assert builders.loc[1, "count"] == 0 and builders.loc[2, "count"] == 1
+    assert builders.loc[0, "base"] == 3 and builders.loc[1, "base"] == 2
+    assert builders.loc[2, "share"] == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="role_history"):
+        role_transitions(members)
+
+
+def test_sample_shows_the_planted_effects(sample):
+    # preferred customers stay longer than retail customers (autoship), and grow into builders
+    table = cohort_table(sample.members, as_of=sample.as_of, by="role")
+    done = table[table["complete"] & (table["period"] == 6)]
+    pooled = done.groupby("role")[["value", "size"]].sum()
+    share = pooled["value"] / pooled["size"]
+    assert share["preferred_customer"] > share["retail_customer"]
+    moves = role_transitions(sample.members, sample.role_history, as_of=sample.as_of)
+    year = moves[(moves["to_role"] == "business_builder") & (moves["period"] == 11)]
+    assert 0.05 < year["share"].iloc[0] < 0.5
+    mix = member_mix(sample.members, sample.orders, as_of=sample.as_of)
+    last = mix[mix["complete"]].iloc[-1]
+    assert last["customers_per_rep"] > 1
