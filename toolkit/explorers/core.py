@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import html
 import itertools
+import math
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -217,6 +218,32 @@ def _stretch(layout):
     return layout
 
 
+def _position(steps: tuple, value) -> int:
+    """Index of ``value`` among ``steps`` (numbers within rounding), -1 if absent."""
+    for i, step in enumerate(steps):
+        if step == value or (
+            isinstance(step, (int, float))
+            and isinstance(value, (int, float))
+            and math.isclose(step, value, rel_tol=1e-9)
+        ):
+            return i
+    return -1
+
+
+def _conform(state: dict, base: dict) -> dict:
+    """``state`` restricted to the models of the displayed layout (``base``); a model the new
+    state lacks (a line drawn only in some cases) is emptied rather than left stale."""
+    out = {}
+    for name, props in base.items():
+        if name in state:
+            out[name] = {prop: state[name][prop] for prop in props if prop in state[name]}
+        elif "data" in props:
+            out[name] = {"data": {col: np.asarray(arr)[:0] for col, arr in props["data"].items()}}
+        elif "text" in props:
+            out[name] = {"text": ""}
+    return out
+
+
 def _same(a, b) -> bool:
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         a, b = np.asarray(a), np.asarray(b)
@@ -395,11 +422,14 @@ class Explorer:
                 f"{self.name}: the static grid would hold {n_states} states (> {MAX_STATES}); "
                 "give its controls coarser static_values or mark some static=False"
             )
+        base = self.state(self.results())  # what the page shows first: the models that exist
         raw: dict[str, dict] = {}
         for indices in itertools.product(*[range(len(s)) for s in steps]):
             values = {c.name: s[i] for c, s, i in zip(static, steps, indices, strict=True)}
-            raw[StaticGrid.key(indices)] = self.state(self.results(**values))
-        presets = {p.label: self.state(self.results(**p.values)) for p in self.presets}
+            raw[StaticGrid.key(indices)] = _conform(self.state(self.results(**values)), base)
+        presets = {
+            p.label: _conform(self.state(self.results(**p.values)), base) for p in self.presets
+        }
         # Drop what never changes: it is already in the page, in the initial figure.
         everything = [*raw.values(), *presets.values()]
         props_vary: dict[str, set[str]] = {}
@@ -492,7 +522,7 @@ class Explorer:
             pos = []
             for c, s in zip(grid.controls, grid.steps, strict=True):
                 v = p.values.get(c.name, self.values[c.name])
-                pos.append(s.index(v) if v in s else -1)
+                pos.append(_position(s, v))
             preset_positions[p.label] = pos
             preset_notes[p.label] = html.escape(f"Preset: {p.label}.")
         packed = grid.pack()
@@ -536,8 +566,10 @@ class Explorer:
         import ipywidgets as w
         from jupyter_bokeh import BokehModel
 
-        layout = _stretch(self.build(self.results()))
+        first = self.results()
+        layout = _stretch(self.build(first))
         models = {m.name: m for m in layout.references() if m.name}
+        base = {name: props for name, props in self.state(first).items() if name in models}
         status = w.HTML(value="", layout=w.Layout(min_height="1.5em"))
         inputs: dict[str, Any] = {}
         style = {"description_width": "initial"}
@@ -574,10 +606,8 @@ class Explorer:
                 return
             status.value = ""
             self.values.update(self._check(values))
-            for name, props in state.items():
-                model = models.get(name)
-                if model is None:
-                    continue
+            for name, props in _conform(state, base).items():
+                model = models[name]
                 for prop, value in props.items():
                     setattr(model, prop, value)
 
