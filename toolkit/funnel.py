@@ -117,7 +117,9 @@ def parse_steps(steps: Any, *, minimum: int = 2) -> list[Step]:
     for step in parsed:
         for stage in step.stages:
             if stage in seen:
-                raise ValueError(f"stage {stage!r} appears in two steps ({seen[stage]!r} and {step.label!r})")
+                raise ValueError(
+                    f"stage {stage!r} appears in two steps ({seen[stage]!r} and {step.label!r})"
+                )
             seen[stage] = step.label
     labels = [s.label for s in parsed]
     if len(set(labels)) != len(labels):
@@ -144,7 +146,9 @@ def parse_duration(value: Any, name: str = "window") -> pd.Timedelta:
     return out
 
 
-def _parse_windows(window: Any, n_steps: int, order: str) -> tuple[pd.Timedelta, ...] | pd.Timedelta:
+def _parse_windows(
+    window: Any, n_steps: int, order: str
+) -> tuple[pd.Timedelta, ...] | pd.Timedelta:
     if isinstance(window, (list, tuple)):
         if order == "any":
             raise ValueError("per-step windows need an order ('ordered' or 'strict'), not 'any'")
@@ -281,57 +285,88 @@ def _within(col: str, anchor: str, window: pd.Timedelta) -> nw.Expr:
 
 def _step_times(ev: nw.LazyFrame, steps: list[Step], windows, order: str) -> nw.LazyFrame:
     """One row per lead that reached the first step: ``lead_id``, ``t0`` ... ``t{K-1}``, the time
-    each step was reached within its window (null when it was not)."""
-    def of(step: Step) -> nw.LazyFrame:
-        return ev.filter(nw.col("stage").is_in(list(step.stages))).select("lead_id", "at")
+    each step was reached within its window (null when it was not).
 
+    The plan stays linear (no sub-plan is used twice but one), so that engines without common
+    sub-plan elimination do not redo work. "ordered" takes one pass over the events for the
+    leads with at most one event per step (the common case: first times are then exact), and
+    a join per step only for the few leads with a repeated step.
+    """
+    if order == "strict":
+        return _joined_times(ev, steps, windows, strict=True)
+    n = len(steps)
+    wide = ev.with_columns(
+        nw.when(nw.col("stage").is_in(list(s.stages))).then(nw.col("at")).alias(f"m{k}")
+        for k, s in enumerate(steps)
+    )
+    wide = wide.group_by("lead_id").agg(
+        *[nw.col(f"m{k}").min() for k in range(n)], nw.len().alias("_events")
+    )
+    wide = wide.filter(~nw.col("m0").is_null())
     if order == "any":
-        wide = ev.with_columns(
-            nw.when(nw.col("stage").is_in(list(s.stages))).then(nw.col("at")).alias(f"m{k}")
-            for k, s in enumerate(steps)
-        )
-        wide = wide.group_by("lead_id").agg(nw.col(f"m{k}").min() for k in range(len(steps)))
-        wide = wide.filter(~nw.col("m0").is_null())
         cols = [nw.col("m0").alias("t0")]
         ok = nw.lit(True)
-        for k in range(1, len(steps)):
+        for k in range(1, n):
             ok = ok & ~nw.col(f"m{k}").is_null() & _within(f"m{k}", "m0", windows)
             done = nw.max_horizontal(*[nw.col(f"m{j}") for j in range(k + 1)])
             cols.append(nw.when(ok.fill_null(False)).then(done).alias(f"t{k}"))
         return wide.select(nw.col("lead_id"), *cols)
 
+    per_step = isinstance(windows, tuple)
+    steps_seen = sum((~nw.col(f"m{k}").is_null()).cast(nw.Int64) for k in range(n))
+    wide = wide.with_columns((nw.col("_events") > steps_seen).alias("_repeat"))
+    cols = [nw.col("m0").alias("t0")]
+    ok = nw.lit(True)
+    for k in range(1, n):
+        anchor, limit = (f"m{k - 1}", windows[k - 1]) if per_step else ("m0", windows)
+        ok = ok & ~nw.col(f"m{k}").is_null() & (nw.col(f"m{k}") >= nw.col(f"m{k - 1}"))
+        ok = ok & _within(f"m{k}", anchor, limit)
+        cols.append(nw.when(ok.fill_null(False)).then(nw.col(f"m{k}")).alias(f"t{k}"))
+    single = wide.filter(~nw.col("_repeat")).select(nw.col("lead_id"), *cols)
+    repeated = ev.join(wide.filter(nw.col("_repeat")).select("lead_id"), on="lead_id", how="semi")
+    return nw.concat([single, _joined_times(repeated, steps, windows, strict=False)])
+
+
+def _joined_times(ev: nw.LazyFrame, steps: list[Step], windows, *, strict: bool) -> nw.LazyFrame:
+    """Step times by one left join per step: the earliest event of step k at or after step k-1.
+
+    With ``strict``, an event of another listed stage strictly between step k-1 and that
+    earliest event breaks the chain.
+    """
     listed = [stage for s in steps for stage in s.stages]
     per_step = isinstance(windows, tuple)
-    cur = of(steps[0]).group_by("lead_id").agg(nw.col("at").min().alias("t0"))
+    cur = (
+        ev.filter(nw.col("stage").is_in(list(steps[0].stages)))
+        .group_by("lead_id")
+        .agg(nw.col("at").min().alias("t0"))
+    )
     for k in range(1, len(steps)):
         prev, this = f"t{k - 1}", f"t{k}"
         anchor, limit = (prev, windows[k - 1]) if per_step else ("t0", windows)
-        base = cur.select("lead_id", *dict.fromkeys(["t0", prev])).filter(~nw.col(prev).is_null())
-        hit = (
-            of(steps[k])
-            .join(base, on="lead_id", how="inner")
-            .filter((nw.col("at") >= nw.col(prev)) & _within("at", anchor, limit))
-            .group_by("lead_id")
-            .agg(nw.col("at").min().alias(this))
-        )
-        if order == "strict":
-            # another listed stage strictly between the previous step and this one breaks the chain
-            others = [s for s in listed if s not in steps[k - 1].stages + steps[k].stages]
-            if others:
-                blocked = (
-                    ev.filter(nw.col("stage").is_in(others))
-                    .select("lead_id", "at")
-                    .join(hit.join(base.select("lead_id", prev), on="lead_id"), on="lead_id")
-                    .filter((nw.col("at") > nw.col(prev)) & (nw.col("at") < nw.col(this)))
-                    .select("lead_id")
-                    .unique()
-                )
-                hit = hit.join(blocked, on="lead_id", how="anti")
-        cur = cur.join(hit, on="lead_id", how="left")
+        others = [s for s in listed if s not in steps[k - 1].stages + steps[k].stages]
+        wanted = list(steps[k].stages) + (others if strict else [])
+        right = ev.filter(nw.col("stage").is_in(wanted)).select("lead_id", "stage", "at")
+        joined = cur.join(right, on="lead_id", how="left")
+        is_step = nw.col("stage").is_in(list(steps[k].stages))
+        hit = is_step & (nw.col("at") >= nw.col(prev)) & _within("at", anchor, limit)
+        extra = [nw.when(hit.fill_null(False)).then(nw.col("at")).alias(this)]
+        if strict:
+            block = ~is_step & (nw.col("at") > nw.col(prev))
+            extra.append(nw.when(block.fill_null(False)).then(nw.col("at")).alias("_block"))
+        joined = joined.with_columns(*extra)
+        keep = [f"t{i}" for i in range(k + 1)] + (["_block"] if strict else [])
+        cur = joined.group_by("lead_id").agg(nw.col(c).min() for c in keep)
+        if strict:
+            clear = nw.col("_block").is_null() | (nw.col("_block") >= nw.col(this))
+            cur = cur.with_columns(
+                nw.when(clear.fill_null(False)).then(nw.col(this)).alias(this)
+            ).drop("_block")
     return cur
 
 
-def _indicators(n_steps: int, windows, as_of: dt.datetime, include_in_progress: bool) -> list[nw.Expr]:
+def _indicators(
+    n_steps: int, windows, as_of: dt.datetime, include_in_progress: bool
+) -> list[nw.Expr]:
     """Per-lead 0/1 columns whose sums make the funnel table (see ``funnel_table``)."""
     per_step = isinstance(windows, tuple)
     reached = [~nw.col(f"t{k}").is_null() for k in range(n_steps)]
@@ -353,7 +388,10 @@ def _indicators(n_steps: int, windows, as_of: dt.datetime, include_in_progress: 
             eligible = reached[0] if (include_in_progress or per_step) else mature[0]
             converted = eligible
         else:
-            open_k = nw.when(reached[k - 1]).then(~mature[k]).otherwise(in_progress_prev)
+            if per_step:
+                open_k = nw.when(reached[k - 1]).then(~mature[k]).otherwise(in_progress_prev)
+            else:
+                open_k = ~mature[k]  # one window, opened at the first step, for every step
             in_progress = ~reached[k] & open_k
             dropped = reached[k - 1] & ~reached[k] & mature[k]
             if include_in_progress:
@@ -532,14 +570,18 @@ def funnel_table(
 def _long_table(counts, steps, by, windows, include_in_progress, alpha) -> pd.DataFrame:
     if counts.empty:
         return _empty(by, TABLE_COLUMNS)
-    from scipy.stats import norm
 
     counts = counts.sort_values(by, na_position="last") if by else counts
     n_seg, n_steps = len(counts), len(steps)
-    get = {name: np.stack([counts[f"{name}_{k}"].to_numpy() for k in range(n_steps)], axis=1) for name in _COUNT_NAMES}
+    get = {
+        name: np.stack([counts[f"{name}_{k}"].to_numpy() for k in range(n_steps)], axis=1)
+        for name in _COUNT_NAMES
+    }
     eligible, converted = get["eligible"].astype(float), get["converted"].astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        from_previous = np.where(eligible > 0, converted / np.where(eligible > 0, eligible, 1), np.nan)
+        from_previous = np.where(
+            eligible > 0, converted / np.where(eligible > 0, eligible, 1), np.nan
+        )
     from_previous[:, 0] = np.nan
     lower, upper = wilson_interval(get["converted"], get["eligible"], alpha=alpha)
     lower[:, 0] = upper[:, 0] = np.nan
@@ -556,7 +598,9 @@ def _long_table(counts, steps, by, windows, include_in_progress, alpha) -> pd.Da
             start = np.where(base > 0, converted / np.where(base > 0, base, 1), np.nan)
         start[:, 0] = 1.0
         start_lo[:, 1:], start_hi[:, 1:] = wilson_interval(
-            get["converted"][:, 1:], np.repeat(get["eligible"][:, :1], n_steps - 1, axis=1), alpha=alpha
+            get["converted"][:, 1:],
+            np.repeat(get["eligible"][:, :1], n_steps - 1, axis=1),
+            alpha=alpha,
         )
     else:
         # per-step windows: each rate has its own mature leads, and the rate from the start is
@@ -581,7 +625,9 @@ def _long_table(counts, steps, by, windows, include_in_progress, alpha) -> pd.Da
             first_zero = (s == 0) & (prev > 0)
             if first_zero.any():
                 _, zero_hi = wilson_interval(np.zeros(first_zero.sum()), n[first_zero], alpha=alpha)
-                hi[first_zero] = np.fmin(1.0, start_hi[first_zero, k - 1] if k > 1 else 1.0) * zero_hi
+                hi[first_zero] = (
+                    np.fmin(1.0, start_hi[first_zero, k - 1] if k > 1 else 1.0) * zero_hi
+                )
                 lo[first_zero] = 0.0
             later_zero = (s == 0) & (prev == 0)
             lo[later_zero], hi[later_zero] = 0.0, start_hi[later_zero, k - 1]
@@ -673,8 +719,16 @@ def conversion_trend(
         include_in_progress=False,
     )
     columns = (
-        "step", "step_index", "entered", "reached", "in_progress", "eligible",
-        "conversion", "ci_lower", "ci_upper", "complete",
+        "step",
+        "step_index",
+        "entered",
+        "reached",
+        "in_progress",
+        "eligible",
+        "conversion",
+        "ci_lower",
+        "ci_upper",
+        "complete",
     )
     if counts.empty:
         return to_kind(_empty(["period", *by_cols], columns), like)
@@ -682,8 +736,12 @@ def conversion_trend(
     table = table.rename(columns={entry: "period"})
     table["period"] = pd.to_datetime(table["period"]).astype("datetime64[us]")
     n_steps = len(steps)
-    entered = table.groupby(["period", *by_cols], dropna=False, sort=False)["reached"].transform("first")
-    base = table.groupby(["period", *by_cols], dropna=False, sort=False)["eligible"].transform("first")
+    entered = table.groupby(["period", *by_cols], dropna=False, sort=False)["reached"].transform(
+        "first"
+    )
+    base = table.groupby(["period", *by_cols], dropna=False, sort=False)["eligible"].transform(
+        "first"
+    )
     period_end = table["period"] + _PERIOD_OFFSETS[code]
     out = table[["period", *by_cols, "step", "step_index", "reached", "in_progress"]].copy()
     out.insert(len(by_cols) + 3, "entered", entered.to_numpy())
@@ -754,7 +812,13 @@ def compare_segments(
         raise ValueError(f"by must name one column, got {by!r}")
     _check_alpha(alpha)
     counts, like, steps, windows, _ = _step_counts(
-        events, steps, window=window, order=order, by=[by], leads=leads, as_of=as_of,
+        events,
+        steps,
+        window=window,
+        order=order,
+        by=[by],
+        leads=leads,
+        as_of=as_of,
         include_in_progress=False,
     )
     rows = []
@@ -770,7 +834,11 @@ def compare_segments(
         for name, seg in segments.items():
             n = int(seg["eligible_0"] if rate == "from_start" else seg[f"eligible_{k}"])
             x = int(seg[f"converted_{k}"])
-            row |= {f"converted_{name}": x, f"eligible_{name}": n, f"rate_{name}": x / n if n else np.nan}
+            row |= {
+                f"converted_{name}": x,
+                f"eligible_{name}": n,
+                f"rate_{name}": x / n if n else np.nan,
+            }
         row["difference"] = row["rate_a"] - row["rate_b"]
         lo = hi = p = np.nan
         if row["eligible_a"] and row["eligible_b"]:
@@ -835,8 +903,8 @@ def time_to_convert(events, from_step, to_step, *, by=None, leads=None, as_of=No
     A lead starts the clock when it first reaches ``from_step`` and converts at the first
     ``to_step`` at or after that. A lead that has not converted by ``as_of`` is censored there:
     it counts as "not yet", never as "never". The estimate is Kaplan-Meier (statsmodels
-    ``SurvfuncRight``, fitted on counts per distinct duration, which gives the same curve as
-    one row per lead).
+    ``SurvfuncRight`` with Greenwood's variance). The engine reduces the events to counts per
+    distinct duration; only those come back to Python.
 
     Parameters
     ----------
@@ -895,7 +963,9 @@ def time_to_convert(events, from_step, to_step, *, by=None, leads=None, as_of=No
         counts = _to_pandas(agg)
         delta = pd.to_datetime(counts["_t1"]) - pd.to_datetime(counts["t0"])
         counts["_us"] = delta // pd.Timedelta(microseconds=1)
-        counts = counts.groupby([*by_cols, "_us", "_event"], dropna=False, as_index=False)["_n"].sum()
+        counts = counts.groupby([*by_cols, "_us", "_event"], dropna=False, as_index=False)[
+            "_n"
+        ].sum()
     counts["_n"] = pd.to_numeric(counts["_n"]).astype("int64")
     counts["_event"] = pd.to_numeric(counts["_event"]).astype("int64")
     counts["days"] = pd.to_numeric(counts["_us"]).astype("float64") / 86_400e6
@@ -906,8 +976,11 @@ def time_to_convert(events, from_step, to_step, *, by=None, leads=None, as_of=No
     for key, part in groups:
         key_t = None if key is None else (key if isinstance(key, tuple) else (key,))
         part = part.sort_values("days")
+        # one row per lead again: with freq_weights statsmodels switches from Greenwood's
+        # variance to Tsiatis', and Greenwood's is the one every reference uses
+        repeat = part["_n"].to_numpy()
         sf = SurvfuncRight(
-            part["days"].to_numpy(), part["_event"].to_numpy(), freq_weights=part["_n"].to_numpy()
+            np.repeat(part["days"].to_numpy(), repeat), np.repeat(part["_event"].to_numpy(), repeat)
         )
         results[key_t] = sf
         times = np.asarray(sf.surv_times, dtype=float)
@@ -922,13 +995,17 @@ def time_to_convert(events, from_step, to_step, *, by=None, leads=None, as_of=No
                 "converted_share": np.concatenate([[0.0], 1 - surv]),
                 "ci_lower": np.concatenate([[0.0], 1 - s_hi]),
                 "ci_upper": np.concatenate([[0.0], 1 - s_lo]),
-                "at_risk": np.concatenate([[n_total], np.asarray(sf.n_risk, dtype=float)]).astype("int64"),
+                "at_risk": np.concatenate([[n_total], np.asarray(sf.n_risk, dtype=float)]).astype(
+                    "int64"
+                ),
             }
         )
         median = lo_m = hi_m = np.nan
         if n_conv:
             median = float(sf.quantile(0.5))
-            lo_m, hi_m = sf.quantile_ci(0.5, alpha=alpha, method="cloglog")
+            # statsmodels takes log(-log S) over the whole curve: S = 0 at its end is expected
+            with np.errstate(divide="ignore", invalid="ignore"):
+                lo_m, hi_m = sf.quantile_ci(0.5, alpha=alpha, method="cloglog")
         last = (surv[-1], s_lo[-1], s_hi[-1]) if len(surv) else (1.0, np.nan, np.nan)
         summary = {
             "leads": n_total,
@@ -949,7 +1026,9 @@ def time_to_convert(events, from_step, to_step, *, by=None, leads=None, as_of=No
         tables.append(curve)
         summaries.append(summary)
     cols = [*by_cols, "days", "converted_share", "ci_lower", "ci_upper", "at_risk"]
-    table = pd.concat(tables, ignore_index=True) if tables else _empty(by_cols, cols[len(by_cols):])
+    table = (
+        pd.concat(tables, ignore_index=True) if tables else _empty(by_cols, cols[len(by_cols) :])
+    )
     summary = pd.DataFrame(summaries) if summaries else pd.DataFrame(columns=[*by_cols, "leads"])
     return TimeToConvert(steps[0].label, steps[1].label, by_cols, alpha, table, summary, results)
 

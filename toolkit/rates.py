@@ -45,6 +45,9 @@ def wilson_interval(successes, trials, *, alpha: float = 0.05) -> tuple[np.ndarr
         lo, hi = proportion_confint(k[ok], n[ok], alpha=alpha, method="wilson")
         lower[ok] = np.clip(lo, 0.0, 1.0)
         upper[ok] = np.clip(hi, 0.0, 1.0)
+        # the Wilson bounds are exactly 0 at no successes and 1 at all, rounding aside
+        lower[ok & (k == 0)] = 0.0
+        upper[ok & (k == n)] = 1.0
     return lower, upper
 
 

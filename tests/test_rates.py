@@ -1,0 +1,91 @@
+"""Rates: Wilson intervals and the range one person's small numbers can take."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from scipy import stats
+
+from toolkit.rates import expected_range, wilson_interval
+
+
+def test_wilson_matches_statsmodels_and_handles_no_trials():
+    from statsmodels.stats.proportion import proportion_confint
+
+    lower, upper = wilson_interval([0, 3, 5], [0, 10, 5], alpha=0.05)
+    # trap: 0 trials must give NaN, not a division warning or a made-up [0, 1]
+    assert np.isnan(lower[0]) and np.isnan(upper[0])
+    lo, hi = proportion_confint(3, 10, alpha=0.05, method="wilson")
+    assert lower[1] == pytest.approx(lo) and upper[1] == pytest.approx(hi)
+    # 3 of 10 by hand (Wilson 1927): centre (3 + 1.96^2/2) / (10 + 1.96^2) = 0.3489
+    assert (lower[1] + upper[1]) / 2 == pytest.approx(
+        (3 + 1.959964**2 / 2) / (10 + 1.959964**2), abs=1e-6
+    )
+    assert upper[2] == 1.0
+
+
+def test_wilson_rejects_impossible_counts():
+    with pytest.raises(ValueError, match="between 0 and trials"):
+        wilson_interval([4], [3])
+    with pytest.raises(ValueError, match="alpha"):
+        wilson_interval([1], [3], alpha=1.5)
+
+
+@given(st.integers(0, 400).flatmap(lambda n: st.tuples(st.integers(0, n), st.just(n))))
+def test_wilson_interval_holds_the_rate(kn):
+    k, n = kn
+    lower, upper = wilson_interval([k], [n])
+    if n == 0:
+        assert np.isnan(lower[0])
+    else:
+        assert 0 <= lower[0] <= k / n <= upper[0] <= 1
+
+
+def test_expected_range_150_leads_at_3_percent():
+    # DOMAIN.md: 3% of 150 leads is 4.5 customers expected, with a fair chance of 0 to 2
+    r = expected_range(150, 0.03)
+    assert r.expected == pytest.approx(4.5)
+    assert (r.lower, r.upper) == tuple(int(x) for x in stats.binom(150, 0.03).interval(0.9))
+    assert (r.lower, r.upper) == (1, 8)
+    p_0_to_2 = stats.binom(150, 0.03).cdf(2)
+    assert r.probability_of_at_most(2) == pytest.approx(p_0_to_2)
+    assert 0.15 < p_0_to_2 < 0.2  # about one chance in six: "a fair chance"
+    assert r.probabilities["probability"].sum() == pytest.approx(1.0)
+    assert r.distribution == "binomial"
+    assert "4.5" in r._repr_html_() and list(r.summary.columns)[:3] == ["n", "rate", "rate_trials"]
+
+
+def test_an_estimated_rate_widens_the_range():
+    # trap: a rate measured on 200 leads is itself uncertain; its range must be wider than the
+    # binomial one and follow the beta-binomial with the Jeffreys posterior
+    known = expected_range(150, 0.03)
+    estimated = expected_range(150, 0.03, rate_trials=200)
+    assert estimated.distribution == "beta-binomial"
+    assert estimated.upper - estimated.lower > known.upper - known.lower
+    ref = stats.betabinom(150, 6 + 0.5, 194 + 0.5)
+    assert (estimated.lower, estimated.upper) == tuple(int(x) for x in ref.interval(0.9))
+    # with a huge sample the estimated rate behaves like a known one
+    huge = expected_range(150, 0.03, rate_trials=10_000_000)
+    assert (huge.lower, huge.upper) == (known.lower, known.upper)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"n": -1, "rate": 0.1}, "n must"),
+        ({"n": 1.5, "rate": 0.1}, "n must"),
+        ({"n": 10, "rate": 1.1}, "rate must"),
+        ({"n": 10, "rate": 0.1, "level": 1.0}, "level must"),
+        ({"n": 10, "rate": 0.1, "rate_trials": 0}, "rate_trials"),
+    ],
+)
+def test_expected_range_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        expected_range(**kwargs)
+
+
+@given(st.integers(0, 300), st.floats(0, 1), st.floats(0.5, 0.99))
+def test_expected_range_holds_the_expectation(n, rate, level):
+    r = expected_range(n, rate, level=level)
+    assert 0 <= r.lower <= r.upper <= n
+    assert r.lower - 1 <= r.expected <= r.upper + 1
