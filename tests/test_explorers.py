@@ -163,3 +163,82 @@ def test_static_html_is_self_contained():
         '<script src="data:', ""
     )
     assert "toy_source" in page
+
+
+# -- the toolkit's explorers ------------------------------------------------------------------
+
+
+def test_funnel_outlook_by_hand():
+    from toolkit.explorers.funnel import funnel_outlook
+
+    out = funnel_outlook([0.5, 0.3, 0.2], 150)
+    # 150 x 0.5 x 0.3 x 0.2 = 4.5 customers expected (3 in 100, the seeds' national average)
+    assert out["expected"].tolist() == pytest.approx([150, 75, 22.5, 4.5])
+    assert out.loc[0, ["lower", "upper"]].tolist() == [150, 150]
+    # binomial(150, 0.03): the 90% range is 1 to 8 (scipy.stats.binom(150, .03).interval(.9))
+    assert out.loc[3, ["lower", "upper"]].tolist() == [1, 8]
+    assert out.loc[3, "probability_of_none"] == pytest.approx(0.97**150)
+    with pytest.raises(ValueError, match="need 3 rates"):
+        funnel_outlook([0.5], 150)
+
+
+def test_funnel_explorer_from_a_fitted_table(tiny):
+    import toolkit
+    from toolkit.explorers import funnel_explorer
+
+    table = toolkit.funnel_table(tiny.events, as_of=tiny.as_of)
+    before = table.copy()
+    explorer = funnel_explorer(table, contacts=100)
+    # tiny: lead 3/3, prospect 2/3, customer 1/2 of the 3 leads whose window has elapsed
+    assert [explorer.values[f"rate_{i}"] for i in range(3)] == pytest.approx([1.0, 0.6667, 0.5])
+    # 3 leads is small data: the ranges include the rates' own uncertainty by default
+    assert explorer.values["rate_trials"] == 3
+    result = explorer.results()
+    assert result["expected"].iloc[-1] == pytest.approx(100 * 1.0 * 0.6667 * 0.5)
+    pd.testing.assert_frame_equal(table, before)  # input not mutated
+
+
+def test_funnel_explorer_static_grid_matches_headless_and_stays_small():
+    from toolkit.explorers import funnel_explorer
+    from toolkit.explorers.funnel import funnel_outlook
+
+    explorer = funnel_explorer()
+    grid = explorer.static_grid()
+    (contacts, first, last) = grid.steps
+    i, j, k = 3, 2, 4
+    expected = funnel_outlook([first[j], 0.3, last[k]], contacts[i])["upper"].to_numpy()
+    got = grid.states[StaticGrid.key([i, j, k])]["funnel_explorer_source"]["data"]["upper"]
+    np.testing.assert_array_equal(got, expected)
+    assert doc_bytes(explorer.static_layout()) < MAX_EXPLORER_BYTES
+
+
+def test_growth_explorer_state_mirrors_the_fan_chart():
+    # the fast state path must show what toolkit.plots.growth_fan draws, or the two drift apart
+    from toolkit.explorers import growth_explorer
+    from toolkit.explorers.core import _model_state
+    from toolkit.explorers.growth import plot_outlook
+
+    explorer = growth_explorer(runs=50)
+    for preset in explorer.presets:
+        outlook = explorer.results(**preset.values)
+        fast, built = explorer.state(outlook), _model_state(plot_outlook(outlook))
+        assert set(fast) == set(built)
+        for name, props in built.items():
+            if "data" in props:
+                for col, arr in props["data"].items():
+                    np.testing.assert_allclose(np.asarray(fast[name]["data"][col], float), np.asarray(arr, float))
+            else:
+                assert fast[name] == props
+
+
+def test_growth_explorer_presets_and_size():
+    from toolkit.explorers import growth_explorer
+
+    explorer = growth_explorer(runs=50)
+    story = explorer.results(**explorer.presets[1].values)
+    # the 001 story: about 5,000 reps expected after 12 months (GrowthParams.story_001)
+    assert 4_000 < story["claim"]["expected"].iloc[0] < 6_500
+    town = explorer.results(**explorer.presets[2].values)
+    assert (town["wall"]["market"] == 20_000).all()
+    assert town["wall"]["remaining_expected"].iloc[-1] < 20_000
+    assert doc_bytes(explorer.static_layout()) < MAX_EXPLORER_BYTES
