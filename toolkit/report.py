@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import os
 import re
@@ -159,6 +160,21 @@ def check_page(text: str, personal: set[str] = frozenset(), *, where: str = "pag
 
 
 def _run_one(path: Path, out_dir: Path, work_dir: Path, parameters: dict, include_code: bool):
+    # papermill runs nbclient through jupyter_core's event loop for this worker thread, which
+    # nobody closes when the thread ends (a ResourceWarning later): close it here.
+    from jupyter_core.utils import ensure_event_loop
+
+    try:
+        return _execute_and_export(path, out_dir, work_dir, parameters, include_code)
+    finally:
+        loop = ensure_event_loop()
+        asyncio.set_event_loop(None)
+        loop.close()
+
+
+def _execute_and_export(
+    path: Path, out_dir: Path, work_dir: Path, parameters: dict, include_code: bool
+):
     import papermill as pm
 
     t0 = time.perf_counter()
