@@ -312,7 +312,7 @@ event_rows = st.lists(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(event_rows, st.integers(10, 120), st.booleans())
 def test_matches_brute_force_and_invariants(rows, window_days, naive):
     start = pd.Timestamp("2025-01-01")
@@ -468,3 +468,19 @@ def test_sample_shows_the_planted_effects(sample):
     censored = table(sample.events, steps=STEPS4, as_of=sample.as_of)
     # a growing organisation has many recent leads: the naive rate understates conversion
     assert naive["conversion_from_start"].iloc[-1] < censored["conversion_from_start"].iloc[-1]
+
+
+def test_plots_draw_the_computed_frames_without_computing(tiny):
+    from bokeh.models import ColumnDataSource
+
+    t = toolkit.funnel_table(tiny.events, by="lead_type", leads=tiny.leads, as_of=AS_OF)
+    fig = toolkit.plots.funnel(t)
+    assert fig.name == "funnel"
+    sources = [m for m in fig.references() if isinstance(m, ColumnDataSource)]
+    assert {s.name for s in sources} == {f"funnel_source_{i}" for i in range(3)}
+    generic = next(s for s in sources if s.data["segment"][0] == "generic")
+    assert list(generic.data["label_start"])[:2] == ["100% of start", "100% of start"]
+    km = toolkit.time_to_convert(tiny.events, "contact", "prospect", as_of=AS_OF)
+    assert toolkit.plots.time_to_convert(km).name == "time_to_convert"
+    trend = toolkit.conversion_trend(tiny.events, STEPS4, as_of=AS_OF)
+    assert toolkit.plots.conversion_trend(trend).name == "conversion_trend"
