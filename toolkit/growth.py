@@ -734,12 +734,17 @@ class GrowthSimulation:
         }
 
     def genealogy(
-        self, *, run: int = 0, start="2024-01-01", runs: int | None = None
+        self,
+        *,
+        run: int = 0,
+        start="2024-01-01",
+        runs: int | None = None,
+        max_participants: int = 2_000_000,
     ) -> pd.DataFrame:
         """One simulated run as a ``members`` table of the data contract (reps only), so that
         :func:`toolkit.downline` and :func:`fit_recruitment` can be tried on it. Months are
         turned into dates from ``start`` (a month is 30.4375 days)."""
-        frame, _ = self._people(runs, 2_000_000)
+        frame, _ = self._people(runs, max_participants)
         one = frame[frame["run"] == run]
         origin = pd.Timestamp(start)
 
