@@ -204,10 +204,10 @@ def test_funnel_explorer_static_grid_matches_headless_and_stays_small():
 
     explorer = funnel_explorer()
     grid = explorer.static_grid()
-    (contacts, first, last) = grid.steps
-    i, j, k = 3, 2, 4
-    expected = funnel_outlook([first[j], 0.3, last[k]], contacts[i])["upper"].to_numpy()
-    got = grid.states[StaticGrid.key([i, j, k])]["funnel_explorer_source"]["data"]["upper"]
+    (contacts, last) = grid.steps
+    i, k = 3, 4
+    expected = funnel_outlook([0.5, 0.3, last[k]], contacts[i])["upper"].to_numpy()
+    got = grid.states[StaticGrid.key([i, k])]["funnel_explorer_source"]["data"]["upper"]
     np.testing.assert_array_equal(got, expected)
     assert doc_bytes(explorer.static_layout()) < MAX_EXPLORER_BYTES
 
@@ -226,7 +226,9 @@ def test_growth_explorer_state_mirrors_the_fan_chart():
         for name, props in built.items():
             if "data" in props:
                 for col, arr in props["data"].items():
-                    np.testing.assert_allclose(np.asarray(fast[name]["data"][col], float), np.asarray(arr, float))
+                    np.testing.assert_allclose(
+                        np.asarray(fast[name]["data"][col], float), np.asarray(arr, float)
+                    )
             else:
                 assert fast[name] == props
 
