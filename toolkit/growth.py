@@ -159,7 +159,8 @@ class GrowthParams:
     @classmethod
     def story_001(cls, **changes) -> GrowthParams:
         """The pitch of seed article 001 applied to every recruit: about 150 cold leads approached
-        over 2 years (6.25 a month), 25 recruited (1 in 6), 5 of them leaders; each recruit does
+        over 2 years (6.25 a month), 25 recruited (1 in 6), 5 of them leaders, and 001's good
+        sales result of 10 customers per 1,000 leads for the rest; each recruit does
         the same, nobody quits, no limit on whom they can reach, everyone equally keen.
         The expected organisation after 12 months is about 5,000 reps, the number the story
         pitches; the article itself says this is not typical."""
@@ -167,7 +168,7 @@ class GrowthParams:
             starting_reps=1,
             contacts_per_rep_per_month=150 / 24,
             contact_to_rep=25 / 150,
-            contact_to_customer=0.03,
+            contact_to_customer=0.01,
             leader_share=5 / 25,
             leader_multiplier=1.0,
             monthly_attrition=0.0,
