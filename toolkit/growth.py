@@ -490,7 +490,15 @@ class _People:
         return self.cols[name]
 
 
-def _simulate_people(p: GrowthParams, months: int, runs: int, rng, max_participants: int, progress):
+def _simulate_people(
+    p: GrowthParams,
+    months: int,
+    runs: int,
+    rng,
+    max_participants: int,
+    progress,
+    expected: float = 0.0,
+):
     k = p.recruit_dispersion
     people = _People(max(1024, runs * p.starting_reps * 4))
     start = runs * p.starting_reps
@@ -508,7 +516,8 @@ def _simulate_people(p: GrowthParams, months: int, runs: int, rng, max_participa
     remaining = np.full(runs, (p.market_size or 0) - p.starting_reps, dtype=np.int64)
     q_cust = p.contact_to_customer / (1 - p.contact_to_rep) if p.contact_to_rep < 1 else 0.0
     customers = np.zeros(runs, dtype=np.int64)
-    bar = _progress(months, progress, max_participants, "growing participants")
+    # about 20 array operations per participant: a bar from about a million participants
+    bar = _progress(months, progress, 20 * expected, "growing participants")
     for t in range(1, months + 1):
         weights = recruiting.effort_weights(
             people["effort"][active], people["leader"][active], p.leader_multiplier
@@ -693,13 +702,19 @@ class GrowthSimulation:
         return frame
 
     def _people(self, runs, max_participants):
+        per_run = float(self.expected["cumulative_joined"].iloc[-1])
         if runs is None:
-            per_run = float(self.expected["cumulative_joined"].iloc[-1])
             runs = int(np.clip(max_participants // max(per_run * 3, 1), 1, self.runs))
         if (runs, max_participants) not in self._participants:
             rng = np.random.default_rng([self.seed, 1])
             people, active, _ = _simulate_people(
-                self.params, self.months, runs, rng, max_participants, self._progress
+                self.params,
+                self.months,
+                runs,
+                rng,
+                max_participants,
+                self._progress,
+                per_run * runs,
             )
             self._participants[runs, max_participants] = _participant_frame(
                 people, active, self.months
