@@ -450,6 +450,18 @@ def test_fit_recruitment_bad_genealogy():
     )
     with pytest.raises(toolkit.DataError, match="sponsor_id.*B"):
         toolkit.fit_recruitment(members)
+    with pytest.raises(toolkit.DataError, match="role"):
+        toolkit.fit_recruitment(members.drop(columns="role"))
+
+
+def test_fit_recruitment_on_the_sample(sample):
+    # the sample world plants heavy-tailed recruiting (gamma effort, shape 0.8) and leaders who
+    # approach 4 times more people; the fit should see a heavy tail and a leader effect
+    fitted = toolkit.fit_recruitment(sample)
+    assert fitted.fit.model_ == "negative binomial"
+    assert fitted.recruit_dispersion < 2
+    assert fitted.leader_multiplier > 1.5
+    assert 0 < fitted.monthly_attrition < 0.2
 
 
 # --------------------------------------------------------------------------------------------

@@ -1197,6 +1197,11 @@ def fit_recruitment(members, *, as_of=None, base: GrowthParams | None = None) ->
         as_of = members.as_of if as_of is None else as_of
         members = members.members
     base = base if base is not None else GrowthParams()
+    if isinstance(members, pd.DataFrame) and "role" not in members.columns:
+        raise DataError(
+            f"members: missing required column(s) ['role'] (who is a rep, who a customer); "
+            f"columns present: {list(members.columns)}"
+        )
     tree = _genealogy(members, as_of)
     frame, parent, as_of = tree["frame"], tree["parent"], tree["as_of"]
     is_rep = frame["role"].isin(REP_ROLES).to_numpy()
