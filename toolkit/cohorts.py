@@ -208,7 +208,15 @@ def _prepare(members, orders, by, period, as_of, order_cols):
             )
         )
     problems.raise_if_any()
-    return members_nw, orders_nw, as_of
+    return _lazy(members_nw), _lazy(orders_nw), as_of
+
+
+def _lazy(frame):
+    """Eager Polars frames go lazy: the query optimiser then fuses the steps instead of
+    materialising every intermediate column of millions of rows (about twice as fast)."""
+    if frame is not None and not is_lazy(frame) and frame.implementation.is_polars():
+        return frame.lazy()
+    return frame
 
 
 def _order_problems(members_nw, orders_nw) -> None:
