@@ -139,7 +139,7 @@ def expected_range(n: int, rate: float, *, level: float = 0.9, rate_trials: int 
     -------
     ExpectedRange
         ``expected`` = n x rate, ``lower`` and ``upper`` (the equal-tailed interval of
-        scipy's ``interval(level)``), and the full ``probabilities`` table.
+        the cdf at (1 - level) / 2 and (1 + level) / 2), and the full ``probabilities`` table.
 
     Examples
     --------
@@ -165,10 +165,12 @@ def expected_range(n: int, rate: float, *, level: float = 0.9, rate_trials: int 
         successes = rate * rate_trials
         dist = stats.betabinom(n, successes + 0.5, rate_trials - successes + 0.5)
         name = "beta-binomial"
-    lower, upper = dist.interval(level)
     counts = np.arange(n + 1)
+    at_most = dist.cdf(counts)
+    # the quantiles read off the cdf table: scipy's ppf overflows for vanishing rates (1e-308)
+    lower, upper = np.minimum(np.searchsorted(at_most, [(1 - level) / 2, (1 + level) / 2]), n)
     probabilities = pd.DataFrame(
-        {"count": counts, "probability": dist.pmf(counts), "at_most": dist.cdf(counts)}
+        {"count": counts, "probability": dist.pmf(counts), "at_most": at_most}
     )
     return ExpectedRange(
         n=n,
