@@ -85,7 +85,7 @@ def test_expected_range_bad_arguments(kwargs, message):
 
 
 @given(st.integers(0, 300), st.floats(0, 1), st.floats(0.5, 0.99))
-@example(2, 1.1125369292536007e-308, 0.5)  # scipy's binomial ppf overflows at such rates
+@example(2, 1.1125369292536007e-308, 0.5)  # scipy's binomial pmf and ppf overflow here
 def test_expected_range_holds_the_expectation(n, rate, level):
     r = expected_range(n, rate, level=level)
     assert 0 <= r.lower <= r.upper <= n

@@ -167,10 +167,10 @@ def expected_range(n: int, rate: float, *, level: float = 0.9, rate_trials: int 
         name = "beta-binomial"
     counts = np.arange(n + 1)
     at_most = dist.cdf(counts)
-    # the quantiles read off the cdf table: scipy's ppf overflows for vanishing rates (1e-308)
+    # everything is read off the cdf: scipy's binomial pmf and ppf overflow at rates like 1e-308
     lower, upper = np.minimum(np.searchsorted(at_most, [(1 - level) / 2, (1 + level) / 2]), n)
     probabilities = pd.DataFrame(
-        {"count": counts, "probability": dist.pmf(counts), "at_most": at_most}
+        {"count": counts, "probability": np.diff(at_most, prepend=0.0), "at_most": at_most}
     )
     return ExpectedRange(
         n=n,
