@@ -156,35 +156,49 @@ def aggregate_leads(
     )
     elapsed = nw.col("created_at") <= cutoff
     deadline = nw.col("created_at").dt.offset_by(_offset(window))
-    frame = (
-        lf.select(*required)
-        .join(first, on="lead_id", how="left")
-        .with_columns(
+    keys = by or ["_all"]
+    lf = lf.select(*required).with_columns(_all=nw.lit(1)) if not by else lf.select(*required)
+    # Two small queries instead of one big one: counts per pattern need no join at all, and only
+    # leads with an outcome event are joined (a fraction of them), not every lead.
+    counts = (
+        lf.with_columns(
             _elapsed=elapsed.cast(nw.Int64),
             _spend=(
                 nw.when(elapsed).then(nw.col(cost_col).cast(nw.Float64)).otherwise(0.0)
                 if cost_col
                 else nw.lit(0.0)
             ),
-            **{
-                f"_s_{o}": ((nw.col(f"_first_{o}") <= deadline) & elapsed)
-                .fill_null(False)
-                .cast(nw.Int64)
-                for o in outcomes
-            },
+        )
+        .group_by(*keys)
+        .agg(
+            nw.len().alias("leads"),
+            nw.col("_elapsed").sum().alias("trials"),
+            nw.col("_spend").sum().alias("spend"),
         )
     )
-    grouped = frame.group_by(*by).agg(
-        nw.len().alias("leads"),
-        nw.col("_elapsed").sum().alias("trials"),
-        nw.col("_spend").sum().alias("spend"),
-        *[nw.col(f"_s_{o}").sum().alias(f"s_{o}") for o in outcomes],
+    successes = (
+        lf.filter(elapsed)
+        .join(first, on="lead_id", how="inner")
+        .with_columns(
+            **{
+                f"_s_{o}": (nw.col(f"_first_{o}") <= deadline).fill_null(False).cast(nw.Int64)
+                for o in outcomes
+            }
+        )
+        .group_by(*keys)
+        .agg(*[nw.col(f"_s_{o}").sum().alias(f"s_{o}") for o in outcomes])
     )
-    if grouped.implementation is nw.Implementation.POLARS and isinstance(grouped, nw.LazyFrame):
-        # Polars' streaming engine runs this join and group-by in about two thirds of the time
-        out = grouped.collect(engine="streaming").to_pandas()
+    if counts.implementation is nw.Implementation.POLARS and isinstance(counts, nw.LazyFrame):
+        import polars as pl
+
+        # both queries at once, on Polars' streaming engine (about a third faster here)
+        parts = pl.collect_all([nw.to_native(counts), nw.to_native(successes)], engine="streaming")
+        counts_pd, successes_pd = (part.to_pandas() for part in parts)
     else:
-        out = collect(grouped).to_pandas()
+        counts_pd, successes_pd = collect(counts).to_pandas(), collect(successes).to_pandas()
+    out = counts_pd.merge(successes_pd, on=keys, how="left")
+    if not by:
+        out = out.drop(columns="_all")
     for col in ("leads", "trials", *[f"s_{o}" for o in outcomes]):
         out[col] = out[col].fillna(0).astype("int64")
     out["spend"] = out["spend"].fillna(0.0).astype("float64")
@@ -233,6 +247,8 @@ def _aliased_terms(X: pd.DataFrame) -> list[tuple[str, list[str]]]:
     """Columns that are linear combinations of earlier ones, each with the terms it repeats."""
     kept: list[str] = []
     out = []
+    if np.linalg.matrix_rank(X.to_numpy()) == X.shape[1]:
+        return out  # the usual case, settled by one decomposition
     for col in X.columns:
         trial = X[[*kept, col]].to_numpy()
         if np.linalg.matrix_rank(trial) > len(kept):
