@@ -534,3 +534,28 @@ def test_sample_shows_the_planted_effects(sample):
     mix = member_mix(sample.members, sample.orders, as_of=sample.as_of)
     last = mix[mix["complete"]].iloc[-1]
     assert last["customers_per_rep"] > 1
+
+
+# ------------------------------------------------------------------ plots
+
+
+def test_plots_keep_observed_unfinished_and_projected_apart(crm, sample):
+    from toolkit import plots
+
+    members, orders = crm
+    table = cohort_table(members, orders, as_of=AS_OF)
+    fig = plots.cohort_heatmap(table)
+    observed = fig.select_one({"name": "cohort_heatmap_observed"})
+    unfinished = fig.select_one({"name": "cohort_heatmap_incomplete"})
+    # 3 finished cells (Jan 0, Jan 1, Feb 0), the other 6 drawn as unknown, none as a 0
+    assert len(observed.data["rate"]) == 3 and len(unfinished.data["rate"]) == 6
+    projected = project_cohorts(cohort_table(sample.members, as_of=sample.as_of))
+    fig = plots.cohort_heatmap(projected)
+    assert len(fig.select_one({"name": "cohort_heatmap_projected"}).data["rate"]) == int(
+        projected["projected"].sum()
+    )
+    curves = plots.retention_curves(projected)
+    dashed = [r for r in curves.renderers if getattr(r.glyph, "line_dash", None) == [6]]
+    assert curves.name == "retention_curves" and dashed
+    mix = plots.member_mix(member_mix(members, orders, as_of=AS_OF))
+    assert mix.name == "member_mix" and mix.select_one({"name": "member_mix_source"}) is not None

@@ -17,6 +17,7 @@ import pandas as pd
 from scipy.special import betaln
 
 _PARAMS = ["alpha", "beta"]
+_LOG_LIMIT = 12.0
 
 
 class BoundaryWarning(UserWarning):
@@ -220,6 +221,7 @@ class ShiftedBetaGeometric:
                 BoundaryWarning,
                 stacklevel=3,
             )
+            start.params = np.clip(np.asarray(start.params), -_LOG_LIMIT, _LOG_LIMIT)
             return start
         return res
 
@@ -356,7 +358,9 @@ def _likelihood_class():
             self.df_resid = float(len(weight) - 2)
 
         def nloglikeobs(self, params):
-            a, b = np.exp(params)
+            # beyond e^12 the likelihood is flat for every practical purpose, and betaln loses
+            # all precision further out: the optimiser is kept inside
+            a, b = np.exp(np.clip(params, -_LOG_LIMIT, _LOG_LIMIT))
             t, alive = self.exog[:, 0], self.exog[:, 1].astype(bool)
             return -self.endog * _log_probabilities(a, b, t, alive)
 
