@@ -482,7 +482,10 @@ def test_projection_needs_a_retention_table(crm):
 
 def test_member_mix_by_hand(crm):
     members, orders = crm
+    before = members.copy(), orders.copy()
     mix = member_mix(members, orders, as_of=AS_OF)
+    pd.testing.assert_frame_equal(members, before[0])  # inputs never mutated
+    pd.testing.assert_frame_equal(orders, before[1])
     jan = mix[mix["period"] == t("2025-01-01")].set_index("role")
     # end of January: A (preferred) and C (retail) are customers, B is a rep
     assert jan["customers"].iloc[0] == 2 and jan["reps"].iloc[0] == 1
