@@ -562,3 +562,43 @@ def test_plots_keep_observed_unfinished_and_projected_apart(crm, sample):
     assert curves.name == "retention_curves" and dashed
     mix = plots.member_mix(member_mix(members, orders, as_of=AS_OF))
     assert mix.name == "member_mix" and mix.select_one({"name": "member_mix_source"}) is not None
+
+
+def test_money_without_intervals_gives_the_same_values(small_world, engine):
+    # the fast path (no per-member totals) must not change a single value, only drop the interval
+    members, orders, as_of = small_world.members, small_world.orders, small_world.as_of
+    full = cohort_table(members, orders, as_of=as_of, metric="revenue")
+    fast = to_pandas(
+        cohort_table(
+            to_engine(members, engine),
+            to_engine(orders, engine),
+            as_of=as_of,
+            metric="revenue",
+            intervals=False,
+        )
+    )
+    pd.testing.assert_frame_equal(
+        fast.drop(columns=["rate_lower", "rate_upper"]),
+        full.drop(columns=["rate_lower", "rate_upper"]),
+        check_dtype=False,
+    )
+    assert fast["rate_lower"].isna().all()
+
+
+def test_large_pandas_handoff_to_polars(crm, monkeypatch):
+    # big pandas inputs run on Polars internally: same table, and error messages still name the
+    # order ids (a column the hand-off does not carry)
+    pytest.importorskip("polars")
+    import toolkit.cohorts as cohorts
+
+    members, orders = crm
+    expected = cohort_table(members, orders, as_of=AS_OF, metric="revenue", by="role")
+    monkeypatch.setattr(cohorts, "HANDOFF_ROWS", 0)
+    result = cohort_table(members, orders, as_of=AS_OF, metric="revenue", by="role")
+    assert isinstance(result, pd.DataFrame)
+    pd.testing.assert_frame_equal(result, expected, check_dtype=False)
+    late = orders.assign(
+        ordered_at=orders["ordered_at"].where(orders["order_id"] != "o6", t("2025-03-01"))
+    )
+    with pytest.raises(toolkit.DataError, match="first order_id: o6"):
+        cohort_table(members, late, as_of=AS_OF, metric="ordering")
