@@ -170,6 +170,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_port(port: int, proc, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(
+                f"server exited with {proc.returncode}: {proc.stdout.read()[-2000:]}"
+            )
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.3)
+    raise TimeoutError(f"port {port} did not open in {timeout} s")
+
+
 def wait_http(url: str, proc, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -196,7 +210,10 @@ class Server:
             text=True,
             env={**os.environ, **(env or {})},
         )
-        wait_http(ready, self.proc)
+        if isinstance(ready, int):
+            wait_port(ready, self.proc)
+        else:
+            wait_http(ready, self.proc)
 
     def stop(self):
         self.proc.terminate()
@@ -204,6 +221,8 @@ class Server:
             self.proc.wait(10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+            self.proc.wait(10)
+        self.proc.stdout.close()
 
 
 @pytest.fixture(scope="session")
@@ -231,7 +250,7 @@ def jupyterlab(lab_root):
             f"--IdentityProvider.token={token}",
             f"--ServerApp.root_dir={lab_root}",
             "--LabApp.news_url=None",
-            "--ServerApp.disable_check_xsrf=False",
+            "--allow-root",  # CI containers run as root
         ],
         url=f"http://127.0.0.1:{port}",
         ready=f"http://127.0.0.1:{port}/api/status?token={token}",
@@ -247,8 +266,10 @@ def jupyterlab(lab_root):
 def voila(lab_root):
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"{CHROMIUM} is missing")
+    # the training notebook once it shows the growth explorer; the explorer notebook until then
     training = lab_root / "04_network_growth.ipynb"
-    target = training if training.exists() else lab_root / "90_explorers.ipynb"
+    wired = training.exists() and "growth_explorer(" in training.read_text()
+    target = training if wired else lab_root / "90_explorers.ipynb"
     port = free_port()
     server = Server(
         [
@@ -260,7 +281,7 @@ def voila(lab_root):
             "--strip_sources=True",
         ],
         url=f"http://127.0.0.1:{port}",
-        ready=f"http://127.0.0.1:{port}/",
+        ready=port,
         cwd=lab_root,
         env={"TOOLKIT_RENDERER": "live"},
     )

@@ -1,0 +1,102 @@
+"""JupyterLab: the notebooks run without error output and the live explorers respond to sliders."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from .conftest import READ_COLUMN, ROOT, Page
+
+TOUR = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
+# evaluated over page.locator("canvas"), which pierces Bokeh's shadow DOM
+CANVAS_HASH = """(canvases) => {
+  let h = 0;
+  for (const c of canvases) {
+    const s = c.toDataURL();
+    for (let i = 0; i < s.length; i += 97) h = (h * 31 + s.charCodeAt(i)) | 0;
+  }
+  return h;
+}"""
+
+
+def open_and_run(page: Page, lab, name: str, timeout: float = 180) -> None:
+    pg = page.page
+    pg.goto(f"{lab.url}/lab/tree/{name}?token={lab.token}")
+    visible = ".jp-NotebookPanel:not(.lm-mod-hidden)"
+    pg.wait_for_selector(f"{visible} [data-status='idle']", timeout=60_000)
+    deadline = time.monotonic() + timeout
+    clicked = 0.0
+    while time.monotonic() < deadline:
+        prompts = [p.strip() for p in pg.locator(f"{visible} .jp-InputPrompt").all_inner_texts()]
+        if all(p in ("", "[ ]:") for p in prompts) and time.monotonic() - clicked > 8:
+            # a click can land before the kernel connection is ready: try again if nothing ran
+            pg.locator(".lm-MenuBar-itemLabel", has_text="Run").click()
+            pg.locator(".lm-Menu-itemLabel").filter(has_text=re.compile("^Run All Cells$")).click()
+            clicked = time.monotonic()
+            pg.wait_for_timeout(1000)
+        prompts = [p.strip() for p in pg.locator(f"{visible} .jp-InputPrompt").all_inner_texts()]
+        code = [p for p in prompts if p]  # markdown cells have an empty prompt
+        done = code and all(re.fullmatch(r"\[\d+\]:", p) for p in code)
+        if done and pg.locator(f"{visible} [data-status='idle']").count():
+            break
+        pg.wait_for_timeout(500)
+    else:
+        page.screenshot(f"timeout_{name}.png")
+        raise TimeoutError(f"{name} did not finish in {timeout} s: prompts {prompts!r}")
+
+
+def error_outputs(page: Page) -> list[str]:
+    texts = page.page.locator(
+        ".jp-NotebookPanel:not(.lm-mod-hidden) [data-mime-type='application/vnd.jupyter.stderr']"
+    ).all_inner_texts()
+    return [t for t in texts if "Traceback" in t or "Error" in t]
+
+
+def move_slider(page: Page, label: str) -> None:
+    slider = page.page.locator(".widget-hslider").filter(
+        has=page.page.locator(".widget-label", has_text=re.compile(f"^{re.escape(label)}$"))
+    )
+    handle = slider.locator(".noUi-handle").first
+    handle.scroll_into_view_if_needed()
+    handle.focus()
+    handle.press("ArrowRight")
+    handle.press("ArrowRight")
+
+
+def wait_for_change(page: Page, arg, before, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    value = page.page.evaluate(READ_COLUMN, arg)
+    while value == before and time.monotonic() < deadline:
+        page.page.wait_for_timeout(100)
+        value = page.page.evaluate(READ_COLUMN, arg)
+    return value
+
+
+def test_live_explorers_respond_in_jupyterlab(jupyterlab, page):
+    open_and_run(page, jupyterlab, "90_explorers.ipynb")
+    assert error_outputs(page) == []
+    for label, source, col in (
+        ("Contacts", "funnel_explorer_source", "expected"),
+        ("Contacts per rep per month", "growth_fan_expected", "expected"),
+    ):
+        before = page.page.evaluate(READ_COLUMN, [source, col])
+        assert before is not None, f"{source} not found in the page's Bokeh documents"
+        pixels = page.page.locator("canvas").evaluate_all(CANVAS_HASH)
+        move_slider(page, label)
+        after = wait_for_change(page, [source, col], before)
+        assert after != before, f"moving {label!r} did not change {source}.{col}"
+        page.page.wait_for_timeout(300)
+        assert page.page.locator("canvas").evaluate_all(CANVAS_HASH) != pixels, (
+            "the canvas did not re-render"
+        )
+    page.screenshot("jupyterlab_explorers.png")
+
+
+@pytest.mark.parametrize("name", TOUR)
+def test_tour_notebook_runs_in_jupyterlab(jupyterlab, page, name):
+    open_and_run(page, jupyterlab, name)
+    assert error_outputs(page) == [], f"{name} shows an error"
+    page.screenshot(f"jupyterlab_{Path(name).stem}.png")
