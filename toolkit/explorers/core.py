@@ -606,10 +606,17 @@ class Explorer:
                 return
             status.value = ""
             self.values.update(self._check(values))
-            for name, props in _conform(state, base).items():
-                model = models[name]
-                for prop, value in props.items():
-                    setattr(model, prop, value)
+            doc = layout.document
+            if doc is not None:
+                doc.hold("combine")  # one patch message to the browser, not one per property
+            try:
+                for name, props in _conform(state, base).items():
+                    model = models[name]
+                    for prop, value in props.items():
+                        setattr(model, prop, value)
+            finally:
+                if doc is not None:
+                    doc.unhold()
 
         for widget in inputs.values():
             widget.observe(refresh, names="value")
