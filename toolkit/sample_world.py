@@ -87,7 +87,7 @@ MONTHLY_ATTRITION = {
 }
 # role: (autoship share, autoship basket, extra orders per month, extra basket)
 ORDERING = {
-    "retail_customer": (0.0, 0.0, 0.6, 55.0),
+    "retail_customer": (0.0, 0.0, 1.5, 55.0),
     "preferred_customer": (1.0, 75.0, 0.15, 40.0),
     "retailer": (0.3, 120.0, 1.2, 180.0),
     "business_builder": (1.0, 110.0, 0.2, 60.0),
