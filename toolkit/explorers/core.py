@@ -509,12 +509,15 @@ class Explorer:
             for c, s in zip(grid.controls, grid.steps, strict=True)
         ]
         fixed = [c for c in self.controls if not c.static]
-        grid_note = "Exported page: the sliders step through results computed in advance" + (
-            "; "
-            + ", ".join(f"{c.label}: {c.display(self.values[c.name])}" for c in fixed)
-            + " (fixed)."
-            if fixed
-            else "."
+        grid_note = (
+            "In this exported page the sliders step through results computed in advance."
+            + (
+                " Held at the notebook's values: "
+                + "; ".join(f"{c.label} {c.display(self.values[c.name])}" for c in fixed)
+                + "."
+                if fixed
+                else ""
+            )
         )
         note = Div(text=html.escape(grid_note), name=f"{self.name}_static_note")
         preset_positions, preset_notes = {}, {}

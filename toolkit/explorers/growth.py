@@ -132,41 +132,17 @@ def _typical_text(typical: pd.DataFrame) -> str:
 
 
 def _state(outlook: dict, *, metric: str) -> dict:
-    """What changes on screen, without building figures (building the fan takes ~100 ms).
-
-    It mirrors the sources :func:`toolkit.plots.growth_fan` draws (a test checks that both
-    agree), so a slider move costs the computation and little else."""
+    """What changes on screen, without building figures (building the fan takes ~100 ms)."""
+    from toolkit.plots.growth_plots import fan_data
     from toolkit.plots.style import source_data
 
-    sim = outlook["simulation"]
-    table = outlook["quantiles"].pivot(index="month", columns="quantile", values=metric)
-    low, mid, high = (table[v].to_numpy() for v in sorted(table.columns))
-    months = table.index.to_numpy()
-    state = {
-        "growth_fan_band": {
-            "data": {
-                "month": months,
-                "low": np.maximum(low, 0),
-                "median": np.maximum(mid, 0),
-                "high": np.maximum(high, 0),
-            }
-        },
-        "growth_fan_expected": {
-            "data": {
-                "month": sim.expected["month"].to_numpy(),
-                "expected": np.maximum(sim.expected[metric].to_numpy(), 0),
-            }
-        },
+    fan = fan_data(outlook["simulation"], metric=metric, q=FAN_QUANTILES)
+    return {
+        **{name: {"data": data} for name, data in fan.items()},
         "growth_explorer_wall": {"data": source_data(outlook["wall"])},
         "growth_explorer_claim": {"text": _claim_text(outlook["claim"])},
         "growth_explorer_typical": {"text": _typical_text(outlook["typical"])},
     }
-    market = sim.params.market_size
-    if market is not None and metric in ("cumulative_joined", "active_reps", "customers"):
-        state["growth_fan_market"] = {
-            "data": {"month": months, "market": np.full(len(months), float(market))}
-        }
-    return state
 
 
 def plot_outlook(outlook: dict, *, metric: str = "cumulative_joined"):
@@ -174,7 +150,7 @@ def plot_outlook(outlook: dict, *, metric: str = "cumulative_joined"):
     from bokeh.layouts import column, row
     from bokeh.models import ColumnDataSource, Div, NumeralTickFormatter
 
-    from toolkit.plots.growth_plots import growth_fan
+    from toolkit.plots.growth_plots import COUNT_FORMAT, growth_fan
     from toolkit.plots.style import OBSERVED, PROJECTED, new_figure, source_data
 
     fan = growth_fan(outlook["simulation"], metric=metric, title="The organisation, month by month")
@@ -212,7 +188,7 @@ def plot_outlook(outlook: dict, *, metric: str = "cumulative_joined"):
         line_width=2,
         legend_label="reps who ever joined (median run)",
     )
-    fig.yaxis.formatter = NumeralTickFormatter(format="0,0")
+    fig.yaxis.formatter = NumeralTickFormatter(format=COUNT_FORMAT)
     fig.legend.location = "top_left"
     claim = Div(
         text=_claim_text(outlook["claim"]),

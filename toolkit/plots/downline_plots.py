@@ -55,6 +55,6 @@ def volume_by_level(table: pd.DataFrame, *, fig=None, title=None):
         )
     )
     fig.y_range.start = 0
-    fig.yaxis.formatter = NumeralTickFormatter(format="0,0")
+    fig.yaxis.formatter = NumeralTickFormatter(format="0,0[.]0")
     fig.legend.location = "top_right"
     return fig

@@ -8,6 +8,8 @@ from bokeh.models import ColumnDataSource, HoverTool, Label, NumeralTickFormatte
 
 from toolkit.plots.style import OBSERVED, PROJECTED, new_figure, new_source, source_data
 
+# whole people at scale, a decimal when a small what-if puts ticks between whole numbers
+COUNT_FORMAT = "0,0[.]0"
 LABELS = {
     "active_reps": "active reps",
     "leaders": "active leaders",
@@ -18,6 +20,43 @@ LABELS = {
     "contacts": "contacts this month",
     "new_customers": "new customers this month",
 }
+
+
+MARKET_METRICS = ("cumulative_joined", "active_reps", "customers")
+
+
+def fan_data(result, *, metric: str = "active_reps", q=(0.1, 0.5, 0.9), log: bool = False) -> dict:
+    """The data of :func:`growth_fan`'s sources, by source name (live explorers replace it).
+
+    ``growth_fan_band`` (month, low, median, high; only for a simulation),
+    ``growth_fan_expected`` (month, expected) and ``growth_fan_market`` (month, market; only
+    when a market size is set and ``metric`` counts people). Values are floored at 0, or at half
+    a person on a log axis, which cannot show zero.
+    """
+    expected = result if isinstance(result, pd.DataFrame) else result.expected
+    params = None if isinstance(result, pd.DataFrame) else result.params
+    floor = 0.5 if log else 0
+    data = {
+        "growth_fan_expected": {
+            "month": expected["month"].to_numpy(),
+            "expected": np.maximum(expected[metric].to_numpy(), floor),
+        }
+    }
+    if params is not None:
+        table = result.quantiles(q).pivot(index="month", columns="quantile", values=metric)
+        low, mid, high = (table[v].to_numpy() for v in sorted(table.columns))
+        data["growth_fan_band"] = {
+            "month": table.index.to_numpy(),
+            "low": np.maximum(low, floor),
+            "median": np.maximum(mid, floor),
+            "high": np.maximum(high, floor),
+        }
+        if params.market_size is not None and metric in MARKET_METRICS:
+            data["growth_fan_market"] = {
+                "month": expected["month"].to_numpy(),
+                "market": np.full(len(expected), float(params.market_size)),
+            }
+    return data
 
 
 def growth_fan(
@@ -35,8 +74,6 @@ def growth_fan(
     frame, drawn as the expected path alone). ``q`` gives the band's low, the median and the
     band's high quantile. The market size is drawn when the metric counts people who joined.
     """
-    expected = result if isinstance(result, pd.DataFrame) else result.expected
-    params = None if isinstance(result, pd.DataFrame) else result.params
     label = LABELS.get(metric, metric)
     if fig is None:
         fig = new_figure(
@@ -46,19 +83,12 @@ def growth_fan(
             y_axis_label=label,
             y_axis_type="log" if log else "linear",
         )
-    floor = 0.5 if log else 0  # a log axis cannot show zero; half a person stands for "none"
-    if params is not None:
-        table = result.quantiles(q).pivot(index="month", columns="quantile", values=metric)
-        low, mid, high = (table[v].to_numpy() for v in sorted(table.columns))
-        band = ColumnDataSource(
-            {
-                "month": table.index.to_numpy(),
-                "low": np.maximum(low, floor),
-                "median": np.maximum(mid, floor),
-                "high": np.maximum(high, floor),
-            },
-            name="growth_fan_band",
-        )
+    sources = {
+        name: ColumnDataSource(data, name=name)
+        for name, data in fan_data(result, metric=metric, q=q, log=log).items()
+    }
+    if "growth_fan_band" in sources:
+        band = sources["growth_fan_band"]
         lo_pct, hi_pct = int(round(100 * min(q))), int(round(100 * max(q)))
         fig.varea(
             "month",
@@ -88,42 +118,28 @@ def growth_fan(
                 mode="vline",
             )
         )
-    exp = new_source(
-        pd.DataFrame(
-            {"month": expected["month"], "expected": np.maximum(expected[metric].to_numpy(), floor)}
-        ),
-        "growth_fan_expected",
-    )
     fig.line(
         "month",
         "expected",
-        source=exp,
+        source=sources["growth_fan_expected"],
         line_color=PROJECTED,
         line_width=2,
         line_dash="dashed",
         legend_label="expected value (mean)",
     )
-    market = params.market_size if params is not None else None
-    if market is not None and metric in ("cumulative_joined", "active_reps", "customers"):
+    if "growth_fan_market" in sources:
         # a line rather than a Span, so the axis reaches the town's size: the gap is the point
-        limit = ColumnDataSource(
-            {
-                "month": expected["month"].to_numpy(),
-                "market": np.full(len(expected), float(market)),
-            },
-            name="growth_fan_market",
-        )
         fig.line(
             "month",
             "market",
-            source=limit,
+            source=sources["growth_fan_market"],
             line_color="#e31a1c",
             line_dash="dotted",
             line_width=2,
-            legend_label=f"market: {market:,} people",
+            legend_label=f"market: {result.params.market_size:,} people",
         )
     if not log:
-        fig.yaxis.formatter = NumeralTickFormatter(format="0,0")
+        fig.yaxis.formatter = NumeralTickFormatter(format=COUNT_FORMAT)
     fig.legend.location = "top_left"
     fig.legend.click_policy = "hide"
     return fig
