@@ -380,6 +380,8 @@ def _z(alpha=1 - CONFIDENCE) -> float:
 # the cohort table
 
 _COLUMNS = ["cohort", "period", "size", "value", "rate", "rate_lower", "rate_upper", "complete"]
+# every column of a (projected) cohort table that is not a ``by`` column
+CELL_COLUMNS = (*_COLUMNS, "projected")
 
 
 def _empty_table(by: list[str]) -> pd.DataFrame:

@@ -10,6 +10,7 @@ import pandas as pd
 from bokeh.models import ColumnDataSource, HoverTool, Legend, LinearAxis, Range1d
 from bokeh.palettes import Viridis256
 
+from toolkit.cohorts import CELL_COLUMNS
 from toolkit.plots.style import (
     INCOMPLETE,
     PROJECTED,
@@ -18,18 +19,6 @@ from toolkit.plots.style import (
     source_data,
 )
 from toolkit.schema import ROLES
-
-_CELL_COLUMNS = {
-    "cohort",
-    "period",
-    "size",
-    "value",
-    "rate",
-    "rate_lower",
-    "rate_upper",
-    "complete",
-    "projected",
-}
 
 
 def _pandas(table) -> pd.DataFrame:
@@ -41,7 +30,7 @@ def _pandas(table) -> pd.DataFrame:
 
 def _labels(frame: pd.DataFrame) -> pd.Series:
     """Row label per cohort: the by-group (if any) and the cohort's month."""
-    by = [c for c in frame.columns if c not in _CELL_COLUMNS]
+    by = [c for c in frame.columns if c not in CELL_COLUMNS]
     label = frame["cohort"].dt.strftime("%Y-%m-%d")
     for col in reversed(by):
         label = frame[col].astype("str") + " | " + label

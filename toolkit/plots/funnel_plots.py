@@ -9,23 +9,8 @@ import pandas as pd
 from bokeh.models import FactorRange, HoverTool, Legend, NumeralTickFormatter, Whisker
 from bokeh.transform import dodge
 
+from toolkit.funnel import TABLE_COLUMNS
 from toolkit.plots.style import INCOMPLETE, new_figure, new_source, palette
-
-_FUNNEL_COLUMNS = {
-    "step",
-    "step_index",
-    "reached",
-    "in_progress",
-    "dropped",
-    "conversion_from_start",
-    "conversion_from_previous",
-    "ci_lower",
-    "ci_upper",
-    "start_ci_lower",
-    "start_ci_upper",
-    "eligible",
-    "converted",
-}
 
 
 def _pandas(frame) -> pd.DataFrame:
@@ -62,7 +47,7 @@ def funnel(table, *, title: str = "Funnel: share of entrants reaching each step"
         Draw into this figure (its x range must be the step labels) instead of a new one.
     """
     t = _pandas(table).copy()
-    by = [c for c in t.columns if c not in _FUNNEL_COLUMNS]
+    by = [c for c in t.columns if c not in TABLE_COLUMNS]
     t["segment"] = _segment_labels(t, by)
     t = t.sort_values("step_index")
     steps = list(dict.fromkeys(t["step"]))
