@@ -17,7 +17,7 @@ _LAZY = {
     "funnel_explorer": "toolkit.explorers.funnel",
     "growth_explorer": "toolkit.explorers.growth",
     "lead_budget_explorer": "toolkit.explorers.lead_budget",
-    "cohort_explorer": "toolkit.explorers.cohort",
+    "cohort_explorer": "toolkit.explorers.cohorts",
 }
 
 __all__ = list(_LAZY)
