@@ -244,3 +244,315 @@ def test_growth_explorer_presets_and_size():
     assert (town["wall"]["market"] == 20_000).all()
     assert town["wall"]["remaining_expected"].iloc[-1] < 20_000
     assert doc_bytes(explorer.static_layout()) < MAX_EXPLORER_BYTES
+
+
+# -- lead budget explorer -----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def budget_model(sample):
+    import toolkit
+
+    return toolkit.LeadQualityModel(features=("lead_type",)).fit(sample)
+
+
+def _paid(model) -> dict:
+    return model.cost_per("customer").set_index("level")["cost_per_lead"].to_dict()
+
+
+def test_budget_outlook_is_lead_budget_and_costs_match_cost_per(budget_model):
+    import toolkit
+    from toolkit.explorers.lead_budget import budget_outlook
+
+    paid = _paid(budget_model)
+    prices = {t: paid[t] for t in ("generic", "qualified")}
+    mix = {"generic": 0.7, "qualified": 0.3}
+    out = budget_outlook(budget_model, 800.0, prices, mix)
+    # the twin passes lead_budget's numbers through untouched
+    pd.testing.assert_frame_equal(
+        out["budget"], toolkit.lead_budget(budget_model, 800.0, prices, mix)
+    )
+    cost = out["cost"].set_index(["outcome", "level"])
+    # at the data's own prices, cost per customer of a level is model.cost_per's price / rate
+    # (an independent path: cost_per reads spend / leads and the fitted rate per level)
+    want = budget_model.cost_per("customer").set_index("level")
+    for level in ("generic", "qualified"):
+        got = cost.loc[("customer", level)]
+        assert got["cost_per"] == pytest.approx(want.loc[level, "cost_per"], rel=1e-9)
+        # lead_budget's range is on the log scale, cost_per's on the logit scale: near, not equal
+        assert got["ci_lower"] == pytest.approx(want.loc[level, "ci_lower"], rel=0.01)
+        assert got["ci_upper"] == pytest.approx(want.loc[level, "ci_upper"], rel=0.01)
+    total = out["budget"].query("outcome == 'rep' and level == 'total'").iloc[0]
+    assert cost.loc[("rep", "total"), "cost_per"] == pytest.approx(800.0 / total["expected"])
+    # the interval runs the other way round: the most customers make the cheapest customer
+    assert cost.loc[("rep", "total"), "ci_lower"] == pytest.approx(800.0 / total["ci_upper"])
+
+
+def test_budget_outlook_lists_unbought_levels_as_unknown(budget_model):
+    from toolkit.explorers.lead_budget import budget_outlook
+
+    paid = _paid(budget_model)
+    out = budget_outlook(
+        budget_model,
+        300.0,
+        {t: paid[t] for t in ("generic", "qualified")},
+        {"generic": 0.0, "qualified": 1.0},
+    )
+    # a level with no share buys nothing: its cost per customer is unknown, not 0 or infinite
+    row = out["cost"].set_index(["outcome", "level"]).loc[("customer", "generic")]
+    assert np.isnan(row["cost_per"]) and np.isnan(row["expected"])
+    assert len(out["cost"]) == 3 * 3  # customer, rep, leader x (generic, qualified, total)
+
+
+def test_lead_budget_explorer_state_mirrors_its_figures(budget_model):
+    # the fast state path must hold exactly the columns and text the built figures carry
+    from toolkit.explorers import lead_budget_explorer
+    from toolkit.explorers.core import _model_state
+    from toolkit.explorers.lead_budget import plot_outlook
+
+    paid = _paid(budget_model)
+    explorer = lead_budget_explorer(
+        budget_model,
+        prices={t: paid[t] for t in ("generic", "qualified")},
+        mix={"generic": 0.5, "qualified": 0.5},
+    )
+    for share in (0.0, 0.5, 1.0):
+        outlook = explorer.results(share_0=share)
+        fast, built = explorer.state(outlook), _model_state(plot_outlook(outlook))
+        assert set(fast) == set(built)
+        for name, props in built.items():
+            if "data" not in props:
+                assert fast[name] == props
+                continue
+            assert set(fast[name]["data"]) == set(props["data"])
+            for col, arr in props["data"].items():
+                got = np.asarray(fast[name]["data"][col])
+                if got.dtype.kind == "f":
+                    np.testing.assert_array_equal(got, np.asarray(arr, float))
+                else:
+                    assert list(got) == list(arr)
+
+
+def test_lead_budget_explorer_static_grid_matches_headless_and_stays_small(budget_model):
+    from toolkit.explorers import lead_budget_explorer
+    from toolkit.explorers.lead_budget import budget_outlook
+
+    paid = _paid(budget_model)
+    prices = {t: paid[t] + 1.0 for t in ("generic", "qualified")}
+    mix = {"generic": 0.5, "qualified": 0.5}
+    before = (dict(prices), dict(mix), budget_model.summary.copy())
+    explorer = lead_budget_explorer(budget_model, budget=500.0, prices=prices, mix=mix)
+    grid = explorer.static_grid()
+    budgets, shares = grid.steps
+    assert 500.0 in budgets and 0.5 in shares  # the notebook's values are on the grid
+    for i, k in ((0, 0), (2, 3), (len(budgets) - 1, len(shares) - 1)):
+        want = budget_outlook(
+            budget_model,
+            budgets[i],
+            prices,
+            {"generic": shares[k], "qualified": 1 - shares[k]},
+        )
+        totals = want["budget"].query("level == 'total'")
+        state = grid.states[StaticGrid.key([i, k])]
+        counts = state["lead_budget_explorer_counts"]["data"]
+        for col in ("expected", "ci_lower", "ci_upper", "likely_lower", "likely_upper"):
+            np.testing.assert_allclose(counts[col], totals[col], rtol=1e-6)  # float32 in page
+        cost = want["cost"].query("outcome == 'customer'")["cost_per"].to_numpy()
+        np.testing.assert_allclose(
+            state["lead_quality_cost_per_source"]["data"]["cost_per"], cost, rtol=1e-6
+        )
+    size = doc_bytes(explorer.static_layout())
+    assert size < MAX_EXPLORER_BYTES, size
+    # inputs are not mutated
+    assert prices == before[0] and mix == before[1]
+    pd.testing.assert_frame_equal(budget_model.summary, before[2])
+
+
+def test_lead_budget_explorer_live_and_bad_splits(budget_model):
+    from toolkit.explorers import lead_budget_explorer
+    from toolkit.explorers.lead_budget import budget_outlook
+
+    paid = _paid(budget_model)
+    prices = {t: paid[t] for t in ("unqualified", "generic", "qualified")}
+    explorer = lead_budget_explorer(
+        budget_model, prices=prices, mix={"unqualified": 0.2, "generic": 0.3, "qualified": 0.5}
+    )
+    # three lead types: two share sliders, the last type gets the rest
+    assert [c.name for c in explorer.controls if c.name.startswith("share")] == [
+        "share_0",
+        "share_1",
+    ]
+    box = explorer.widget()
+    box.inputs["share_1"].value = 0.6
+    want = budget_outlook(
+        budget_model, 500.0, prices, {"unqualified": 0.2, "generic": 0.6, "qualified": 0.2}
+    )["budget"].query("level == 'total'")
+    np.testing.assert_allclose(
+        box.models["lead_budget_explorer_counts"].data["expected"], want["expected"]
+    )
+    box.inputs["share_0"].value = 0.5  # 50% + 60%: more than the whole budget
+    assert "more than the whole budget" in box.children[-2].value
+    np.testing.assert_allclose(  # the plot keeps the last possible split
+        box.models["lead_budget_explorer_counts"].data["expected"], want["expected"]
+    )
+    with pytest.raises(ValueError, match="add up to 1"):
+        lead_budget_explorer(budget_model, prices=prices, mix={"generic": 0.5})
+    with pytest.raises(ValueError, match="fitted"):
+        lead_budget_explorer(type(budget_model)())
+
+
+# -- cohort explorer ----------------------------------------------------------------------------
+
+
+def _cohort_members():
+    t = pd.Timestamp
+    return pd.DataFrame(
+        {
+            "member_id": ["A", "B", "C", "D"],
+            "sponsor_id": [None, "A", "A", "B"],
+            "joined_at": [t("2025-01-05"), t("2025-01-20"), t("2025-02-03"), t("2025-03-09")],
+            "role": ["retail_customer", "retailer", "retail_customer", "retailer"],
+            "left_at": [pd.NaT, pd.NaT, t("2025-03-15"), pd.NaT],
+            "lead_id": [None, None, None, None],
+        }
+    )
+
+
+def test_cohort_outlook_by_hand():
+    import toolkit
+    from toolkit.explorers.cohorts import cohort_outlook
+
+    members = _cohort_members()
+    before = members.copy()
+    as_of = pd.Timestamp("2025-04-10")
+    out = cohort_outlook(members, as_of=as_of, recent=2)
+    pd.testing.assert_frame_equal(out["table"], toolkit.cohort_table(members, as_of=as_of))
+    table = out["table"].set_index(["cohort", "period"])
+    # February's only member left on 15 March: active at the end of February, not of March
+    assert table.loc[(pd.Timestamp("2025-02-01"), 0), "rate"] == 1.0
+    assert table.loc[(pd.Timestamp("2025-02-01"), 1), "rate"] == 0.0
+    # April has not ended: unknown, never 0
+    assert np.isnan(table.loc[(pd.Timestamp("2025-01-01"), 3), "rate"])
+    # curves: the two latest cohorts with a finished first month (March's month 0 ended)
+    assert sorted(out["curves"]["cohort"].unique()) == [
+        t for t in pd.to_datetime(["2025-02-01", "2025-03-01"])
+    ]
+    by_role = cohort_outlook(members, as_of=as_of, segment="role", recent=1)
+    latest = by_role["curves"].drop_duplicates("role").set_index("role")["cohort"]
+    assert latest.to_dict() == {
+        "retail_customer": pd.Timestamp("2025-02-01"),
+        "retailer": pd.Timestamp("2025-03-01"),
+    }
+    pd.testing.assert_frame_equal(members, before)
+    with pytest.raises(ValueError, match="recent"):
+        cohort_outlook(members, as_of=as_of, recent=0)
+
+
+@pytest.fixture(scope="module")
+def cohort_sample_explorer(sample):
+    from toolkit.explorers import cohort_explorer
+
+    members, orders = sample.members.copy(), sample.orders.copy()
+    explorer = cohort_explorer(sample.members, sample.orders, as_of=sample.as_of)
+    grid = explorer.static_grid()
+    pd.testing.assert_frame_equal(sample.members, members)  # inputs not mutated
+    pd.testing.assert_frame_equal(sample.orders, orders)
+    return explorer, grid
+
+
+def test_cohort_explorer_fast_state_mirrors_the_plots(cohort_sample_explorer):
+    # the fast path must show exactly what cohort_heatmap and retention_curves draw
+    from toolkit.explorers.cohorts import _read_state
+
+    explorer, grid = cohort_sample_explorer
+    metrics, segments = grid.steps
+    for metric in metrics:
+        for segment in segments:
+            outlook = explorer.results(metric=metric, segment=segment)
+            fast, built = explorer.state(outlook), _read_state(explorer.build(outlook))
+            assert set(fast) == set(built)
+            for name, props in built.items():
+                assert set(props) == set(fast[name]), name
+                for prop, value in props.items():
+                    if prop != "data":
+                        assert fast[name][prop] == value, (name, prop)
+                        continue
+                    assert set(value) == set(fast[name]["data"]), name
+                    for col, arr in value.items():
+                        got, arr = np.asarray(fast[name]["data"][col]), np.asarray(arr)
+                        assert got.dtype.kind == arr.dtype.kind, (name, col)
+                        if arr.dtype.kind == "f":
+                            np.testing.assert_array_equal(got, arr)
+                        else:
+                            assert list(got) == list(arr), (name, col)
+
+
+def test_cohort_explorer_static_grid_matches_cohort_table_and_stays_small(
+    cohort_sample_explorer, sample
+):
+    import toolkit
+
+    explorer, grid = cohort_sample_explorer
+    metrics, segments = grid.steps
+    assert set(metrics) == {"active", "ordering", "revenue"} and set(segments) == {"none", "role"}
+    for metric, cumulative, segment in (("revenue", True, "role"), ("active", False, "none")):
+        i, j = metrics.index(metric), segments.index(segment)
+        table = toolkit.cohort_table(
+            sample.members,
+            sample.orders,
+            metric=metric,
+            cumulative=cumulative,
+            by=None if segment == "none" else segment,
+            as_of=sample.as_of,
+        )
+        done = table[table["complete"]]
+        state = grid.states[StaticGrid.key([i, j])]
+        np.testing.assert_allclose(
+            state["cohort_heatmap_observed"]["data"]["rate"], done["rate"], rtol=1e-6
+        )
+        np.testing.assert_allclose(
+            state["cohort_heatmap_observed"]["data"]["rate_upper"], done["rate_upper"], rtol=1e-6
+        )
+        # unfinished cells travel as unknown (NaN), never as 0
+        assert np.isnan(state["cohort_heatmap_incomplete"]["data"]["rate"]).all()
+        assert len(state["cohort_heatmap_incomplete"]["data"]["rate"]) == (~table["complete"]).sum()
+    size = doc_bytes(explorer.static_layout())
+    assert size < MAX_EXPLORER_BYTES, size
+
+
+def test_cohort_explorer_keeps_big_grids_out_of_the_page(sample, monkeypatch):
+    # a long history split by role would make a page of many MB: the split is then fixed
+    from toolkit.explorers import cohort_explorer
+    from toolkit.explorers import cohorts as module
+
+    monkeypatch.setattr(module, "MAX_GRID_CELLS", 3 * 784)
+    explorer = cohort_explorer(sample.members, sample.orders, as_of=sample.as_of)
+    static = {c.name: c.static for c in explorer.controls}
+    assert static == {"period": False, "metric": True, "segment": False}
+    monkeypatch.setattr(module, "MAX_GRID_CELLS", 100)
+    explorer = cohort_explorer(sample.members, sample.orders, as_of=sample.as_of)
+    assert not any(c.static for c in explorer.controls)
+    assert len(explorer.static_grid().states) == 1
+
+
+def test_cohort_explorer_live_and_without_orders(sample):
+    from toolkit.explorers import cohort_explorer
+
+    explorer = cohort_explorer(sample.members, as_of=sample.as_of)
+    metric = next(c for c in explorer.controls if c.name == "metric")
+    assert metric.values == ("active",)  # the others need the orders table
+    with pytest.raises(ValueError, match="orders table"):
+        cohort_explorer(sample.members, metric="revenue", as_of=sample.as_of)
+    box = explorer.widget()
+    heat = box.models["cohort_explorer_heatmap"]
+    height = heat.height
+    box.inputs["segment"].value = "role"
+    assert heat.height > height  # five roles: more rows
+    assert (
+        box.models["cohort_explorer_cohorts"]
+        .factors[0]
+        .startswith(("retail", "preferred", "retailer", "business", "leader"))
+    )
+    box.inputs["period"].value = "Q"
+    assert len(box.models["cohort_explorer_periods"].factors) < 12
+    assert box.children[-2].value == ""
