@@ -25,7 +25,7 @@ import narwhals as nw
 import numpy as np
 import pandas as pd
 
-from toolkit.frames import from_native, is_lazy, latest_timestamp, to_kind
+from toolkit.frames import from_native, is_lazy, to_kind
 from toolkit.rates import _check_alpha, wilson_interval
 from toolkit.schema import STAGES, DataError
 
@@ -41,6 +41,8 @@ _PERIOD_OFFSETS = {
 }
 # pandas inputs at least this long are handed to Polars (when installed) for the per-lead work.
 HANDOFF_ROWS = 200_000
+# in-memory Polars events are processed in slices of leads of about this many events (memory)
+SLICE_EVENTS = 2_000_000
 
 TABLE_COLUMNS = (
     "step",
@@ -162,7 +164,12 @@ def _parse_windows(
 
 
 def _as_of(value, ev: nw.LazyFrame) -> dt.datetime:
-    stamp = latest_timestamp(ev, ["at"]) if value is None else pd.Timestamp(value)
+    if value is None:
+        # one column: not latest_timestamp, whose max_horizontal becomes Spark's greatest(),
+        # which refuses a single column
+        stamp = pd.Timestamp(_to_pandas(ev.select(nw.col("at").max())).iloc[0, 0])
+    else:
+        stamp = pd.Timestamp(value)
     if stamp is pd.NaT or pd.isna(stamp):
         stamp = pd.Timestamp("2000-01-01")  # empty events: any date gives an empty funnel
     if stamp.tzinfo is not None:
@@ -174,15 +181,31 @@ def _as_of(value, ev: nw.LazyFrame) -> dt.datetime:
 # frames: wrap, hand pandas to Polars, join lead attributes
 
 
-def _handoff(native: Any) -> Any:
-    """A big pandas frame as a Polars one (same numbers, a few times faster), else unchanged."""
-    if isinstance(native, pd.DataFrame) and len(native) >= HANDOFF_ROWS:
-        try:
-            import polars as pl
-        except ImportError:
-            return native
-        return pl.from_pandas(native)
-    return native
+EVENT_COLUMNS = ("lead_id", "stage", "at")
+
+
+def _handoff(native: pd.DataFrame, columns) -> Any:
+    """The ``columns`` of a big pandas frame as a Polars one (same numbers, a few times faster).
+
+    Only the columns the computation reads are converted (a leads table may carry names,
+    e-mails and notes nobody asked for); None when Polars is not installed.
+    """
+    try:
+        import polars as pl
+    except ImportError:
+        return None
+    import pyarrow as pa
+
+    # through Arrow: numbers and timestamps are shared, not copied (pl.from_pandas copies them)
+    table = pa.Table.from_pandas(native[list(dict.fromkeys(columns))], preserve_index=False)
+    kind = table.schema.field("stage").type if "stage" in columns else None
+    if kind is not None and (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        # a handful of stage names: codes take a quarter of the memory of Polars' strings
+        import pyarrow.compute as pc
+
+        i = table.schema.get_field_index("stage")
+        table = table.set_column(i, "stage", pc.dictionary_encode(table.column("stage")))
+    return pl.from_arrow(table)
 
 
 def _lazy(frame):
@@ -191,21 +214,76 @@ def _lazy(frame):
 
 def _wrap_inputs(events, leads, lead_cols):
     """Narwhals frames for events and leads (lazy API), plus the events frame as given."""
-    like = from_native(events, "events", ("lead_id", "stage", "at"))
-    handoff = isinstance(events, pd.DataFrame) and len(events) >= HANDOFF_ROWS
-    ev = _lazy(from_native(_handoff(events), "events", ("lead_id", "stage", "at")))
-    ld = None
-    if leads is not None:
-        native = _handoff(leads) if handoff else leads
-        if handoff and isinstance(native, pd.DataFrame):  # polars missing: both stay pandas
-            ev = _lazy(like)
-        ld = _lazy(from_native(native, "leads", ("lead_id", *lead_cols)))
+    like = from_native(events, "events", EVENT_COLUMNS)
+    ev = _lazy(like)
+    ld = None if leads is None else from_native(leads, "leads", ("lead_id", *lead_cols))
+    if isinstance(events, pd.DataFrame) and len(events) >= HANDOFF_ROWS:
+        handed = _handoff(events, EVENT_COLUMNS)
+        if handed is not None:
+            ev = _lazy(nw.from_native(handed))
+            if isinstance(leads, pd.DataFrame):
+                ld = nw.from_native(_handoff(leads, ("lead_id", *lead_cols)))
+    if ld is not None:
+        ld = _lazy(ld)
         if ld.implementation != ev.implementation:
             raise ValueError(
                 "events and leads must be the same kind of frame, got "
                 f"{ev.implementation} and {ld.implementation}"
             )
     return like, ev, ld
+
+
+def _slices(ev: nw.LazyFrame, ld) -> list[tuple[nw.LazyFrame, Any]]:
+    """The inputs cut into slices of leads (by a hash of ``lead_id``), to run one after another.
+
+    The per-lead aggregation holds one entry per lead; in slices it holds one slice's leads at a
+    time, which keeps the peak memory of a big funnel near the size of its input (and is no
+    slower: smaller hash tables). Only in-memory Polars frames are cut (a pandas input handed to
+    Polars, an eager Polars frame, or ``DataFrame.lazy()``), since each slice reads the input
+    again: a lazy query or a file scan is run once, whole. Events and leads are cut alike.
+    """
+    whole = [(ev, ld)]
+    if not ev.implementation.is_polars():
+        return whole
+    import polars as pl
+
+    frames = [ev] if ld is None else [ev, ld]
+    natives = [frame.to_native() for frame in frames]
+    if not all(_in_memory(native) for native in natives):
+        return whole
+    if len({frame.collect_schema()["lead_id"] for frame in frames}) > 1:
+        return whole  # ids of different types hash differently
+    n = -(-natives[0].select(pl.len()).collect().item() // SLICE_EVENTS)
+    if n <= 1:
+        return whole
+
+    def cut(native, i):
+        return nw.from_native(native.filter(pl.col("lead_id").hash(seed=0) % n == i))
+
+    return [(cut(natives[0], i), None if ld is None else cut(natives[1], i)) for i in range(n)]
+
+
+def _in_memory(native) -> bool:
+    """True for a Polars LazyFrame that only reads a DataFrame in memory (``df.lazy()``)."""
+    plan = native.explain(optimized=False).strip()
+    return plan.startswith("DF [") and "\n" not in plan
+
+
+def _materialize(frame: nw.LazyFrame) -> nw.LazyFrame:
+    """Run a lazy query once and keep its (small) result, for a plan that reads it twice.
+
+    Polars' common sub-plan elimination does not always see a shared sub-plan and DuckDB has
+    none for relations: without this, each reader recomputes the per-lead aggregation.
+    pandas and PyArrow compute eagerly anyway.
+    """
+    impl, native = frame.implementation, frame.to_native()
+    if impl.is_polars():
+        return nw.from_native(native.collect().lazy())
+    if impl.is_duckdb():
+        return nw.from_native(native.materialize())
+    if impl.is_pyspark() and hasattr(native, "localCheckpoint"):
+        return nw.from_native(native.localCheckpoint())
+    return frame
 
 
 def _by_list(by) -> list[str]:
@@ -283,18 +361,68 @@ def _within(col: str, anchor: str, window: pd.Timedelta) -> nw.Expr:
     return nw.col(col) <= nw.col(anchor).dt.offset_by(f"{_us(window)}us")
 
 
-def _step_times(ev: nw.LazyFrame, steps: list[Step], windows, order: str) -> nw.LazyFrame:
-    """One row per lead that reached the first step: ``lead_id``, ``t0`` ... ``t{K-1}``, the time
-    each step was reached within its window (null when it was not).
+def _lead_code(n_steps: int, windows, as_of: dt.datetime) -> nw.Expr:
+    """One small integer per lead, from its step times ``t0`` ... : bit k says that step k was
+    reached, bit ``n_steps + k`` that the window for step k had elapsed by ``as_of``.
 
-    The plan stays linear (no sub-plan is used twice but one), so that engines without common
-    sub-plan elimination do not redo work. "ordered" takes one pass over the events for the
-    leads with at most one event per step (the common case: first times are then exact), and
-    a join per step only for the few leads with a repeated step.
+    Every count of the funnel table is a function of these bits (see ``_indicator_counts``), so
+    the engine only counts leads per segment and code: no per-lead indicator columns.
     """
-    if order == "strict":
-        return _joined_times(ev, steps, windows, strict=True)
+    per_step = isinstance(windows, tuple)
+    if per_step:
+        # the window for step k opens when step k-1 is reached
+        mature = [nw.lit(True)] + [
+            (nw.col(f"t{k - 1}") <= as_of - windows[k - 1].to_pytimedelta()).fill_null(False)
+            for k in range(1, n_steps)
+        ]
+    else:
+        mature = [nw.col("t0") <= as_of - windows.to_pytimedelta()] * n_steps
+    bits = [~nw.col(f"t{k}").is_null() for k in range(n_steps)] + mature
+    return sum(bit.cast(nw.Int64) * (1 << i) for i, bit in enumerate(bits))
+
+
+def _chain(wide: nw.LazyFrame, n_steps: int, windows) -> nw.LazyFrame:
+    """Add step times ``t0`` ... from first times ``m0`` ... (exact when each step happened
+    once): step k counts when its time is at or after step k-1 and within its window.
+
+    Each ``t{k}`` is computed from the column ``t{k-1}``, so the expressions stay short and an
+    engine that does not share sub-expressions (DuckDB) does not redo the chain for each step.
+    """
+    per_step = isinstance(windows, tuple)
+    out = wide.with_columns(nw.col("m0").alias("t0"))
+    if not per_step:
+        out = out.with_columns(nw.col("m0").dt.offset_by(f"{_us(windows)}us").alias("_deadline"))
+    for k in range(1, n_steps):
+        prev, this = nw.col(f"t{k - 1}"), nw.col(f"m{k}")
+        if per_step:
+            deadline = prev.dt.offset_by(f"{_us(windows[k - 1])}us")
+        else:
+            deadline = nw.col("_deadline")
+        ok = (this >= prev) & (this <= deadline)  # null (not reached) when either is null
+        out = out.with_columns(nw.when(ok.fill_null(False)).then(this).alias(f"t{k}"))
+    return out
+
+
+def _histogram(
+    ev: nw.LazyFrame, ld, steps: list[Step], windows, order: str, as_of: dt.datetime, by: list[str]
+) -> pd.DataFrame:
+    """Leads per segment and code (``_lead_code``): the ``by`` columns, ``_code``, ``_n``.
+
+    "ordered" takes one pass over the events for the leads with at most one event per step
+    (the common case: first times are then exact), and a join per step only for the few leads
+    with a repeated step. The one pass is run once and its small result kept (``_materialize``)
+    because both routes read it.
+    """
     n = len(steps)
+    code = _lead_code(n, windows, as_of).alias("_code")
+    keep_t0 = ["t0"] if any(_derived(b) and _derived(b)[0] == "entry" for b in by) else []
+
+    def counted(times: nw.LazyFrame) -> nw.LazyFrame:
+        per_lead = _attach_by(times.select("lead_id", *keep_t0, code), ld, by)
+        return per_lead.group_by(*by, "_code").agg(nw.len().alias("_n"))
+
+    if order == "strict":
+        return _to_pandas(counted(_joined_times(ev, steps, windows, strict=True)))
     wide = ev.with_columns(
         nw.when(nw.col("stage").is_in(list(s.stages))).then(nw.col("at")).alias(f"m{k}")
         for k, s in enumerate(steps)
@@ -310,21 +438,27 @@ def _step_times(ev: nw.LazyFrame, steps: list[Step], windows, order: str) -> nw.
             ok = ok & ~nw.col(f"m{k}").is_null() & _within(f"m{k}", "m0", windows)
             done = nw.max_horizontal(*[nw.col(f"m{j}") for j in range(k + 1)])
             cols.append(nw.when(ok.fill_null(False)).then(done).alias(f"t{k}"))
-        return wide.select(nw.col("lead_id"), *cols)
+        return _to_pandas(counted(wide.select(nw.col("lead_id"), *cols)))
 
-    per_step = isinstance(windows, tuple)
     steps_seen = sum((~nw.col(f"m{k}").is_null()).cast(nw.Int64) for k in range(n))
     wide = wide.with_columns((nw.col("_events") > steps_seen).alias("_repeat"))
-    cols = [nw.col("m0").alias("t0")]
-    ok = nw.lit(True)
-    for k in range(1, n):
-        anchor, limit = (f"m{k - 1}", windows[k - 1]) if per_step else ("m0", windows)
-        ok = ok & ~nw.col(f"m{k}").is_null() & (nw.col(f"m{k}") >= nw.col(f"m{k - 1}"))
-        ok = ok & _within(f"m{k}", anchor, limit)
-        cols.append(nw.when(ok.fill_null(False)).then(nw.col(f"m{k}")).alias(f"t{k}"))
-    single = wide.filter(~nw.col("_repeat")).select(nw.col("lead_id"), *cols)
-    repeated = ev.join(wide.filter(nw.col("_repeat")).select("lead_id"), on="lead_id", how="semi")
-    return nw.concat([single, _joined_times(repeated, steps, windows, strict=False)])
+    single = _chain(wide, n, windows)
+    # a lead with a repeated step is kept by its id (its code from first times may be wrong);
+    # the others are counted per segment and code: a few rows per segment, plus the repeats
+    per_lead = _attach_by(single.select("lead_id", "_repeat", *keep_t0, code), ld, by)
+    per_lead = per_lead.with_columns(
+        nw.when(nw.col("_repeat")).then(nw.col("lead_id")).alias("_rep"),
+        nw.when(~nw.col("_repeat")).then(nw.col("_code")).alias("_code"),
+    )
+    first = _materialize(per_lead.group_by(*by, "_code", "_rep").agg(nw.len().alias("_n")))
+    repeats = first.filter(~nw.col("_rep").is_null()).select(nw.col("_rep").alias("lead_id"))
+    hist = _to_pandas(first.filter(nw.col("_rep").is_null()).drop("_rep"))
+    if not _to_pandas(repeats.select(nw.len().alias("n")))["n"].iloc[0]:
+        return hist
+    repeated = _materialize(ev.join(repeats, on="lead_id", how="semi"))
+    rest = _to_pandas(counted(_joined_times(repeated, steps, windows, strict=False)))
+    parts = [part for part in (hist, rest) if not part.empty]
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
 
 
 def _joined_times(ev: nw.LazyFrame, steps: list[Step], windows, *, strict: bool) -> nw.LazyFrame:
@@ -364,32 +498,32 @@ def _joined_times(ev: nw.LazyFrame, steps: list[Step], windows, *, strict: bool)
     return cur
 
 
-def _indicators(
-    n_steps: int, windows, as_of: dt.datetime, include_in_progress: bool
-) -> list[nw.Expr]:
-    """Per-lead 0/1 columns whose sums make the funnel table (see ``funnel_table``)."""
-    per_step = isinstance(windows, tuple)
-    reached = [~nw.col(f"t{k}").is_null() for k in range(n_steps)]
-    if per_step:
-        # the window for step k opens when step k-1 is reached
-        mature = [nw.lit(True)] + [
-            (nw.col(f"t{k - 1}") <= as_of - windows[k - 1].to_pytimedelta()).fill_null(False)
-            for k in range(1, n_steps)
-        ]
-    else:
-        entered_mature = nw.col("t0") <= as_of - windows.to_pytimedelta()
-        mature = [entered_mature] * n_steps
-    out = []
-    in_progress_prev = nw.lit(False)
+_COUNT_NAMES = ("reached", "in_progress", "dropped", "eligible", "converted")
+
+
+def _indicator_counts(
+    hist: pd.DataFrame, by: list[str], n_steps: int, per_step: bool, include_in_progress: bool
+) -> pd.DataFrame:
+    """Per-segment counts ``reached_k``, ``in_progress_k``, ``dropped_k``, ``eligible_k``,
+    ``converted_k`` (see ``funnel_table``) from the leads per segment and code."""
+    names = [f"{name}_{k}" for k in range(n_steps) for name in _COUNT_NAMES]
+    if hist.empty:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in by} | {c: [] for c in names})
+    code = pd.to_numeric(hist["_code"]).to_numpy().astype(np.int64)
+    weight = pd.to_numeric(hist["_n"]).to_numpy().astype(np.int64)
+    reached = [(code >> k) & 1 == 1 for k in range(n_steps)]
+    mature = [(code >> (n_steps + k)) & 1 == 1 for k in range(n_steps)]
+    no = np.zeros(len(code), dtype=bool)
+    cols = {}
+    in_progress_prev = no
     for k in range(n_steps):
         if k == 0:
-            in_progress = nw.lit(False)
-            dropped = nw.lit(False)
+            in_progress = dropped = no
             eligible = reached[0] if (include_in_progress or per_step) else mature[0]
             converted = eligible
         else:
             if per_step:
-                open_k = nw.when(reached[k - 1]).then(~mature[k]).otherwise(in_progress_prev)
+                open_k = np.where(reached[k - 1], ~mature[k], in_progress_prev)
             else:
                 open_k = ~mature[k]  # one window, opened at the first step, for every step
             in_progress = ~reached[k] & open_k
@@ -398,25 +532,29 @@ def _indicators(
                 eligible, converted = reached[k - 1], reached[k]
             else:
                 eligible, converted = reached[k - 1] & mature[k], reached[k] & mature[k]
-        for name, expr in (
+        for name, flag in (
             ("reached", reached[k]),
             ("in_progress", in_progress),
             ("dropped", dropped),
             ("eligible", eligible),
             ("converted", converted),
         ):
-            out.append(expr.cast(nw.Int64).alias(f"{name}_{k}"))
+            cols[f"{name}_{k}"] = np.where(flag, weight, 0)
         in_progress_prev = in_progress
-    return out
-
-
-_COUNT_NAMES = ("reached", "in_progress", "dropped", "eligible", "converted")
+    frame = pd.DataFrame(cols)
+    if not by:
+        return frame.sum().to_frame().T.astype("int64")
+    for c in by:
+        frame[c] = hist[c].to_numpy()
+    counts = frame.groupby(by, dropna=False, sort=False, as_index=False)[names].sum()
+    return counts[[*by, *names]]
 
 
 def _step_counts(
     events, steps, *, window, order, by, leads, as_of, include_in_progress
 ) -> tuple[pd.DataFrame, Any, list[Step], Any, dt.datetime]:
-    """Per-segment sums of the indicators (computed by the engine), as a small pandas frame."""
+    """Per-segment sums of the indicators, as a small pandas frame (the engine counts leads per
+    segment and code, numpy turns those into the funnel's counts)."""
     if order not in ORDERS:
         raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
     steps = parse_steps(steps)
@@ -424,16 +562,16 @@ def _step_counts(
     by = _by_list(by)
     like, ev, ld = _wrap_inputs(events, leads, _lead_columns(by, leads))
     as_of = _as_of(as_of, ev)
-    ev = ev.filter(nw.col("at") <= as_of).filter(
-        nw.col("stage").is_in([stage for s in steps for stage in s.stages])
+    listed = [stage for s in steps for stage in s.stages]
+    parts = []
+    for ev_part, ld_part in _slices(ev, ld):
+        ev_part = ev_part.filter(nw.col("at") <= as_of).filter(nw.col("stage").is_in(listed))
+        parts.append(_histogram(ev_part, ld_part, steps, windows, order, as_of, by))
+    full = [part for part in parts if not part.empty]
+    hist = pd.concat(full, ignore_index=True) if len(full) > 1 else (full or parts)[0]
+    counts = _indicator_counts(
+        hist, by, len(steps), isinstance(windows, tuple), include_in_progress
     )
-    per_lead = _attach_by(_step_times(ev, steps, windows, order), ld, by)
-    per_lead = per_lead.with_columns(*_indicators(len(steps), windows, as_of, include_in_progress))
-    sums = [nw.col(f"{n}_{k}").sum() for k in range(len(steps)) for n in _COUNT_NAMES]
-    agg = per_lead.group_by(*by).agg(*sums) if by else per_lead.select(*sums)
-    counts = _to_pandas(agg)
-    count_cols = [c for c in counts.columns if c not in by]
-    counts[count_cols] = counts[count_cols].apply(pd.to_numeric).fillna(0).astype("int64")
     counts = counts[counts["reached_0"] > 0]
     return counts, like, steps, windows, as_of
 
