@@ -79,22 +79,29 @@ def hand_written(members: pl.DataFrame, orders: pl.DataFrame, metric: str) -> pl
     )
     return (
         cells.join(sizes, on="cohort")
+        .with_columns((pl.col("cohort") + pl.col("period") < now).alias("complete"))
+        # a period still running is unknown, not a (low) rate
         .with_columns(
-            (pl.col("value") / pl.col("size")).alias("rate"),
-            (pl.col("cohort") + pl.col("period") < now).alias("complete"),
+            pl.when("complete").then(pl.col("value") / pl.col("size")).alias("rate"),
         )
         .collect()
     )
 
 
-def timed(fn, repeat: int) -> float:
-    best = float("inf")
+def timed(fn, repeat: int) -> tuple[float, float]:
+    """Best wall-clock and best process CPU seconds of ``repeat`` calls.
+
+    Other engineers share the 2 cores, so wall time also measures their load; CPU seconds (all
+    threads) measure the work itself.
+    """
+    best, cpu = float("inf"), float("inf")
     for _ in range(repeat):
         gc.collect()
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         fn()
         best = min(best, time.perf_counter() - start)
-    return best
+        cpu = min(cpu, time.process_time() - start_cpu)
+    return best, cpu
 
 
 def main() -> None:
@@ -129,39 +136,41 @@ def main() -> None:
             "results differ"
         )
 
-        baseline = timed(lambda m=metric: hand_written(members_pl, orders_pl, m), args.repeat)
-        on_polars = timed(
-            lambda m=metric: toolkit.cohort_table(members_pl, orders_pl, metric=m, as_of=AS_OF),
-            args.repeat,
-        )
-        on_pandas = timed(
-            lambda m=metric: toolkit.cohort_table(members_pd, orders_pd, metric=m, as_of=AS_OF),
-            args.repeat,
-        )
+        timings = {
+            "hand-written Polars": timed(
+                lambda m=metric: hand_written(members_pl, orders_pl, m), args.repeat
+            ),
+            "toolkit on Polars": timed(
+                lambda m=metric: toolkit.cohort_table(members_pl, orders_pl, metric=m, as_of=AS_OF),
+                args.repeat,
+            ),
+            "toolkit on pandas": timed(
+                lambda m=metric: toolkit.cohort_table(members_pd, orders_pd, metric=m, as_of=AS_OF),
+                args.repeat,
+            ),
+        }
         if metric == "revenue":
             # money intervals need every member's total per period; without them the toolkit
-            # does what the baseline does
-            fast_pl = timed(
-                lambda: toolkit.cohort_table(
-                    members_pl, orders_pl, metric="revenue", as_of=AS_OF, intervals=False
-                ),
-                args.repeat,
-            )
-            fast_pd = timed(
-                lambda: toolkit.cohort_table(
-                    members_pd, orders_pd, metric="revenue", as_of=AS_OF, intervals=False
-                ),
-                args.repeat,
-            )
+            # does what the baseline does (shown for comparison; the default keeps them)
+            for name, members, orders in (
+                ("Polars", members_pl, orders_pl),
+                ("pandas", members_pd, orders_pd),
+            ):
+                timings[f"toolkit on {name}, intervals=False"] = timed(
+                    lambda m=members, o=orders: toolkit.cohort_table(
+                        m, o, metric="revenue", as_of=AS_OF, intervals=False
+                    ),
+                    args.repeat,
+                )
+        wall0, cpu0 = timings["hand-written Polars"]
+        targets = {"toolkit on Polars": 1.2, "toolkit on pandas": 2.0}
+        for name, (wall, cpu) in timings.items():
+            target = f" (target <= {targets[name]})" if name in targets else ""
             print(
-                f"revenue, intervals=False: toolkit on Polars {fast_pl:6.2f} s (ratio {fast_pl / baseline:4.2f}) | "
-                f"toolkit on pandas {fast_pd:6.2f} s (ratio {fast_pd / baseline:4.2f})"
+                f"{metric:9s} {name:34s} wall {wall:6.2f} s ratio {wall / wall0:4.2f}{target} | "
+                f"cpu {cpu:6.2f} s ratio {cpu / cpu0:4.2f}",
+                flush=True,
             )
-        print(
-            f"{metric:9s} hand-written Polars {baseline:6.2f} s | toolkit on Polars {on_polars:6.2f} s "
-            f"(ratio {on_polars / baseline:4.2f}, target <= 1.2) | toolkit on pandas {on_pandas:6.2f} s "
-            f"(ratio {on_pandas / baseline:4.2f}, target <= 2.0)"
-        )
 
 
 if __name__ == "__main__":
