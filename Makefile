@@ -11,16 +11,24 @@ OUT ?= reports
 
 .PHONY: lab test report present bench clean
 
-$(VENV)/.installed: pyproject.toml
+# JupyterLab opens a notebook on its own kernel without a "Select Kernel" dialog, which it
+# otherwise shows whenever the kernel list loads after the notebook (a busy 2-core machine).
+LAB_SETTINGS := '{"@jupyterlab/notebook-extension:tracker": {"autoStartDefaultKernel": true}}'
+
+define install
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet -e "$(1)"
+	mkdir -p $(VENV)/share/jupyter/lab/settings
+	echo $(LAB_SETTINGS) > $(VENV)/share/jupyter/lab/settings/overrides.json
+endef
+
+$(VENV)/.installed: pyproject.toml Makefile
+	$(call install,.)
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[test]"
+$(VENV)/.installed-test: pyproject.toml Makefile
+	$(call install,.[test])
 	touch $(VENV)/.installed $@
 
 # JupyterLab on the tour notebooks, bound to loopback; it prints the URL with its token.

@@ -6,6 +6,7 @@ missing (``apt-get install -y chromium``; Playwright cannot download its own bro
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -112,9 +113,11 @@ FIND_MODEL = """
   for (const doc of docs) { const m = doc.get_model_by_name(name); if (m) return true; }
   return false;
 }"""
+# Newest document first: a notebook's explorer comes after its static figures, which may carry
+# the same model names (growth_fan_expected in the fan above the growth explorer, say).
 READ_COLUMN = """
 ([name, col]) => {
-  for (const doc of Bokeh.documents) {
+  for (const doc of [...Bokeh.documents].reverse()) {
     const m = doc.get_model_by_name(name);
     if (m) return Array.from(m.data[col]).map(Number);
   }
@@ -122,7 +125,7 @@ READ_COLUMN = """
 }"""
 SET_VALUE = """
 ([name, value]) => {
-  for (const doc of Bokeh.documents) {
+  for (const doc of [...Bokeh.documents].reverse()) {
     const m = doc.get_model_by_name(name);
     if (m) { m.value = value; return true; }
   }
@@ -182,6 +185,17 @@ def wait_port(port: int, proc, timeout: float = 60) -> None:
                 return
         time.sleep(0.3)
     raise TimeoutError(f"port {port} did not open in {timeout} s")
+
+
+def shutdown_kernels(server) -> None:
+    """Stop every kernel the server runs, so notebooks opened earlier stop using the 2 cores."""
+    headers = {"Authorization": f"token {server.token}"}
+    base = f"{server.url}/api/kernels"
+    with urllib.request.urlopen(urllib.request.Request(base, headers=headers), timeout=10) as r:
+        kernels = json.load(r)
+    for kernel in kernels:
+        request = urllib.request.Request(f"{base}/{kernel['id']}", method="DELETE", headers=headers)
+        urllib.request.urlopen(request, timeout=30).close()
 
 
 def wait_http(url: str, proc, timeout: float = 60) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import READ_COLUMN, ROOT, Page
+from .conftest import READ_COLUMN, ROOT, Page, shutdown_kernels
 
 TOUR = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
 # evaluated over page.locator("canvas"), which pierces Bokeh's shadow DOM
@@ -24,13 +24,21 @@ CANVAS_HASH = """(canvases) => {
 
 def open_and_run(page: Page, lab, name: str, timeout: float = 180) -> None:
     pg = page.page
-    pg.goto(f"{lab.url}/lab/tree/{name}?token={lab.token}")
+    # a workspace per notebook: the default one would reopen every notebook opened before
+    workspace = Path(name).stem
+    pg.goto(f"{lab.url}/lab/workspaces/{workspace}/tree/{name}?token={lab.token}")
     visible = ".jp-NotebookPanel:not(.lm-mod-hidden)"
     pg.wait_for_selector(f"{visible} [data-status='idle']", timeout=60_000)
     deadline = time.monotonic() + timeout
     clicked = 0.0
     while time.monotonic() < deadline:
         prompts = [p.strip() for p in pg.locator(f"{visible} .jp-InputPrompt").all_inner_texts()]
+        dialog = pg.locator(".jp-Dialog")
+        if dialog.count():  # e.g. "Select Kernel", which the Makefile's lab settings turn off
+            page.screenshot(f"dialog_{name}.png")
+            raise AssertionError(
+                f"{name}: JupyterLab shows a dialog: {dialog.first.inner_text()!r}"
+            )
         if all(p in ("", "[ ]:") for p in prompts) and time.monotonic() - clicked > 8:
             # a click can land before the kernel connection is ready: try again if nothing ran
             pg.locator(".lm-MenuBar-itemLabel", has_text="Run").click()
@@ -66,7 +74,7 @@ def move_slider(page: Page, label: str) -> None:
     handle.press("ArrowRight")
 
 
-def wait_for_change(page: Page, arg, before, timeout=10.0):
+def wait_for_change(page: Page, arg, before, timeout=30.0):
     deadline = time.monotonic() + timeout
     value = page.page.evaluate(READ_COLUMN, arg)
     while value == before and time.monotonic() < deadline:
@@ -93,6 +101,7 @@ def test_live_explorers_respond_in_jupyterlab(jupyterlab, page):
             "the canvas did not re-render"
         )
     page.screenshot("jupyterlab_explorers.png")
+    shutdown_kernels(jupyterlab)
 
 
 @pytest.mark.parametrize("name", TOUR)
@@ -100,3 +109,4 @@ def test_tour_notebook_runs_in_jupyterlab(jupyterlab, page, name):
     open_and_run(page, jupyterlab, name)
     assert error_outputs(page) == [], f"{name} shows an error"
     page.screenshot(f"jupyterlab_{Path(name).stem}.png")
+    shutdown_kernels(jupyterlab)

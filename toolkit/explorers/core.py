@@ -308,6 +308,9 @@ function apply(key) {
 // CustomJS callbacks run asynchronously, so the slider callbacks that a preset button sets off
 // may run after it: the preset "owns" its grid key (kept in note.tags) until a slider leaves it.
 const key = () => widgets.map((w, i) => nearest(steps[i], w.value)).join("_");
+// one callback serves every control (so the page carries the grid once): a preset button's
+// click event names its button as origin; a control's change has no origin
+const preset = cb_obj.origin ? cb_obj.origin.label : null;
 if (preset !== null) {
   const pos = get(preset_positions, preset);
   for (let i = 0; i < widgets.length; i++) {
@@ -540,14 +543,13 @@ class Explorer:
             grid_note=html.escape(grid_note),
             note=note,
         )
+        callback = CustomJS(args=args, code=_STATIC_JS)
         for w in widgets:
-            w.js_on_change("value", CustomJS(args={**args, "preset": None}, code=_STATIC_JS))
+            w.js_on_change("value", callback)
         buttons = []
         for p in self.presets:
             b = Button(label=p.label, name=f"{self.name}_preset_{len(buttons)}", width=180)
-            b.js_on_event(
-                "button_click", CustomJS(args={**args, "preset": p.label}, code=_STATIC_JS)
-            )
+            b.js_on_event("button_click", callback)
             buttons.append(b)
         header = Div(text=f"<b>{html.escape(self.title)}</b>", name=f"{self.name}_title")
         parts = [header, row(*widgets, sizing_mode="stretch_width")]
