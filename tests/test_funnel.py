@@ -136,6 +136,7 @@ def test_slices_of_leads_give_the_same_table(sample, monkeypatch, kw):
     events = _with_repeats(sample.events)
     kw = dict(steps=STEPS4, leads=sample.leads, as_of=sample.as_of) | kw
     whole = table(events, **kw)  # pandas, small: no hand-off, no slices
+    monkeypatch.setattr(F, "SLICE_FROM", 1)
     monkeypatch.setattr(F, "SLICE_EVENTS", 4_000)
     ev_pl, ld_pl = pl.from_pandas(events), pl.from_pandas(sample.leads)
     wrapped = F._wrap_inputs(ev_pl, ld_pl, ["lead_type"])
@@ -151,6 +152,7 @@ def test_a_lazy_query_is_not_sliced(sample, monkeypatch):
     # each slice reads its input again: only frames already in memory are cut
     import polars as pl
 
+    monkeypatch.setattr(F, "SLICE_FROM", 1)
     monkeypatch.setattr(F, "SLICE_EVENTS", 4_000)
     lazy = pl.from_pandas(sample.events).lazy()
     assert len(F._slices(F._lazy(nw.from_native(lazy)), None)) > 1
