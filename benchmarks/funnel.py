@@ -7,7 +7,8 @@ idiomatic pandas ``pivot_table`` approach, on 10M leads and about 17M events (5 
 
 Each contender runs in its own fresh child process: imports done, it notes the resident set
 size (RSS), loads the data from Parquet, returns freed heap to the system, resets the kernel's
-peak-RSS counter (/proc/self/clear_refs), runs (``--repeat`` times: best time), and reports the time and two memory figures:
+peak-RSS counter (/proc/self/clear_refs), runs (``--repeat`` times, best time kept; the machine
+is shared) and reports the time and the memory figures:
 
 - ``peak``: the whole process at its peak minus the process before it loaded anything, divided
   by the size of the input frames (Polars ``estimated_size``, pandas ``memory_usage(deep=True)``,

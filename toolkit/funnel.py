@@ -8,6 +8,12 @@ statsmodels puts an interval on every rate. Results come back as the same kind o
 ``events`` (a lazy input gives a lazy result). Large pandas inputs are handed to Polars
 internally when it is installed: pandas in, pandas out, a few times faster.
 
+Memory: the engine counts leads per segment and per code (which steps a lead reached, whether
+its window had elapsed), never one indicator column per step and count; the per-lead
+aggregation runs once (kept, not recomputed, where two parts of the plan read it); big
+in-memory Polars inputs run in slices of leads. A funnel of 10M leads peaks near 2.5 times its
+input (``benchmarks/funnel.py``).
+
 Censoring is the point of this module: a lead whose conversion window has not elapsed by
 ``as_of`` and that has not reached a step yet is *in progress* at that step, not lost, and by
 default it is left out of the rates.
