@@ -42,8 +42,10 @@ def collect(frame: nw.DataFrame | nw.LazyFrame) -> nw.DataFrame:
 
 def latest_timestamp(frame: nw.DataFrame | nw.LazyFrame, columns: Iterable[str]) -> pd.Timestamp:
     """The latest value over ``columns``: the default ``as_of`` when the caller gives none."""
-    row = collect(frame.select(nw.max_horizontal(*[nw.col(c).max() for c in columns]))).row(0)
-    return pd.Timestamp(row[0])
+    maxima = [nw.col(c).max() for c in columns]
+    # a lone column skips max_horizontal: on Spark it becomes greatest(), which wants two or more
+    latest = maxima[0] if len(maxima) == 1 else nw.max_horizontal(*maxima)
+    return pd.Timestamp(collect(frame.select(latest)).row(0)[0])
 
 
 def to_kind(table: pd.DataFrame, like: nw.DataFrame | nw.LazyFrame) -> Any:

@@ -31,7 +31,7 @@ import narwhals as nw
 import numpy as np
 import pandas as pd
 
-from toolkit.frames import from_native, is_lazy, to_kind
+from toolkit.frames import from_native, is_lazy, latest_timestamp, to_kind
 from toolkit.rates import _check_alpha, wilson_interval
 from toolkit.schema import STAGES, DataError
 
@@ -174,9 +174,7 @@ def _parse_windows(
 
 def _as_of(value, ev: nw.LazyFrame) -> dt.datetime:
     if value is None:
-        # one column: not latest_timestamp, whose max_horizontal becomes Spark's greatest(),
-        # which refuses a single column
-        stamp = pd.Timestamp(_to_pandas(ev.select(nw.col("at").max())).iloc[0, 0])
+        stamp = latest_timestamp(ev, ["at"])
     else:
         stamp = pd.Timestamp(value)
     if stamp is pd.NaT or pd.isna(stamp):
