@@ -22,38 +22,43 @@ CANVAS_HASH = """(canvases) => {
 }"""
 
 
-def open_and_run(page: Page, lab, name: str, timeout: float = 180) -> None:
+def open_and_run(page: Page, lab, name: str, timeout: float = 240) -> None:
+    """Open ``name`` in JupyterLab and Run All Cells until every code cell has run.
+
+    On a busy machine a click can land before the kernel connection is ready, or run only the
+    active cell: whenever the kernel sits idle with cells not yet run, run all again (the tour
+    notebooks can be rerun), and reload the page if that did not help twice."""
     pg = page.page
     # a workspace per notebook: the default one would reopen every notebook opened before
     workspace = Path(name).stem
     pg.goto(f"{lab.url}/lab/workspaces/{workspace}/tree/{name}?token={lab.token}")
     visible = ".jp-NotebookPanel:not(.lm-mod-hidden)"
-    pg.wait_for_selector(f"{visible} [data-status='idle']", timeout=60_000)
+    idle = f"{visible} [data-status='idle']"
+    pg.wait_for_selector(idle, timeout=60_000)
     deadline = time.monotonic() + timeout
-    clicked = 0.0
+    clicked, attempts = float("-inf"), 0
     while time.monotonic() < deadline:
-        prompts = [p.strip() for p in pg.locator(f"{visible} .jp-InputPrompt").all_inner_texts()]
         dialog = pg.locator(".jp-Dialog")
         if dialog.count():  # e.g. "Select Kernel", which the Makefile's lab settings turn off
             page.screenshot(f"dialog_{name}.png")
             raise AssertionError(
                 f"{name}: JupyterLab shows a dialog: {dialog.first.inner_text()!r}"
             )
-        if all(p in ("", "[ ]:") for p in prompts) and time.monotonic() - clicked > 8:
-            # a click can land before the kernel connection is ready: try again if nothing ran
-            pg.locator(".lm-MenuBar-itemLabel", has_text="Run").click()
-            pg.locator(".lm-Menu-itemLabel").filter(has_text=re.compile("^Run All Cells$")).click()
-            clicked = time.monotonic()
-            pg.wait_for_timeout(1000)
         prompts = [p.strip() for p in pg.locator(f"{visible} .jp-InputPrompt").all_inner_texts()]
         code = [p for p in prompts if p]  # markdown cells have an empty prompt
-        done = code and all(re.fullmatch(r"\[\d+\]:", p) for p in code)
-        if done and pg.locator(f"{visible} [data-status='idle']").count():
-            break
+        is_idle = pg.locator(idle).count() > 0
+        if code and all(re.fullmatch(r"\[\d+\]:", p) for p in code) and is_idle:
+            return
+        if is_idle and "[*]:" not in code and time.monotonic() - clicked > 20:
+            if attempts and attempts % 2 == 0:
+                pg.reload()
+                pg.wait_for_selector(idle, timeout=60_000)
+            pg.locator(".lm-MenuBar-itemLabel", has_text="Run").click()
+            pg.locator(".lm-Menu-itemLabel").filter(has_text=re.compile("^Run All Cells$")).click()
+            clicked, attempts = time.monotonic(), attempts + 1
         pg.wait_for_timeout(500)
-    else:
-        page.screenshot(f"timeout_{name}.png")
-        raise TimeoutError(f"{name} did not finish in {timeout} s: prompts {prompts!r}")
+    page.screenshot(f"timeout_{name}.png")
+    raise TimeoutError(f"{name} did not finish in {timeout} s: prompts {prompts!r}")
 
 
 def error_outputs(page: Page) -> list[str]:
