@@ -129,8 +129,8 @@ def _with_repeats(events: pd.DataFrame) -> pd.DataFrame:
     ],
 )
 def test_slices_of_leads_give_the_same_table(sample, monkeypatch, kw):
-    # big in-memory Polars inputs run in slices of leads (memory); the trap is a lead or a
-    # segment split across slices, or a repeated-step lead counted in the wrong slice
+    # big pandas inputs handed to Polars run in slices of leads (memory); the trap is a lead or
+    # a segment split across slices, or a repeated-step lead counted in the wrong slice
     import polars as pl
 
     events = _with_repeats(sample.events)
