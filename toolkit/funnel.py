@@ -54,6 +54,19 @@ HANDOFF_ROWS = 200_000
 SLICE_FROM = 1_000_000
 SLICE_EVENTS = 10_000_000
 
+# conversion_trend's columns after "period" and the by columns
+TREND_COLUMNS = (
+    "step",
+    "step_index",
+    "entered",
+    "reached",
+    "in_progress",
+    "eligible",
+    "conversion",
+    "ci_lower",
+    "ci_upper",
+    "complete",
+)
 TABLE_COLUMNS = (
     "step",
     "step_index",
@@ -866,18 +879,7 @@ def conversion_trend(
         as_of=as_of,
         include_in_progress=False,
     )
-    columns = (
-        "step",
-        "step_index",
-        "entered",
-        "reached",
-        "in_progress",
-        "eligible",
-        "conversion",
-        "ci_lower",
-        "ci_upper",
-        "complete",
-    )
+    columns = TREND_COLUMNS
     if counts.empty:
         return to_kind(_empty(["period", *by_cols], columns), like)
     table = _long_table(counts, steps, [entry, *by_cols], windows, False, alpha)

@@ -9,7 +9,7 @@ import pandas as pd
 from bokeh.models import FactorRange, HoverTool, Legend, NumeralTickFormatter, Whisker
 from bokeh.transform import dodge
 
-from toolkit.funnel import TABLE_COLUMNS
+from toolkit.funnel import TABLE_COLUMNS, TREND_COLUMNS
 from toolkit.plots.style import INCOMPLETE, new_figure, new_source, palette
 
 
@@ -219,24 +219,7 @@ def conversion_trend(trend, *, title: str = "Conversion by entry period", fig=No
     """
     t = _pandas(trend)
     t = t[t["step_index"] > 0].copy()
-    extra = [
-        c
-        for c in t.columns
-        if c
-        not in {
-            "period",
-            "step",
-            "step_index",
-            "entered",
-            "reached",
-            "in_progress",
-            "eligible",
-            "conversion",
-            "ci_lower",
-            "ci_upper",
-            "complete",
-        }
-    ]
+    extra = [c for c in t.columns if c not in ("period", *TREND_COLUMNS)]
     t["series"] = t["step"] if not extra else t["step"] + " / " + _segment_labels(t, extra)
     t["period"] = pd.to_datetime(t["period"])
     series = list(dict.fromkeys(t["series"]))
