@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import secrets
 import sys
 import tempfile
 import time
@@ -28,7 +27,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from browser.conftest import ARGS, BIN, CHROMIUM, Server, explorer_notebook, free_port  # noqa: E402
+from browser.conftest import ARGS, CHROMIUM, explorer_notebook, start_lab  # noqa: E402
 
 TARGET_LIVE_MS, TARGET_STATIC_MS = 150, 50
 CASES = {  # explorer -> (control, source, column)
@@ -115,27 +114,10 @@ def live_latency(browser, n: int) -> dict[str, list[float]]:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         explorer_notebook(root / "bench.ipynb")
-        port, token = free_port(), secrets.token_hex(16)
-        server = Server(
-            [
-                str(BIN / "jupyter"),
-                "lab",
-                "--no-browser",
-                "--ip=127.0.0.1",
-                f"--port={port}",
-                f"--IdentityProvider.token={token}",
-                f"--ServerApp.root_dir={root}",
-                "--LabApp.news_url=None",
-                "--allow-root",
-            ],
-            url=f"http://127.0.0.1:{port}",
-            ready=f"http://127.0.0.1:{port}/api/status?token={token}",
-            cwd=root,
-            env={"TOOLKIT_RENDERER": "live"},
-        )
+        server = start_lab(root)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(f"http://127.0.0.1:{port}/lab/tree/bench.ipynb?token={token}")
+            page.goto(f"{server.url}/lab/tree/bench.ipynb?token={server.token}")
             visible = ".jp-NotebookPanel:not(.lm-mod-hidden)"
             page.wait_for_selector(f"{visible} [data-status='idle']", timeout=60_000)
             deadline = time.monotonic() + 180

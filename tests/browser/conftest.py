@@ -249,10 +249,8 @@ def lab_root(tmp_path_factory):
     return root
 
 
-@pytest.fixture(scope="session")
-def jupyterlab(lab_root):
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is missing")
+def start_lab(root: Path) -> Server:
+    """JupyterLab on loopback serving ``root`` with a token, explorers in their live renderer."""
     port, token = free_port(), secrets.token_hex(16)
     server = Server(
         [
@@ -262,16 +260,24 @@ def jupyterlab(lab_root):
             "--ip=127.0.0.1",
             f"--port={port}",
             f"--IdentityProvider.token={token}",
-            f"--ServerApp.root_dir={lab_root}",
+            f"--ServerApp.root_dir={root}",
             "--LabApp.news_url=None",
             "--allow-root",  # CI containers run as root
         ],
         url=f"http://127.0.0.1:{port}",
         ready=f"http://127.0.0.1:{port}/api/status?token={token}",
-        cwd=lab_root,
+        cwd=root,
         env={"TOOLKIT_RENDERER": "live"},
     )
     server.token = token
+    return server
+
+
+@pytest.fixture(scope="session")
+def jupyterlab(lab_root):
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is missing")
+    server = start_lab(lab_root)
     yield server
     server.stop()
 
