@@ -258,10 +258,19 @@ def test_engines_agree(small_world, engine, kwargs):
     pd.testing.assert_frame_equal(to_pandas(result), expected, check_dtype=False)
 
 
-def test_member_mix_engines_agree(small_world, engine):
+@pytest.mark.parametrize("with_history", [False, True], ids=["current_role", "role_history"])
+def test_member_mix_engines_agree(small_world, engine, with_history):
     members, orders, as_of = small_world.members, small_world.orders, small_world.as_of
-    expected = member_mix(members, orders, as_of=as_of)
-    result = member_mix(to_engine(members, engine), to_engine(orders, engine), as_of=as_of)
+    history = small_world.role_history if with_history else None
+    expected = member_mix(members, orders, as_of=as_of, role_history=history)
+    # every order counts once, in exactly one role
+    assert expected["amount"].sum() == pytest.approx(orders["amount"].sum())
+    result = member_mix(
+        to_engine(members, engine),
+        to_engine(orders, engine),
+        as_of=as_of,
+        role_history=None if history is None else to_engine(history, engine),
+    )
     pd.testing.assert_frame_equal(to_pandas(result), expected, check_dtype=False)
 
 
@@ -292,13 +301,17 @@ def test_spark_agrees(spark, crm):
         pd.testing.assert_frame_equal(
             result, cohort_table(members, orders, as_of=AS_OF, **kwargs), check_dtype=False
         )
+    # the member mix with a role history (its spells go to Spark and are joined there)
+    history = members[["member_id", "role", "joined_at"]].rename(columns={"joined_at": "from_at"})
+    history.loc[0, "role"] = "retail_customer"
+    history = pd.concat([history, history.iloc[[0]].assign(role="leader", from_at=t("2025-02-20"))])
     mix = (
-        to_pandas(member_mix(sp(members), sp(orders), as_of=AS_OF))
+        to_pandas(member_mix(sp(members), sp(orders), as_of=AS_OF, role_history=sp(history)))
         .sort_values(["period", "role"])
         .reset_index(drop=True)
     )
     expected = (
-        member_mix(members, orders, as_of=AS_OF)
+        member_mix(members, orders, as_of=AS_OF, role_history=history)
         .sort_values(["period", "role"])
         .reset_index(drop=True)
     )
@@ -498,6 +511,59 @@ def test_member_mix_by_hand(crm):
     assert not mix.loc[mix["period"] == t("2025-03-01"), "complete"].any()
 
 
+def test_member_mix_counts_the_role_held_at_the_time(crm):
+    members, orders = crm
+    # A joined as a preferred customer and became a builder on 20 February (then, within
+    # March, a leader and a builder again: the role at the end of the period counts)
+    history = pd.DataFrame(
+        {
+            "member_id": ["A", "A", "A", "A"],
+            "role": ["preferred_customer", "business_builder", "leader", "business_builder"],
+            "from_at": [t("2025-01-05"), t("2025-02-20"), t("2025-03-02"), t("2025-03-09")],
+        }
+    )
+    before = history.copy()
+    mix = member_mix(members, orders, as_of=AS_OF, role_history=history)
+    pd.testing.assert_frame_equal(history, before)
+    by_period = mix.groupby("period").first()
+    jan, feb, mar = (by_period.loc[t(f"2025-0{m}-01")] for m in (1, 2, 3))
+    # end of January as before: customers A and C, rep B; A's orders are customer volume
+    assert (jan["customers"], jan["reps"]) == (2, 1)
+    assert jan["customer_volume_share"] == pytest.approx(0.5)
+    # end of February: A is a rep (B has left), C and D are customers; A's 2 Feb order is a
+    # rep's own consumption, so customers bought none of February's volume
+    assert (feb["customers"], feb["reps"], feb["customers_per_rep"]) == (2, 1, 2.0)
+    assert feb["customer_volume_share"] == 0
+    roles = mix[mix["period"] == t("2025-03-01")].set_index("role")["members"]
+    assert roles["business_builder"] == 2 and roles.get("leader", 0) == 0  # A and E
+    assert mar["reps"] == 2
+    # without the history A is a preferred customer throughout: February has no rep at all
+    plain = member_mix(members, orders, as_of=AS_OF)
+    assert plain.groupby("period").first().loc[t("2025-02-01"), "reps"] == 0
+    # a history repeating the current roles changes nothing
+    same = members[["member_id", "role", "joined_at"]].rename(columns={"joined_at": "from_at"})
+    pd.testing.assert_frame_equal(
+        member_mix(members, orders, as_of=AS_OF, role_history=same),
+        member_mix(members, orders, as_of=AS_OF),
+    )
+    # a history that starts after joining: the first role recorded holds from joining
+    late = pd.DataFrame({"member_id": ["D"], "role": ["leader"], "from_at": [t("2025-03-05")]})
+    mix = member_mix(members, orders, as_of=AS_OF, role_history=late)
+    feb = mix[mix["period"] == t("2025-02-01")].set_index("role")
+    # end of February: D (joined 10 Feb) is the one rep; A and C are customers
+    assert feb.loc["leader", "members"] == 1
+    assert (feb["customers"].iloc[0], feb["reps"].iloc[0]) == (2, 1)
+    pd.testing.assert_series_equal(
+        mix.groupby("period")["members"].sum(), plain.groupby("period")["members"].sum()
+    )
+    stranger = history.assign(member_id="ZZ")
+    with pytest.raises(
+        toolkit.DataError,
+        match=r"role_history\.member_id: 4 rows referring to members not in the members table",
+    ):
+        member_mix(members, orders, as_of=AS_OF, role_history=stranger)
+
+
 def test_role_transitions_by_hand():
     members = pd.DataFrame(
         {
@@ -534,7 +600,9 @@ def test_sample_shows_the_planted_effects(sample):
     moves = role_transitions(sample.members, sample.role_history, as_of=sample.as_of)
     year = moves[(moves["to_role"] == "business_builder") & (moves["period"] == 11)]
     assert 0.05 < year["share"].iloc[0] < 0.5
-    mix = member_mix(sample.members, sample.orders, as_of=sample.as_of)
+    mix = member_mix(
+        sample.members, sample.orders, as_of=sample.as_of, role_history=sample.role_history
+    )
     last = mix[mix["complete"]].iloc[-1]
     assert last["customers_per_rep"] > 1
 
