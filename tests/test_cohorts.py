@@ -15,6 +15,7 @@ from toolkit.cohorts import (
     cohort_matrix,
     cohort_table,
     member_mix,
+    pool_cohorts,
     project_cohorts,
     role_transitions,
 )
@@ -488,6 +489,60 @@ def test_projection_needs_a_retention_table(crm):
     members, orders = crm
     with pytest.raises(ValueError, match="metric='active'"):
         project_cohorts(cohort_table(members, orders, as_of=AS_OF, metric="revenue"))
+
+
+# ------------------------------------------------------------------ pooling cohorts
+
+
+@pytest.mark.parametrize("cumulative", [False, True])
+def test_pooled_money_matches_every_member_counted_by_hand(small_world, cumulative):
+    members, orders, as_of = small_world.members, small_world.orders, small_world.as_of
+    table = cohort_table(members, orders, metric="revenue", cumulative=cumulative, as_of=as_of)
+    pooled = pool_cohorts(table).set_index("period")
+    # by hand: every member of a cohort that has finished period k, with their spend in it
+    month = lambda s: s.dt.year * 12 + s.dt.month  # noqa: E731
+    now = as_of.year * 12 + as_of.month
+    joined = month(members.set_index("member_id")["joined_at"])
+    spend = orders.assign(
+        k=month(orders["ordered_at"]).to_numpy() - joined[orders["member_id"]].to_numpy()
+    )
+    spend = spend.groupby(["member_id", "k"])["amount"].sum().unstack(fill_value=0.0)
+    spend = spend.reindex(index=joined.index, fill_value=0.0)
+    spend = spend.reindex(columns=range(now - joined.min()), fill_value=0.0)
+    if cumulative:
+        spend = spend.cumsum(axis=1)
+    z = 1.959963984540054
+    for k in (0, 3, 8):
+        x = spend.loc[joined.index[joined + k < now], k]
+        half = z * x.std(ddof=1) / np.sqrt(len(x))
+        row = pooled.loc[k]
+        assert row["size"] == len(x)
+        assert row["rate"] == pytest.approx(x.mean(), rel=1e-12)
+        assert row["rate_upper"] == pytest.approx(x.mean() + half, rel=1e-9)
+
+
+def test_pooled_shares_and_what_cannot_be_pooled(crm):
+    members, orders = crm
+    table = cohort_table(members, orders, as_of=AS_OF, by="role")
+    pooled = pool_cohorts(table)
+    # only finished cells: January's builders (B) at period 0 and 1; nobody else has a period 1
+    builders = pooled[pooled["role"] == "business_builder"].set_index("period")
+    assert list(builders.index) == [0, 1] and builders.loc[1, "rate"] == 0.0
+    assert builders.loc[0, "rate_lower"] < 1 and builders.loc[1, "rate_upper"] > 0  # Wilson
+    everyone = pool_cohorts(cohort_table(members, orders, as_of=AS_OF)).set_index("period")
+    # period 0: January (3 members, all there at the end of January) and February (D)
+    assert (everyone.loc[0, "cohorts"], everyone.loc[0, "size"], everyone.loc[0, "value"]) == (
+        2,
+        4,
+        4,
+    )
+    with pytest.raises(ValueError, match="reference='initial'"):
+        pool_cohorts(cohort_table(members, orders, as_of=AS_OF, reference="previous"))
+    with pytest.raises(ValueError, match="metric="):
+        pool_cohorts(to_engine(table, "polars"))
+    assert pool_cohorts(to_engine(table, "polars"), metric="active").equals(pooled)
+    with pytest.raises(ValueError, match="intervals=True"):
+        pool_cohorts(cohort_table(members, orders, as_of=AS_OF, metric="revenue", intervals=False))
 
 
 # ------------------------------------------------------------------ mix and transitions

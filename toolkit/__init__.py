@@ -22,6 +22,7 @@ _LAZY = {
     # cohorts and retention
     "cohort_table": "toolkit.cohorts",
     "cohort_matrix": "toolkit.cohorts",
+    "pool_cohorts": "toolkit.cohorts",
     "member_mix": "toolkit.cohorts",
     "role_transitions": "toolkit.cohorts",
     "project_cohorts": "toolkit.cohorts",

@@ -726,6 +726,65 @@ def cohort_matrix(table, value: str = "rate") -> pd.DataFrame:
     return wide
 
 
+def pool_cohorts(table, *, metric: str | None = None) -> pd.DataFrame:
+    """All cohorts that have finished a period, together: "after 6 months, 80% (78% to 82%) of
+    the members of the 22 cohorts that have got that far were still active".
+
+    Parameters
+    ----------
+    table : dataframe
+        A result of :func:`cohort_table` with ``reference="initial"``, any engine.
+    metric : str, optional
+        The table's metric; a pandas table carries it (and its reference) in ``attrs``, other
+        kinds need it here.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per ``by`` group and period that at least one cohort has finished: the ``by``
+        columns, ``period``, ``cohorts``, ``size`` (their members), ``value``, ``rate`` and its
+        95% interval ``rate_lower`` / ``rate_upper``. Unfinished cells never enter. Shares get a
+        Wilson interval on the pooled counts; money per member a normal approximation over all
+        the pooled members (each cell's sum of squared member totals is recovered exactly from
+        its own interval, so no per-member data is needed again).
+    """
+    frame = _to_pandas(table)
+    metric = metric or frame.attrs.get("metric")
+    if metric not in METRICS:
+        raise ValueError(
+            f"pass metric= (one of {', '.join(METRICS)}): the table does not say which it has"
+        )
+    if frame.attrs.get("reference", "initial") != "initial":
+        raise ValueError(
+            "pool_cohorts needs a table with reference='initial': ratios to the previous period "
+            "do not add up over cohorts"
+        )
+    by = [c for c in frame.columns if c not in CELL_COLUMNS]
+    done = frame[frame["complete"].astype(bool)].copy()
+    done["cohorts"] = 1
+    money = metric in ("revenue", "volume")
+    if money:
+        n, value = done["size"].to_numpy("float64"), done["value"].to_numpy("float64")
+        if (np.isnan(done["rate_upper"].to_numpy("float64")) & (n > 1)).any():
+            raise ValueError("the table has no intervals: make it with intervals=True")
+        # invert cohort_table's interval: half = z sqrt(var / n), var = (sumsq - value^2/n) / (n-1)
+        var = ((done["rate_upper"] - done["rate"]).to_numpy("float64") / _z()) ** 2 * n
+        done["_sumsq"] = np.where(n > 1, var * (n - 1), 0.0) + value**2 / n
+    sums = ["cohorts", "size", "value", *(["_sumsq"] if money else [])]
+    pooled = done.groupby([*by, "period"], sort=True, dropna=False)[sums].sum().reset_index()
+    n, value = pooled["size"].to_numpy("float64"), pooled["value"].to_numpy("float64")
+    pooled["rate"] = value / n
+    if money:
+        var = np.maximum(pooled["_sumsq"].to_numpy() - value**2 / n, 0) / np.maximum(n - 1, 1)
+        half = np.where(n > 1, _z() * np.sqrt(var / n), np.nan)
+        pooled["rate_lower"] = np.maximum(pooled["rate"] - half, 0)
+        pooled["rate_upper"] = pooled["rate"] + half
+    else:
+        pooled["rate_lower"], pooled["rate_upper"] = _wilson(value, n)
+    columns = [*by, "period", "cohorts", "size", "value", "rate", "rate_lower", "rate_upper"]
+    return pooled[columns]
+
+
 def _to_pandas(table) -> pd.DataFrame:
     if isinstance(table, pd.DataFrame):
         return table

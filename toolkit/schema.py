@@ -294,7 +294,9 @@ def _normalise_table(table: Table, frame: pd.DataFrame, problems: _Problems) -> 
 def _isin(values: pd.Series, known: pd.Series) -> np.ndarray:
     """``values.isin(known)`` with Arrow's hash kernel (pandas' Arrow-string isin loops in Python)."""
     try:
-        found = pc.is_in(pa.array(values, from_pandas=True), value_set=pa.array(known.dropna().unique()))
+        found = pc.is_in(
+            pa.array(values, from_pandas=True), value_set=pa.array(known.dropna().unique())
+        )
         return found.to_numpy(zero_copy_only=False)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
         return values.isin(known).to_numpy()  # mixed types: pandas compares them one by one
