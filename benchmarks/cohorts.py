@@ -90,24 +90,29 @@ def hand_written(
         # one row per member and month: the interval is over members, not orders
         purchases = purchases.group_by("member_id", "month").agg(pl.col("amount").sum())
     value = pl.col("member_id").n_unique() if metric == "ordering" else pl.col("amount").sum()
+    sums = [value.alias("value")]
+    if interval:
+        sums.append((pl.col("amount") ** 2).sum().alias("sumsq"))
     cells = (
         purchases.join(people, on="member_id")
         .with_columns((pl.col("month") - pl.col("cohort")).alias("period"))
         .group_by("cohort", "period")
-        .agg(value.alias("value"), (pl.col("amount") ** 2).sum().alias("sumsq"))
+        .agg(sums)
     )
     n = pl.col("size")
     mean = pl.col("value") / n
-    half = Z * ((pl.col("sumsq") - pl.col("value") ** 2 / n) / (n - 1) / n).sqrt()
+    rates = [pl.when("complete").then(mean).alias("rate")]
+    if interval:
+        half = Z * ((pl.col("sumsq") - pl.col("value") ** 2 / n) / (n - 1) / n).sqrt()
+        rates += [
+            pl.when("complete").then((mean - half).clip(0)).alias("rate_lower"),
+            pl.when("complete").then(mean + half).alias("rate_upper"),
+        ]
     return (
         cells.join(sizes, on="cohort")
         .with_columns((pl.col("cohort") + pl.col("period") < now).alias("complete"))
         # a period still running is unknown, not a (low) rate
-        .with_columns(
-            pl.when("complete").then(mean).alias("rate"),
-            pl.when("complete").then((mean - half).clip(0)).alias("rate_lower"),
-            pl.when("complete").then(mean + half).alias("rate_upper"),
-        )
+        .with_columns(rates)
         .collect()
     )
 

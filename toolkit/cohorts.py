@@ -278,10 +278,10 @@ def _order_cells(
     :func:`_keyed_cells` for the non-cumulative metrics.
     """
     value = nw.col(value_col).cast(nw.Float64) if value_col else nw.lit(1.0)
-    if value_col and not cumulative and not intervals:
-        return _order_sums(members_nw, orders_nw, by, period, value)
     if not cumulative and grid is not None:
-        return _keyed_cells(members_nw, orders_nw, by, period, value, *grid)
+        # money without intervals needs no member totals; counting members always does
+        per_member = intervals or not value_col
+        return _keyed_cells(members_nw, orders_nw, by, period, value, *grid, per_member)
     per_member = (
         orders_nw.select(
             nw.col("member_id"),
@@ -336,7 +336,7 @@ def _member_index(members_nw):
     return members_nw.with_row_index("_idx", order_by=["member_id"])
 
 
-def _keyed_cells(members_nw, orders_nw, by, period, value, first, span, n_members):
+def _keyed_cells(members_nw, orders_nw, by, period, value, first, span, n_members, per_member=True):
     """Orders aggregated to (by, cohort, period) through one integer key per member and period.
 
     Grouping 20M orders by (member id, period) is the costly step of money intervals; grouping
@@ -346,13 +346,18 @@ def _keyed_cells(members_nw, orders_nw, by, period, value, first, span, n_member
     per period, the second (by ``key // n_members``, i.e. the cell) counts those members and sums
     their totals and squared totals, all in one lazy plan with one collect. Orders before
     joining get the key ``-n_members`` (cell -1) and orders of unknown members ``-2 n_members``
-    (cell -2), so the checks need no extra column.
+    (cell -2), so the checks need no extra column. ``per_member=False`` (money without its
+    interval) skips the first aggregation: the cells then sum the orders themselves.
     """
-    m = max(int(n_members), 1)
+    m = max(int(n_members), 1) if per_member else 1
     width = int(span) + 1  # calendar offsets 0 .. span - 1, shifted by one (0 is never used)
-    people = _member_index(members_nw).select(
+    if per_member:
+        people = _member_index(members_nw).with_columns(nw.col("_idx").cast(nw.Int64))
+    else:
+        people = members_nw.with_columns(nw.lit(0).cast(nw.Int8).alias("_idx"))
+    people = people.select(
         "member_id",
-        nw.col("_idx").cast(nw.Int64),
+        "_idx",
         *by,
         (_ordinal("joined_at", period) - first).alias("_c"),
         nw.col("joined_at").alias("_joined_at"),
@@ -364,20 +369,23 @@ def _keyed_cells(members_nw, orders_nw, by, period, value, first, span, n_member
         .otherwise(
             nw.when(nw.col("ordered_at") < nw.col("_joined_at"))
             .then(nw.lit(-m))
-            .otherwise(cell * m + nw.col("_idx"))
+            .otherwise(cell * m + nw.col("_idx") if per_member else cell)
         )
     )
     totals = (
         orders_nw.select("member_id", "ordered_at", value.alias("_x"))
         .join(people, on="member_id", how="left")
         .select(*by, key.alias("_k"), "_x")
-        .group_by("_k", *by)
-        .agg(nw.col("_x").sum())
     )
+    sums = [nw.len().alias("_n"), nw.col("_x").sum()]
+    if per_member:
+        totals = totals.group_by("_k", *by).agg(nw.col("_x").sum())
+        totals = totals.with_columns((nw.col("_x") ** 2).alias("_xsq"))
+        sums.append(nw.col("_xsq").sum())
     out = (
-        totals.with_columns((nw.col("_k") // m).alias("_cell"), (nw.col("_x") ** 2).alias("_xsq"))
+        totals.with_columns((nw.col("_k") // m).alias("_cell"))
         .group_by(*by, "_cell")
-        .agg(nw.len().alias("_n"), nw.col("_x").sum(), nw.col("_xsq").sum())
+        .agg(*sums)
         .with_columns(nw.col("_n").cast(nw.Float64))
     )
     frame = collect(out).to_pandas()
@@ -389,37 +397,9 @@ def _keyed_cells(members_nw, orders_nw, by, period, value, first, span, n_member
     offset = np.where(ok, cells, 0).astype("int64") % width - 1
     frame["_cohort"] = np.where(ok, c + first, np.nan)
     frame["period"] = np.where(ok, offset - c, np.nan)
+    if not per_member:
+        frame["_n"] = frame["_xsq"] = np.nan  # counts of orders, not of members: not used
     return frame.drop(columns="_cell")
-
-
-def _order_sums(members_nw, orders_nw, by, period, value):
-    """Money per cell without per-member totals (no interval): one join, one aggregation."""
-    people = _member_periods(members_nw, by, period).select(
-        "member_id", *by, "_cohort", "_joined_at", _flag(nw.lit(True)).alias("_known")
-    )
-    cells = (
-        orders_nw.select(
-            nw.col("member_id"),
-            _ordinal("ordered_at", period).alias("_op"),
-            value.alias("_x"),
-            nw.col("ordered_at"),
-        )
-        .join(people, on="member_id", how="left")
-        .with_columns(
-            (nw.col("_op") - nw.col("_cohort")).alias("period"),
-            _flag(nw.col("ordered_at") < nw.col("_joined_at")).alias("_early"),
-            _flag(nw.col("_known").is_null()).alias("_unknown"),
-        )
-    )
-    out = (
-        cells.group_by(*by, "_cohort", "period")
-        .agg(nw.col("_x").sum(), nw.col("_early").sum(), nw.col("_unknown").sum())
-        .with_columns(nw.col("_early", "_unknown").cast(nw.Float64))
-    )
-    frame = collect(out).to_pandas()
-    frame["_n"] = np.nan
-    frame["_xsq"] = np.nan
-    return frame
 
 
 # --------------------------------------------------------------------------------------------
