@@ -131,27 +131,29 @@ def same_numbers(base: pl.DataFrame, ours, columns: list[str]) -> None:
         assert np.allclose(merged[f"{col}_b"], merged[col], rtol=1e-9), f"{col} differs"
 
 
-def timed(fn, repeat: int) -> tuple[float, float]:
-    """Best wall-clock and best process CPU seconds of ``repeat`` calls.
+def timed(calls: dict, repeat: int) -> dict[str, tuple[float, float]]:
+    """Best wall-clock and best process CPU seconds of ``repeat`` rounds of ``calls`` by name.
 
-    Other engineers share the 2 cores, so wall time also measures their load; CPU seconds (all
-    threads) measure the work itself.
+    The calls take turns within each round, so a slow spell of the shared machine (its speed
+    drifts by 10-20% over minutes) hits them all rather than one. Wall time also measures other
+    load on the 2 cores; CPU seconds (all threads) measure the work itself.
     """
-    best, cpu = float("inf"), float("inf")
+    best = {name: (float("inf"), float("inf")) for name in calls}
     for _ in range(repeat):
-        gc.collect()
-        start, start_cpu = time.perf_counter(), time.process_time()
-        fn()
-        best = min(best, time.perf_counter() - start)
-        cpu = min(cpu, time.process_time() - start_cpu)
-    return best, cpu
+        for name, fn in calls.items():
+            gc.collect()
+            start, start_cpu = time.perf_counter(), time.process_time()
+            fn()
+            wall, cpu = time.perf_counter() - start, time.process_time() - start_cpu
+            best[name] = (min(best[name][0], wall), min(best[name][1], cpu))
+    return best
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, default=1_000_000)
     parser.add_argument("--orders", type=int, default=20_000_000)
-    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
     t0 = time.perf_counter()
@@ -181,21 +183,20 @@ def main() -> None:
             columns,
         )
         baseline = "hand-written Polars" + (" with the interval" if base_options else "")
-        timings = {
-            baseline: timed(
-                partial(hand_written, members_pl, orders_pl, metric, **base_options), args.repeat
-            ),
-        }
+        calls = {baseline: partial(hand_written, members_pl, orders_pl, metric, **base_options)}
         for name, members, orders in (
             ("Polars", members_pl, orders_pl),
             ("pandas", members_pd, orders_pd),
         ):
-            timings[f"toolkit on {name}"] = timed(
-                partial(
-                    toolkit.cohort_table, members, orders, metric=metric, as_of=AS_OF, **options
-                ),
-                args.repeat,
+            calls[f"toolkit on {name}"] = partial(
+                toolkit.cohort_table, members, orders, metric=metric, as_of=AS_OF, **options
             )
+        if base_options:
+            # for the record: the same calls against the plain sums, which skip the interval
+            calls["hand-written Polars, sums only"] = partial(
+                hand_written, members_pl, orders_pl, metric
+            )
+        timings = timed(calls, args.repeat)
         wall0, cpu0 = timings[baseline]
         targets = {"toolkit on Polars": 1.2, "toolkit on pandas": 2.0}
         for name, (wall, cpu) in timings.items():
@@ -203,15 +204,6 @@ def main() -> None:
             print(
                 f"{label:26s} {name:38s} wall {wall:6.2f} s ratio {wall / wall0:4.2f}{target} | "
                 f"cpu {cpu:6.2f} s ratio {cpu / cpu0:4.2f}",
-                flush=True,
-            )
-        if base_options:
-            # for the record: the same call against the plain sums, which skip the interval
-            wall1, cpu1 = timed(partial(hand_written, members_pl, orders_pl, metric), args.repeat)
-            wall, cpu = timings["toolkit on Polars"]
-            print(
-                f"{label:26s} {'toolkit on Polars / sums only':38s} wall {wall:6.2f} s ratio "
-                f"{wall / wall1:4.2f} (the baseline leaves the interval out) | cpu ratio {cpu / cpu1:4.2f}",
                 flush=True,
             )
 
