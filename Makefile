@@ -1,5 +1,6 @@
 # Two commands do all the set-up on a fresh machine: `make lab` and `make test`.
-# Each target creates .venv on first use and reinstalls only when pyproject.toml changes.
+# Each target creates .venv on first use, installs the versions pinned in constraints.txt, and
+# reinstalls only when pyproject.toml or constraints.txt changes.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -18,16 +19,16 @@ LAB_SETTINGS := '{"@jupyterlab/notebook-extension:tracker": {"autoStartDefaultKe
 define install
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e "$(1)"
+	$(BIN)/pip install --quiet -c constraints.txt -e "$(1)"
 	mkdir -p $(VENV)/share/jupyter/lab/settings
 	echo $(LAB_SETTINGS) > $(VENV)/share/jupyter/lab/settings/overrides.json
 endef
 
-$(VENV)/.installed: pyproject.toml Makefile
+$(VENV)/.installed: pyproject.toml constraints.txt Makefile
 	$(call install,.)
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml Makefile
+$(VENV)/.installed-test: pyproject.toml constraints.txt Makefile
 	$(call install,.[test])
 	touch $(VENV)/.installed $@
 

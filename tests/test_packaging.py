@@ -62,3 +62,37 @@ def test_readme_gives_the_two_commands_and_ci_runs_the_same_one():
     readme = (ROOT / "README.md").read_text()
     assert "make lab" in readme and "make test" in readme
     assert (ROOT / ".ci" / "run").read_text().strip().endswith("make test")
+
+
+def _pins():
+    pins = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, version = line.split("==")
+            pins[name.strip().lower().replace("-", "_")] = version.strip()
+    return pins
+
+
+def test_constraints_pin_every_dependency_within_its_range():
+    # make lab / make test install constraints.txt; pyproject's ranges must admit exactly those pins,
+    # or a pip user gets versions the suite never ran on (the pandas 2.2 floor did that).
+    tomllib = pytest.importorskip("tomllib")
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pins = _pins()
+    for req in map(Requirement, project["dependencies"] + project["optional-dependencies"]["test"]):
+        name = req.name.lower().replace("-", "_")
+        assert name in pins, f"{req.name} is not pinned in constraints.txt"
+        assert req.specifier.contains(pins[name]), f"{req.name}=={pins[name]} is outside {req}"
+
+
+def test_pandas_floor_is_the_tested_major():
+    tomllib = pytest.importorskip("tomllib")
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    (pandas,) = [r for r in map(Requirement, project["dependencies"]) if r.name == "pandas"]
+    assert not pandas.specifier.contains("2.3.3")
+    assert pandas.specifier.contains(_pins()["pandas"])
