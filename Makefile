@@ -12,23 +12,24 @@ OUT ?= reports
 
 .PHONY: lab test report present bench clean
 
-# JupyterLab opens a notebook on its own kernel without a "Select Kernel" dialog, which it
-# otherwise shows whenever the kernel list loads after the notebook (a busy 2-core machine).
-LAB_SETTINGS := '{"@jupyterlab/notebook-extension:tracker": {"autoStartDefaultKernel": true}}'
+# JupyterLab settings for this venv (jupyterlab-overrides.json): a notebook opens on its own kernel
+# without a "Select Kernel" dialog (shown whenever the kernel list loads after the notebook on a
+# busy 2-core machine), and no news or update pop-up asks to reach the network.
+LAB_SETTINGS := jupyterlab-overrides.json
 
 define install
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -c constraints.txt -e "$(1)"
 	mkdir -p $(VENV)/share/jupyter/lab/settings
-	echo $(LAB_SETTINGS) > $(VENV)/share/jupyter/lab/settings/overrides.json
+	cp $(LAB_SETTINGS) $(VENV)/share/jupyter/lab/settings/overrides.json
 endef
 
-$(VENV)/.installed: pyproject.toml constraints.txt Makefile
+$(VENV)/.installed: pyproject.toml constraints.txt $(LAB_SETTINGS) Makefile
 	$(call install,.)
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml constraints.txt Makefile
+$(VENV)/.installed-test: pyproject.toml constraints.txt $(LAB_SETTINGS) Makefile
 	$(call install,.[test])
 	touch $(VENV)/.installed $@
 

@@ -113,5 +113,7 @@ def test_live_explorers_respond_in_jupyterlab(jupyterlab, page):
 def test_tour_notebook_runs_in_jupyterlab(jupyterlab, page, name):
     open_and_run(page, jupyterlab, name)
     assert error_outputs(page) == [], f"{name} shows an error"
+    # jupyterlab-overrides.json (installed by the Makefile) turns the news question off
+    assert page.page.get_by_text("official Jupyter news").count() == 0, "the news pop-up showed"
     page.screenshot(f"jupyterlab_{Path(name).stem}.png")
     shutdown_kernels(jupyterlab)
