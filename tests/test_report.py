@@ -116,4 +116,4 @@ def test_script_safe_keeps_javascript_but_no_data_can_close_the_script():
     hostile = 'const docs_json = {"s": "</script><script>alert(1)</script><!--"};'
     safe = script_safe(hostile)
     assert "</script" not in safe.lower() and "<script" not in safe.lower() and "<!--" not in safe
-    assert safe.count("\\x3C") == 3 and "if (a < b)" == script_safe("if (a < b)")
+    assert safe.count("\\x3C") == 4 and "if (a < b)" == script_safe("if (a < b)")
