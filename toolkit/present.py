@@ -46,9 +46,6 @@ def voila_argv(port: int, token: str, max_kernels: int, idle_timeout: int,
         "--Voila.ip=127.0.0.1",
         f"--Voila.token={token}",
         "--strip_sources=True",
-        # Voila passes allow_remote_access=True to tornado; these settings are applied after it.
-        "--Voila.tornado_settings=allow_remote_access=False",
-        # A request naming any other host (DNS rebinding) gets 403; loopback IPs always pass.
         f"--VoilaConfiguration.multi_kernel_manager_class={__name__}.CappedKernelManager",
         f"--CappedKernelManager.max_kernels={max_kernels}",
         f"--CappedKernelManager.cull_idle_timeout={idle_timeout}",
@@ -67,8 +64,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     token = secrets.token_urlsafe(24)
     print(f"Open http://127.0.0.1:{args.port}/?token={token}", flush=True)
+    from traitlets.config import Config
     from voila.app import Voila
 
+    # Voila hard-codes allow_remote_access=True; tornado_settings are applied after it, so any Host
+    # but localhost or a loopback IP (a DNS-rebinding page) gets 403. A bool, hence not on argv.
+    config = Config({"Voila": {"tornado_settings": {"allow_remote_access": False}}})
     Voila.launch_instance(voila_argv(args.port, token, args.max_kernels, args.idle_timeout,
-                                     args.cull_interval))
+                                     args.cull_interval), config=config)
     return 0
