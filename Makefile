@@ -48,9 +48,9 @@ test: $(VENV)/.installed-test
 report: $(VENV)/.installed
 	$(BIN)/python -m toolkit report $(if $(DATA),--data $(DATA)) --out $(OUT)
 
+# Voila on 127.0.0.1 with a token (it prints the URL to open), Host checked, kernels capped.
 present: $(VENV)/.installed
-	$(BIN)/voila notebooks/04_network_growth.ipynb --no-browser --port=$(PORT) \
-		--Voila.ip=127.0.0.1 --strip_sources=True
+	$(BIN)/python -m toolkit present --port=$(PORT)
 
 bench: $(VENV)/.installed-test
 	for script in benchmarks/*.py; do $(BIN)/python $$script || exit 1; done

@@ -373,7 +373,7 @@ def test_bad_input_is_refused_in_plain_words(reference, tiny):
         LeadQualityModel(price_col="cost").fit(
             leads.assign(cost=leads["cost"].where(leads.index > 0, -1.0)), events, as_of=AS_OF
         )
-    with pytest.raises(ValueError, match="needs a unit"):
+    with pytest.raises(ValueError, match="has no unit"):
         LeadQualityModel(window=90).fit(tiny)
     with pytest.raises(ValueError, match="outcome must be one of"):
         LeadQualityModel(outcome="sale").fit(tiny)

@@ -108,3 +108,12 @@ def test_report_is_offline_escaped_and_aggregate_only(tmp_path, tiny):
     assert "'static'" in page  # the kernel was told to render explorers statically
     assert "data_dir = None" not in page  # --no-code hides the code
     assert "01_sources.html" in pages[1].read_text()
+
+
+def test_script_safe_keeps_javascript_but_no_data_can_close_the_script():
+    from toolkit.report import script_safe
+
+    hostile = 'const docs_json = {"s": "</script><script>alert(1)</script><!--"};'
+    safe = script_safe(hostile)
+    assert "</script" not in safe.lower() and "<script" not in safe.lower() and "<!--" not in safe
+    assert safe.count("\\x3C") == 4 and "if (a < b)" == script_safe("if (a < b)")

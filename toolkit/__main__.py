@@ -1,11 +1,14 @@
-"""Command line: ``python -m toolkit report [--data DIR] [--out DIR] [--no-code]``."""
+"""Command line: ``python -m toolkit report [--data DIR] [--out DIR] [--no-code]`` or ``present``."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
 
-COMMANDS = {"report": "write one offline HTML page per tour notebook, plus an index"}
+COMMANDS = {
+    "report": "write one offline HTML page per tour notebook, plus an index",
+    "present": "serve the network-growth explorer in Voila, token-protected",
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -14,9 +17,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         lines = [f"  {name:<8} {text}" for name, text in COMMANDS.items()]
         print("usage: python -m toolkit COMMAND [options]\n\ncommands:\n" + "\n".join(lines))
         return 0 if args and args[0] in ("-h", "--help") else 2
-    from toolkit.report import main as report_main
-
-    return report_main(args[1:])
+    if args[0] == "present":
+        from toolkit.present import main as command_main
+    else:
+        from toolkit.report import main as command_main
+    return command_main(args[1:])
 
 
 if __name__ == "__main__":

@@ -6,10 +6,13 @@ result goes back as the same kind (a lazy input gives a lazy result).
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from collections.abc import Iterable
 from typing import Any
 
 import narwhals as nw
+import numpy as np
 import pandas as pd
 
 from toolkit.schema import DataError
@@ -67,3 +70,22 @@ def to_kind(table: pd.DataFrame, like: nw.DataFrame | nw.LazyFrame) -> Any:
         return nw.from_dict(arrow.to_dict(as_series=False), backend=impl).to_native()
     session = like.to_native().sparkSession if impl.is_spark_like() else None
     return arrow.lazy(backend=impl, session=session).to_native()
+
+
+def parse_duration(value: Any, name: str = "window") -> pd.Timedelta:
+    """A positive duration with a unit ("90D", "12h", ``pd.Timedelta``); a bare number is refused."""
+    if isinstance(value, (pd.Timedelta, dt.timedelta, np.timedelta64)):
+        out = pd.Timedelta(value)
+    elif isinstance(value, str) and not re.fullmatch(r"\s*[-+]?[\d.]+\s*", value):
+        try:
+            out = pd.Timedelta(value)
+        except ValueError as exc:
+            raise ValueError(f"{name}={value!r} is not a duration such as '90D' or '12h'") from exc
+    else:
+        raise ValueError(
+            f"{name}={value!r} has no unit; write a duration with its unit, such as '90D' (days) "
+            "or '12W' (weeks), or pass a pandas Timedelta"
+        )
+    if out <= pd.Timedelta(0):
+        raise ValueError(f"{name} must be positive, got {value!r}")
+    return out

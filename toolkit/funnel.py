@@ -31,7 +31,7 @@ import narwhals as nw
 import numpy as np
 import pandas as pd
 
-from toolkit.frames import from_native, is_lazy, latest_timestamp, to_kind
+from toolkit.frames import from_native, is_lazy, latest_timestamp, parse_duration, to_kind
 from toolkit.rates import _check_alpha, wilson_interval
 from toolkit.schema import STAGES, DataError
 
@@ -150,25 +150,6 @@ def parse_steps(steps: Any, *, minimum: int = 2) -> list[Step]:
     if len(set(labels)) != len(labels):
         raise ValueError(f"step labels must be distinct, got {labels}")
     return parsed
-
-
-def parse_duration(value: Any, name: str = "window") -> pd.Timedelta:
-    """A positive duration with a unit ("90D", "12h", ``pd.Timedelta``); a bare number is refused."""
-    if isinstance(value, (pd.Timedelta, dt.timedelta, np.timedelta64)):
-        out = pd.Timedelta(value)
-    elif isinstance(value, str) and not re.fullmatch(r"\s*[-+]?[\d.]+\s*", value):
-        try:
-            out = pd.Timedelta(value)
-        except ValueError as exc:
-            raise ValueError(f"{name}={value!r} is not a duration such as '90D' or '12h'") from exc
-    else:
-        raise ValueError(
-            f"{name}={value!r} has no unit; write a duration with its unit, such as '90D' (days) "
-            "or '12W' (weeks), or pass a pandas Timedelta"
-        )
-    if out <= pd.Timedelta(0):
-        raise ValueError(f"{name} must be positive, got {value!r}")
-    return out
 
 
 def _parse_windows(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from toolkit.frames import parse_duration
 from toolkit.schema import EXAMPLES_SHOWN, CRMData, DataError, sponsor_loops
 
 MEMBER_COLUMNS = ("member_id", "sponsor_id", "joined_at")
@@ -43,7 +44,7 @@ def _genealogy(members: pd.DataFrame, as_of=None, orders=None) -> dict:
         stamps = [frame["joined_at"].max(), frame["left_at"].max()]
         if orders is not None and "ordered_at" in orders.columns and len(orders):
             stamps.append(_timestamps(orders["ordered_at"]).max())
-        as_of = max(t for t in stamps if pd.notna(t))
+        as_of = max((t for t in stamps if pd.notna(t)), default=pd.NaT)  # NaT: no members
     else:
         as_of = pd.Timestamp(as_of)
     frame = frame[frame["joined_at"] <= as_of].reset_index(drop=True)
@@ -112,6 +113,7 @@ def _by_level(level: np.ndarray):
 
 
 def _personal_volume(frame, orders, as_of, window) -> np.ndarray:
+    window = None if window is None else parse_duration(window)
     if orders is None:
         return np.zeros(len(frame))
     missing = [c for c in ("member_id", "ordered_at", "volume") if c not in orders.columns]
@@ -122,7 +124,7 @@ def _personal_volume(frame, orders, as_of, window) -> np.ndarray:
     at = _timestamps(orders["ordered_at"])
     keep = (at <= as_of).to_numpy()
     if window is not None:
-        keep = keep & (at > as_of - pd.Timedelta(window)).to_numpy()
+        keep = keep & (at > as_of - window).to_numpy()
     _, who = _match(frame["member_id"], orders["member_id"])
     unknown = (who < 0) & keep
     if unknown.any():

@@ -879,6 +879,8 @@ def claim_check(
     from statsmodels.stats.proportion import proportion_confint
 
     _check_metric(metric)
+    if not np.isfinite(value):  # nan would compare False everywhere and give probability 0
+        raise ValueError(f"value must be a finite number, got {value!r}")
     if not 0 <= at_month <= result.months:
         raise ValueError(f"at_month must lie in 0..{result.months}, got {at_month}")
     values = result.paths.loc[result.paths["month"] == at_month, metric].to_numpy()

@@ -31,7 +31,7 @@ import narwhals as nw
 import numpy as np
 import pandas as pd
 
-from toolkit.frames import collect, from_native, latest_timestamp
+from toolkit.frames import collect, from_native, latest_timestamp, parse_duration
 from toolkit.schema import LEAD_TYPES, STAGES, CRMData, DataError
 
 OUTCOMES = tuple(s for s in STAGES if s != "contact")
@@ -53,18 +53,6 @@ def _offset(window: pd.Timedelta) -> str:
     if window % pd.Timedelta(days=1) == pd.Timedelta(0):
         return f"{window.days}d"
     return f"{int(window.total_seconds())}s"
-
-
-def _parse_window(window) -> pd.Timedelta:
-    try:
-        out = pd.Timedelta(window)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"window must be a duration such as '90D', got {window!r}") from exc
-    if isinstance(window, (int, float)) and not isinstance(window, bool):
-        raise ValueError(f"window needs a unit, e.g. '90D'; got the bare number {window!r}")
-    if out <= pd.Timedelta(0):
-        raise ValueError(f"window must be positive, got {window!r}")
-    return out
 
 
 def _base_columns(features: Iterable[str]) -> list[str]:
@@ -131,7 +119,7 @@ def aggregate_leads(
         - ``spend``: the summed ``cost_col`` of the ``trials`` (0 without ``cost_col``).
     """
     by, outcomes = list(by), list(outcomes)
-    window = _parse_window(window)
+    window = parse_duration(window)
     required = list(
         dict.fromkeys(["lead_id", "created_at", *by, *([cost_col] if cost_col else [])])
     )
@@ -406,7 +394,7 @@ class LeadQualityModel:
             raise ValueError(f"outcome must be one of {OUTCOMES}, got {self.outcome!r}")
         if not 0 < self.alpha < 1:
             raise ValueError(f"alpha must be between 0 and 1, got {self.alpha!r}")
-        window = _parse_window(self.window)
+        window = parse_duration(self.window)
         if isinstance(data, CRMData):
             leads, events = data.leads, data.events
             as_of = as_of if as_of is not None else data.as_of
@@ -437,6 +425,8 @@ class LeadQualityModel:
         self._checks: list[tuple[str, str, str, str]] = []
         patterns = self._label(patterns, base, leads)
         self.patterns_ = patterns
+        if patterns["leads"].sum() == 0:
+            raise DataError("leads: the table has no leads, so there is nothing to fit")
         if patterns["trials"].sum() == 0:
             raise DataError(
                 f"leads: none of the {int(patterns['leads'].sum()):,} leads is old enough: no "

@@ -139,6 +139,30 @@ def _strip_widgets(nb) -> None:
                     data["text/plain"] = ""
 
 
+# Inside an inline <script>, only these sequences end or derail the element (HTML spec 4.12.1.3);
+# written as \x3C they mean the same character to JavaScript (strings, regexes, comments).
+_SCRIPT_BREAK = re.compile(r"<(?=/script|script|!--)", re.IGNORECASE)
+_SCRIPT_MIMES = ("application/javascript", "text/javascript")
+
+
+def script_safe(code: str) -> str:
+    """JavaScript made inert to HTML parsing: data such as a lead source named
+    ``</script><script>alert(1)</script>`` (Bokeh writes docs_json into the notebook's
+    application/javascript output as a JS literal) can no longer close the page's script."""
+    return _SCRIPT_BREAK.sub(r"\\x3C", code)
+
+
+def _inert_scripts(nb) -> None:
+    """Every script output the exporter will inline, escaped once for the page (one mechanism
+    for every plot and explorer)."""
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data") or {}
+            for mime in _SCRIPT_MIMES:
+                if isinstance(data.get(mime), str):
+                    data[mime] = script_safe(data[mime])
+
+
 def _title(nb, fallback: str) -> str:
     for cell in nb.cells:
         if cell.cell_type == "markdown":
@@ -197,6 +221,7 @@ def _execute_and_export(
             f"{path.name} failed in cell {err.exec_count}: {err.ename}: {err.evalue}"
         ) from None
     _strip_widgets(nb)
+    _inert_scripts(nb)
     body, _resources = _exporter(include_code).from_notebook_node(nb)
     target = out_dir / f"{path.stem}.html"
     target.write_text(body, encoding="utf-8")
