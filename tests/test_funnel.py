@@ -143,7 +143,9 @@ def test_slices_of_leads_give_the_same_table(sample, monkeypatch, kw):
     assert len(F._slices(wrapped[1], wrapped[2])) == -(-len(events) // 4_000)
     sliced = table(ev_pl, **kw | {"leads": ld_pl})
     pd.testing.assert_frame_equal(sliced, whole, check_dtype=False)
-    monkeypatch.setattr(toolkit.frames, "HANDOFF_ROWS", 0)  # pandas handed to Polars (stage as codes)
+    monkeypatch.setattr(
+        toolkit.frames, "HANDOFF_ROWS", 0
+    )  # pandas handed to Polars (stage as codes)
     handed = toolkit.funnel_table(events, **kw)
     pd.testing.assert_frame_equal(handed, whole, check_dtype=False)
 

@@ -620,9 +620,7 @@ def _described(frame: pd.DataFrame, column: str, default=None):
     return values[0] if len(values) else default
 
 
-def pool_cohorts(
-    table, *, metric: str | None = None, alpha: float | None = None
-) -> pd.DataFrame:
+def pool_cohorts(table, *, metric: str | None = None, alpha: float | None = None) -> pd.DataFrame:
     """All cohorts that have finished a period, together: "after 6 months, 80% (78% to 82%) of
     the members of the 22 cohorts that have got that far were still active".
 
@@ -669,7 +667,9 @@ def pool_cohorts(
         if (np.isnan(done["rate_upper"].to_numpy("float64")) & (n > 1)).any():
             raise ValueError("the table has no intervals: make it with intervals=True")
         # invert cohort_table's interval: half = z sqrt(var / n), var = (sumsq - value^2/n) / (n-1)
-        var = ((done["rate_upper"] - done["rate"]).to_numpy("float64") / z_value(table_alpha)) ** 2 * n
+        var = (
+            (done["rate_upper"] - done["rate"]).to_numpy("float64") / z_value(table_alpha)
+        ) ** 2 * n
         done["_sumsq"] = np.where(n > 1, var * (n - 1), 0.0) + value**2 / n
     sums = ["cohorts", "size", "value", *(["_sumsq"] if money else [])]
     pooled = done.groupby([*by, "period"], sort=True, dropna=False)[sums].sum().reset_index()

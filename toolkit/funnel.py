@@ -895,7 +895,11 @@ def compare_segments(
                 f"rate_{name}": x / n if n else np.nan,
             }
         test = compare_proportions(
-            row["converted_a"], row["eligible_a"], row["converted_b"], row["eligible_b"], alpha=alpha
+            row["converted_a"],
+            row["eligible_a"],
+            row["converted_b"],
+            row["eligible_b"],
+            alpha=alpha,
         )
         row["difference"] = row["rate_a"] - row["rate_b"]
         lo, hi, p = test.ci_lower, test.ci_upper, test.p_value

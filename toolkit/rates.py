@@ -149,9 +149,7 @@ def compare_proportions(x1: int, n1: int, x2: int, n2: int, *, alpha: float = 0.
             p = 1.0  # everyone or no one succeeded on both sides: no evidence of a difference
         rlo = rhi = nan
         if x1 > 0 and x2 > 0:
-            rlo, rhi = confint_proportions_2indep(
-                *args, method="log", compare="ratio", alpha=alpha
-            )
+            rlo, rhi = confint_proportions_2indep(*args, method="log", compare="ratio", alpha=alpha)
     rate_a, rate_b = x1 / n1, x2 / n2
     return TwoProportions(
         difference=rate_a - rate_b,
