@@ -77,7 +77,7 @@ def _sequences_from_table(table: pd.DataFrame) -> dict:
         raise ValueError(
             f"a cohort table needs the columns {sorted(needed)}; missing {sorted(missing)}"
         )
-    from toolkit.cohorts import DESCRIPTION_COLUMNS, _described
+    from toolkit.cohorts.table import DESCRIPTION_COLUMNS, _described
 
     if (
         _described(table, "metric", "active") != "active"
