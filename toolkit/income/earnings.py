@@ -1,0 +1,5 @@
+"""Placeholder (work in progress)."""
+
+
+def participant_income(*args, **kwargs):
+    raise NotImplementedError

@@ -1,0 +1,5 @@
+"""Placeholder (work in progress)."""
+
+
+def plan_health(*args, **kwargs):
+    raise NotImplementedError
