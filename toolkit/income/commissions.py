@@ -97,6 +97,24 @@ def commissions(data, plan: CompensationPlan, *, period: str = "M", ranks=None):
         Bad members or orders (unknown sponsors, sponsor cycles, orders for unknown members),
         or a bad ``ranks`` frame (naming the column, the member and the period).
     """
+    result = payouts(data, plan, period=period, ranks=ranks)
+    return to_result(result.table, result.genealogy)
+
+
+@dataclass
+class Payouts:
+    """What :func:`payouts` computes, as Narwhals frames: the commission ``table``, each member's
+    ``status`` per period (``_pv``, ``_rank``), the checked ``genealogy`` and the buyer ``cells``."""
+
+    table: object
+    status: object
+    genealogy: Genealogy
+    cells: object
+    default_rank: bool
+
+
+def payouts(data, plan: CompensationPlan, *, period: str = "M", ranks=None) -> Payouts:
+    """The engine side of :func:`commissions` (also used by participant income and plan health)."""
     if not isinstance(plan, CompensationPlan):
         raise TypeError(f"plan must be a toolkit.CompensationPlan, got {type(plan).__name__}")
     check_period(period)
@@ -112,7 +130,8 @@ def commissions(data, plan: CompensationPlan, *, period: str = "M", ranks=None):
         rows += _stairstep(cells, walks)
     if plan.generation_rates:
         rows += _generation(cells, walks)
-    return to_result(combine(rows, gen), gen)
+    table = materialize(combine(rows, gen))
+    return Payouts(table, status, gen, cells, ranks is None)
 
 
 # --------------------------------------------------------------------------------------------
@@ -152,7 +171,7 @@ def personal_volume(gen: Genealogy, cells):
     )
 
 
-def _rank_index(pv: nw.Expr, gv: nw.Expr, plan: CompensationPlan) -> nw.Expr:
+def rank_index(pv: nw.Expr, gv: nw.Expr, plan: CompensationPlan) -> nw.Expr:
     """The highest rank whose thresholds ``pv`` and ``gv`` reach (null below the lowest)."""
     out = nw.lit(NO_RANK)
     for i, rank in enumerate(plan.ranks):  # lowest first: a later reached rank overrides
@@ -197,7 +216,7 @@ def member_status(gen: Genealogy, plan: CompensationPlan, cells, period: str, ra
             .join(info.select("member_id", "_up", "_participant"), on="member_id")
         )
         here = here.with_columns((nw.col("_pv") + nw.col("_in")).alias("_gv"))
-        rank = _rank_index(nw.col("_pv"), nw.col("_gv"), plan)
+        rank = rank_index(nw.col("_pv"), nw.col("_gv"), plan)
         here = materialize(
             here.with_columns(
                 nw.when(nw.col("_participant")).then(rank).otherwise(nw.lit(NO_RANK)).alias("_rank")
@@ -302,7 +321,7 @@ class _Walks:
         )
         rank = nw.col("_rank").fill_null(NO_RANK)
         if self.default_rank and plan.ranks:  # no volume at all: the rank that needs none
-            base = _rank_index(nw.lit(0.0), nw.lit(0.0), plan)
+            base = rank_index(nw.lit(0.0), nw.lit(0.0), plan)
             missing = nw.col("_rank").is_null() & nw.col("_participant").fill_null(False)
             rank = nw.when(missing).then(base).otherwise(rank)
         out = out.with_columns(qualified.fill_null(False).alias("_q"), rank.alias("_rank"))
