@@ -85,7 +85,8 @@ class Genealogy:
     ``members``: member_id, ``_up`` (sponsor, null at a root), role, ``_participant`` (not a
     retail customer), ``_customer`` (retail or preferred customer), ``_retail``, joined_at,
     ``_level`` (0 at a root). ``depth``: the deepest level. ``orders``: the orders table wrapped.
-    ``native_kind``: the frame the results are returned as.
+    ``eager``: whether the input was eager (results are then returned eager too);
+    ``id_dtype``: the dtype of ``member_id``.
     """
 
     members: object
@@ -170,7 +171,10 @@ def genealogy(data, *, need_orders: bool = True) -> Genealogy:
 
 def to_result(frame, gen: Genealogy):
     """A Narwhals result as the caller's kind: eager in, eager out; lazy in, lazy out."""
-    return (collect(frame) if gen.eager else frame).to_native()
+    native = (collect(frame) if gen.eager else frame).to_native()
+    if isinstance(native, pd.DataFrame):  # sorted rows keep their old labels otherwise
+        native = native.reset_index(drop=True)
+    return native
 
 
 def naive(stamp) -> pd.Timestamp:

@@ -87,7 +87,7 @@ def _select(table: pd.DataFrame, participants: str, per: str) -> pd.DataFrame:
         # a part-year member is divided by the months they were active, never annualised; rows
         # without an active month (lead spend after leaving) have no monthly figure
         table = table[table["months_active"] > 0].copy()
-        for col in (*MEASURES, *SPENT, "gross"):
+        for col in (*MEASURES, *SPENT):
             if col in table:
                 table[col] = table[col] / table["months_active"]
     return table

@@ -62,7 +62,8 @@ def participant_income(
         - ``member_id``, ``period`` (first instant of the period), ``role`` (from ``members``);
         - ``rank``: the highest rank held in any month of the period (None without ranks);
         - ``months_active``: calendar months of the period in which they were active at some
-          time, up to ``as_of`` (0 for a period in which they only paid for leads after leaving);
+          time, up to ``as_of`` (0 for a period in which they only paid for leads, or were paid a
+          retail margin, after leaving);
         - ``gross``: every commission component paid to them (retail margin included);
         - ``fees``: the starter fee in the period they joined plus the monthly fee for each
           active month;
@@ -129,7 +130,9 @@ def participant_income(
 
     keys = nw.concat(
         [participants.select("member_id", "period")]
-        + [f.select("member_id", "period") for f in (gross, purchases, spend)],
+        # money outside an active spell (a lead bought after leaving, a retail margin paid to
+        # a sponsor who left) keeps its row; purchases made as a retail customer do not
+        + [f.select("member_id", "period") for f in (gross, spend)],
         how="vertical",
     ).unique()
     # only participants: a retail customer's purchases are not a participant's cost
