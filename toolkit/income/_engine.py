@@ -7,10 +7,11 @@ loop over members or orders, only one vectorised join per level of the tree.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import narwhals as nw
 import pandas as pd
+import pyarrow as pa
 
 from toolkit.frames import collect, from_native, is_lazy
 from toolkit.schema import CUSTOMER_ROLES, EXAMPLES_SHOWN, DataError
@@ -19,6 +20,8 @@ from toolkit.schema import CUSTOMER_ROLES, EXAMPLES_SHOWN, DataError
 PERIODS = {"M": "1mo", "Q": "1q", "Y": "1y"}
 MEMBER_COLUMNS = ("member_id", "sponsor_id", "joined_at", "role", "left_at")
 ORDER_COLUMNS = ("member_id", "ordered_at", "amount", "volume")
+# pandas inputs with at least this many rows (members, orders, leads) run on Polars internally
+HANDOFF_ROWS = 1_000
 
 
 def check_period(period: str) -> str:
@@ -120,7 +123,11 @@ def genealogy(data, *, need_orders: bool = True) -> Genealogy:
         sponsor = nw.when(sponsor.str.strip_chars() == "").then(nw.lit(None)).otherwise(sponsor)
     m = members.select(
         nw.col("member_id"),
-        sponsor.cast(schema["member_id"]).alias("_up"),
+        (
+            sponsor
+            if schema["sponsor_id"] == schema["member_id"]
+            else sponsor.cast(schema["member_id"])
+        ).alias("_up"),
         nw.col("role"),
         (nw.col("role") != "retail_customer").alias("_participant"),
         nw.col("role").is_in(list(CUSTOMER_ROLES)).alias("_customer"),
@@ -169,12 +176,55 @@ def genealogy(data, *, need_orders: bool = True) -> Genealogy:
     return Genealogy(m, orders, depth, eager, schema["member_id"])
 
 
-def to_result(frame, gen: Genealogy):
-    """A Narwhals result as the caller's kind: eager in, eager out; lazy in, lazy out."""
+def to_result(frame, gen: Genealogy, back: str | None = None):
+    """A Narwhals result as the caller's kind: eager in, eager out; lazy in, lazy out; pandas
+    or PyArrow handed to Polars by :func:`handoff` come back as pandas or PyArrow."""
     native = (collect(frame) if gen.eager else frame).to_native()
+    if back == "pandas":
+        native = native.to_pandas()
+    elif back == "pyarrow":
+        native = (
+            native.to_arrow()
+            if hasattr(native, "to_arrow")
+            else pa.Table.from_pandas(native, preserve_index=False)
+        )
     if isinstance(native, pd.DataFrame):  # sorted rows keep their old labels otherwise
         native = native.reset_index(drop=True)
     return native
+
+
+def handoff(data, tables=("members", "orders")):
+    """``data`` with the tables the money computations read on a faster engine, what to hand
+    the result back as (None: as it is), and the conversion (for other frames, such as ranks).
+
+    pandas inputs of at least ``HANDOFF_ROWS`` rows go to Polars when it is installed (the level
+    by level walk is many small joins, which pandas runs slowly); PyArrow tables go to Polars,
+    or to pandas without it (Arrow's joins refuse string against large_string keys).
+    """
+    names = [
+        n for n in ("members", "orders", "leads", "role_history") if getattr(data, n) is not None
+    ]
+    frames = {n: getattr(data, n) for n in names}
+    try:
+        import polars as pl
+    except ImportError:
+        pl = None
+    if all(isinstance(f, pd.DataFrame) for f in frames.values()):
+        if pl is None or sum(len(f) for f in frames.values()) < HANDOFF_ROWS:
+            return data, None, None
+        convert, back = pl.from_pandas, "pandas"
+    elif all(isinstance(f, pa.Table) for f in frames.values()):
+        convert = pl.from_arrow if pl is not None else (lambda t: t.to_pandas())
+        back = "pyarrow"
+    else:
+        return data, None, None
+
+    def same(frame):
+        if isinstance(frame, pd.DataFrame) and pl is not None:
+            return pl.from_pandas(frame)
+        return convert(frame) if isinstance(frame, pa.Table) else frame
+
+    return replace(data, **{n: convert(f) for n, f in frames.items()}), back, same
 
 
 def naive(stamp) -> pd.Timestamp:

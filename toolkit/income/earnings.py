@@ -10,7 +10,15 @@ import narwhals as nw
 import pandas as pd
 
 from toolkit.frames import collect, from_native, latest_timestamp, to_kind
-from toolkit.income._engine import check_period, materialize, naive, period_of, pick, to_result
+from toolkit.income._engine import (
+    check_period,
+    handoff,
+    materialize,
+    naive,
+    period_of,
+    pick,
+    to_result,
+)
 from toolkit.income.commissions import NO_RANK, payouts, rank_index
 from toolkit.income.plan import CompensationPlan
 from toolkit.schema import DataError
@@ -84,6 +92,7 @@ def participant_income(
         raise ValueError(
             f"other_costs_per_month must be a finite number >= 0, got {other_costs_per_month!r}"
         )
+    data, back, _ = handoff(data, ("members", "orders", "leads", "role_history"))
     result = payouts(data, plan, period="M")
     gen = result.genealogy
     members = gen.members
@@ -178,7 +187,7 @@ def participant_income(
         (nw.col("net") - nw.col("purchases")).alias("net_after_purchases")
     )
     out = materialize(out.select(*INCOME_COLUMNS).sort("period", "member_id"))
-    return to_result(out, gen)
+    return to_result(out, gen, back)
 
 
 def min_expr(a: nw.Expr, b: nw.Expr) -> nw.Expr:

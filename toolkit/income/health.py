@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.frames import collect, to_kind
-from toolkit.income._engine import period_of
+from toolkit.income._engine import handoff, period_of
 from toolkit.income.commissions import payouts
 from toolkit.income.plan import CompensationPlan
 from toolkit.rates import wilson_interval
@@ -52,6 +52,8 @@ def plan_health(data, plan: CompensationPlan, *, period: str = "Y", alpha: float
 
         The totals are the export's own accounting, not estimates, so they carry no interval.
     """
+    like = nw.from_native(data.members)
+    data, _, _ = handoff(data)
     result = payouts(data, plan, period="M")
     gen = result.genealogy
 
@@ -86,7 +88,7 @@ def plan_health(data, plan: CompensationPlan, *, period: str = "Y", alpha: float
         )
         payee = payee.groupby("member_id")[["amount", "from_customer_volume"]].sum()
         rows.append(_row(key, s, p, payee, alpha))
-    return to_kind(pd.DataFrame(rows), gen.members)
+    return to_kind(pd.DataFrame(rows), like)
 
 
 def _naive(values: pd.Series) -> pd.Series:
