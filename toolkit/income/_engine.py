@@ -55,6 +55,15 @@ def materialize(frame):
     return frame
 
 
+def settle(frame) -> tuple:
+    """:func:`materialize` and the number of rows, in one run of the query where possible."""
+    if is_lazy(frame) and frame.implementation.is_polars():
+        df = frame.to_native().collect()
+        return nw.from_native(df.lazy()), df.height
+    frame = materialize(frame)
+    return frame, count(frame)
+
+
 def count(frame) -> int:
     return int(collect(frame.select(nw.len())).item())
 

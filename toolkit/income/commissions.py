@@ -25,6 +25,7 @@ from toolkit.income._engine import (
     materialize,
     period_of,
     pick,
+    settle,
     to_result,
 )
 from toolkit.income.plan import CompensationPlan
@@ -153,11 +154,13 @@ def buyer_cells(gen: Genealogy, plan: CompensationPlan, period: str):
         nw.when(fast).then(nw.col("volume")).otherwise(nw.lit(0.0)).alias("_fs"),
         nw.when(nw.col("_retail")).then(nw.col("amount")).otherwise(nw.lit(0.0)).alias("_ra"),
     )
-    cells = o.group_by("member_id", "period", "_up", "_customer").agg(
+    # grouped by buyer and period only: a null sponsor in a group key becomes NaN in pandas
+    cells = o.group_by("member_id", "period").agg(
         nw.col("volume").sum().alias("_vol"),
         nw.col("_ra").sum().alias("_amt"),
         nw.col("_fs").sum().alias("_fsvol"),
     )
+    cells = cells.join(m.select("member_id", "_up", "_customer"), on="member_id")
     cells = cells.with_columns(
         nw.when(nw.col("_customer")).then(nw.col("_vol")).otherwise(nw.lit(0.0)).alias("_cvol")
     )
@@ -302,19 +305,28 @@ class _Walks:
     status: object
     default_rank: bool  # computed ranks: a member without volume holds the rank needing none
 
+    def __post_init__(self):
+        # what every level's lookup joins, prepared once
+        self._members = materialize(
+            self.gen.members.select(
+                nw.col("member_id").alias("_cur"),
+                nw.col("_up").alias("_next"),
+                "_participant",
+                period_of("joined_at", self.period).alias("_jp"),
+                period_of("left_at", self.period).alias("_lp"),
+            )
+        )
+        self._status = self.status.select(
+            nw.col("member_id").alias("_cur"), "period", "_pv", "_rank"
+        )
+
     def lookup(self, state):
         """``state`` (``_cur``, ``period``, ...) with what the walks need about ``_cur`` in that
         period: ``_next`` (its sponsor), ``_q`` (qualified), ``_rank``, ``_b`` (broke away)."""
         plan = self.plan
-        m = self.gen.members.select(
-            nw.col("member_id").alias("_cur"),
-            nw.col("_up").alias("_next"),
-            "_participant",
-            period_of("joined_at", self.period).alias("_jp"),
-            period_of("left_at", self.period).alias("_lp"),
+        out = state.join(self._members, on="_cur", how="left").join(
+            self._status, on=["_cur", "period"], how="left"
         )
-        s = self.status.select(nw.col("member_id").alias("_cur"), "period", "_pv", "_rank")
-        out = state.join(m, on="_cur", how="left").join(s, on=["_cur", "period"], how="left")
         # left by the end of the period: left in an earlier period or in this one
         stayed = nw.col("_lp").is_null() | (nw.col("_lp") > nw.col("period"))
         qualified = (
@@ -352,12 +364,13 @@ class _Walks:
         the state one level up). Rows reaching the same upline in the same state are merged.
         """
         rows = []
+        state, left = settle(state)
         for _ in range(self.gen.depth + 2):  # a chain is at most depth + 1 members long
-            if not count(state):
+            if not left:
                 break
             emitted, state = step(materialize(self.lookup(state)))
             rows += emitted
-            state = materialize(
+            state, left = settle(
                 state.group_by("_cur", "period", *keys).agg(
                     nw.col("_vol").sum(), nw.col("_cvol").sum()
                 )
@@ -486,10 +499,11 @@ def _fast_start(cells, w: _Walks):
         nw.col("_fsvol").alias("_vol"),
         nw.when(nw.col("_customer")).then(nw.col("_fsvol")).otherwise(nw.lit(0.0)).alias("_cvol"),
     )
-    here = materialize(w.lookup(fs))
+    here = materialize(w.lookup(fs.filter(~nw.col("_cur").is_null())))
     return [
         w.rows(here.filter(nw.col("_q")), "_cur", "fast_start", nw.lit(rate)),
         w.rows(here.filter(~nw.col("_q")), None, "unpaid", nw.lit(rate), "fast_start"),
+        w.rows(fs.filter(nw.col("_cur").is_null()), None, "unpaid", nw.lit(rate), "fast_start"),
     ]
 
 
