@@ -317,6 +317,8 @@ def test_bad_ranks_frames_name_the_column_member_and_period():
     assert "Diamond" in text and "valid: R10, R15, R19, R21" in text
     assert "ranks.member_id" in text and "GHOST" in text
     assert "more than one rank" in text and "member_id=U1" in text
+    with pytest.raises(toolkit.DataError, match="ranks.period must hold timestamps"):
+        toolkit.commissions(data, plan, ranks=bad.assign(period="2025-03"))
     with pytest.raises(toolkit.DataError, match="ranks: missing required column"):
         toolkit.commissions(data, plan, ranks=bad.drop(columns="rank"))
 

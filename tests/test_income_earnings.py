@@ -271,3 +271,26 @@ def test_plan_health_by_hand():
     assert total["payees"] == 2 and total["payees_mostly_customers"] == 1  # A; S: 4.8 of 8.8
     lo, hi = wilson_interval(1, 2)
     assert total["share_payees_mostly_customers_lower"] == pytest.approx(lo[()])
+
+
+def test_disclosure_and_health_come_back_as_the_kind_that_came_in():
+    import polars as pl
+
+    table = income_table([0.0, 10.0, 2000.0])
+    out = toolkit.income_disclosure(pl.from_pandas(table))
+    assert isinstance(out, pl.DataFrame)
+    pd.testing.assert_frame_equal(
+        to_pandas(out), toolkit.income_disclosure(table), check_dtype=False
+    )
+    check = toolkit.earnings_claim_check(pl.from_pandas(table), 1000)
+    assert check.reaching == 1 and check.participants == 3
+    data = shop()
+    polars_data = toolkit.CRMData(
+        *(to_engine(getattr(data, t), "polars") for t in ("leads", "events", "members", "orders")),
+        as_of=data.as_of,
+    )
+    health = toolkit.plan_health(polars_data, PLAN)
+    assert isinstance(health, pl.DataFrame)
+    assert to_pandas(health)["commissions"].tolist() == pytest.approx(
+        toolkit.plan_health(data, PLAN)["commissions"].tolist()
+    )

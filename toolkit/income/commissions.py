@@ -253,6 +253,12 @@ def rank_override(ranks, plan: CompensationPlan, gen: Genealogy, period: str):
         )
     if not is_lazy(frame) and frame.implementation.is_polars():
         frame = frame.lazy()
+    dtype = frame.collect_schema()["period"]
+    if not isinstance(dtype, (nw.Datetime, nw.Date)):
+        raise DataError(
+            f"ranks.period must hold timestamps (any moment in each period), got {dtype}; "
+            "convert it first, e.g. with pandas.to_datetime"
+        )
     names = [r.name for r in plan.ranks]
     problems = []
     bad = frame.filter(nw.col("rank").is_null() | ~nw.col("rank").is_in(names))
