@@ -44,6 +44,14 @@ _LAZY = {
     "fit_recruitment": "toolkit.growth",
     "downline": "toolkit.genealogy",  # not toolkit.downline: a submodule import would shadow the function
     "volume_by_level": "toolkit.genealogy",
+    # money (issue 14); the defining modules, since toolkit.income.commissions is also a module
+    "CompensationPlan": "toolkit.income.plan",
+    "Rank": "toolkit.income.plan",
+    "commissions": "toolkit.income.commissions",
+    "participant_income": "toolkit.income.earnings",
+    "income_disclosure": "toolkit.income.disclosure",
+    "earnings_claim_check": "toolkit.income.disclosure",
+    "plan_health": "toolkit.income.health",
 }
 _SUBPACKAGES = {"plots", "explorers"}
 
