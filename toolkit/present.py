@@ -38,7 +38,13 @@ FULL_MESSAGE = (
     "Please try again in a few minutes, or ask the presenter to close a screen."
 )
 # Bokeh text sizes for a projector (figure defaults are 13px titles and 11px ticks).
-ROOM_FONTS = {"title": "22px", "axis_label": "18px", "tick": "16px", "legend": "16px"}
+ROOM_FONTS = {
+    "title": "22px",
+    "axis_label": "18px",
+    "tick": "16px",
+    "legend": "16px",
+    "label": "16px",
+}
 ROOM_TEXT_CSS = (
     ":host { font-size: 22px; } :host * { font-size: inherit !important; line-height: 1.4; }"
 )
@@ -106,18 +112,30 @@ def room_data():
 
 
 def _room_fonts(layout):
-    """Larger text on every title, axis, legend and text readout of a Bokeh layout."""
-    from bokeh.models import Axis, InlineStyleSheet, Legend, Markup, Title
+    """Larger text on every title, axis, legend, label and text readout of a Bokeh layout.
 
+    Titles of figures sharing a row keep their size: they are cut off at the figure's edge
+    (Bokeh titles do not wrap), and larger type would cut more.
+    """
+    from bokeh.models import Axis, InlineStyleSheet, Label, LabelSet, Legend, Markup, Plot, Row
+
+    side_by_side = set()
+    for model in layout.references():
+        if isinstance(model, Row):
+            plots = [c for c in model.children if isinstance(c, Plot)]
+            if len(plots) > 1:
+                side_by_side.update(id(p) for p in plots)
     sheet = InlineStyleSheet(css=ROOM_TEXT_CSS)
     for model in layout.references():
-        if isinstance(model, Title):
-            model.text_font_size = ROOM_FONTS["title"]
+        if isinstance(model, Plot) and id(model) not in side_by_side and model.title is not None:
+            model.title.text_font_size = ROOM_FONTS["title"]
         elif isinstance(model, Axis):
             model.axis_label_text_font_size = ROOM_FONTS["axis_label"]
             model.major_label_text_font_size = ROOM_FONTS["tick"]
         elif isinstance(model, Legend):
             model.label_text_font_size = ROOM_FONTS["legend"]
+        elif isinstance(model, (Label, LabelSet)):
+            model.text_font_size = ROOM_FONTS["label"]
         elif isinstance(model, Markup):
             # readouts carry inline font sizes: an !important sheet in their shadow root wins
             model.stylesheets = [*model.stylesheets, sheet]
@@ -141,7 +159,12 @@ def room(explorer):
         class ``toolkit-room`` (the presenter template styles it).
     """
     import ipywidgets as w
+    from bokeh.io import output_notebook
+    from bokeh.io.state import curstate
+    from bokeh.resources import INLINE
 
+    if not curstate().notebook:  # the BokehModel widget needs BokehJS in the page, inlined
+        output_notebook(resources=INLINE, hide_banner=True)
     build = explorer.build
     explorer.build = lambda results: _room_fonts(build(results))
     box = explorer.widget()
