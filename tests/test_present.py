@@ -28,8 +28,6 @@ MAX_KERNELS = 2
 IDLE_TIMEOUT = 6  # seconds; culled within IDLE_TIMEOUT + CULL_INTERVAL after its last activity
 CULL_INTERVAL = 1
 
-pytestmark = pytest.mark.slow
-
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -139,6 +137,17 @@ def presenter(tmp_path_factory):
     server.stop()
 
 
+def test_a_broken_export_or_an_unknown_screen_is_refused_before_serving(tmp_path, capsys):
+    from toolkit.present import main
+
+    assert main(["--notebook", "nope", "--port", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "no screen 'nope'" in err and "growth" in err and "cohorts" in err
+    assert main(["--data", str(tmp_path), "--port", "1"]) == 2  # an empty folder
+    assert str(tmp_path) in capsys.readouterr().err  # the DataError names the folder
+
+
+@pytest.mark.slow
 def test_no_token_is_sent_to_login_and_starts_no_kernel(presenter):
     presenter.wait_kernels(0, timeout=IDLE_TIMEOUT + 20)
     for path in ("/", "/voila/render/screen.ipynb"):
@@ -151,6 +160,7 @@ def test_no_token_is_sent_to_login_and_starts_no_kernel(presenter):
     assert presenter.kernels() == []
 
 
+@pytest.mark.slow
 def test_a_foreign_host_header_is_refused(presenter):
     for host in (
         "evil.example",
@@ -166,6 +176,7 @@ def test_a_foreign_host_header_is_refused(presenter):
     assert status == 200 and "screen.ipynb" in body  # the menu, for a loopback name
 
 
+@pytest.mark.slow
 def test_visitors_beyond_the_cap_get_a_full_page_not_a_kernel(presenter):
     presenter.wait_kernels(0, timeout=IDLE_TIMEOUT + 20)
     visitors = MAX_KERNELS + 2

@@ -11,7 +11,9 @@ import os
 import re
 import subprocess
 import sys
+import time
 
+import psutil
 import pytest
 
 from .conftest import ROOT, Page, free_port, wait_port
@@ -74,6 +76,19 @@ def presenter():
     proc.stdout.close()
 
 
+def kernels(server) -> int:
+    """Kernels the presenter server runs now (its ipykernel child processes)."""
+    children = psutil.Process(server.pid).children(recursive=True)
+    return sum("ipykernel" in " ".join(c.cmdline()) for c in children if c.is_running())
+
+
+def wait_kernels(server, n: int, timeout: float = 30) -> int:
+    deadline = time.monotonic() + timeout
+    while kernels(server) != n and time.monotonic() < deadline:
+        time.sleep(0.25)
+    return kernels(server)
+
+
 @pytest.fixture(scope="module")
 def room_page(browser):
     # a projector's 1280x800, every request routed: anything but 127.0.0.1 is recorded and aborted
@@ -125,6 +140,8 @@ def test_a_presenter_screen(presenter, room_page, name):
         first_control = pg.locator(".toolkit-room .widget-slider, .toolkit-room .widget-dropdown")
         assert presets.first.bounding_box()["y"] < first_control.first.bounding_box()["y"]
     room_page.screenshot(f"presenter_{name}.png")
+    # leaving a screen shut its kernel down: only this screen's kernel runs
+    assert wait_kernels(presenter, 1) == 1
 
     before, pixels = pg.evaluate(SOURCES), pg.locator("canvas").evaluate_all(CANVAS_HASH)
     if is_menu:
