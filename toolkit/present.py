@@ -206,6 +206,9 @@ def voila_argv(
         f"--CappedKernelManager.cull_idle_timeout={idle_timeout}",
         f"--CappedKernelManager.cull_interval={cull_interval}",
         "--CappedKernelManager.cull_connected=False",
+        # kernels on Unix sockets in Voila's private connection folder, not loopback TCP ports
+        # (ipykernel warns at every TCP start that the transport is unencrypted)
+        "--KernelManager.transport=ipc",
     ]
 
 
