@@ -25,7 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SCREENS_DIR = ROOT / "notebooks" / "present"
-SCREENS = ("growth", "funnel", "lead_budget", "cohorts")  # the menu's order; growth opens first
+DEFAULT_SCREEN = "growth"  # the menu's order and titles are in the template's screens.macro.j2
 # JUPYTER_PATH root holding voila/templates/presenter (Voila finds templates there)
 TEMPLATE_ROOT = Path(__file__).resolve().parent / "presenter"
 TEMPLATE = "presenter"
@@ -213,24 +213,44 @@ def voila_argv(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the presenter server until interrupted; 2 for an unknown screen or a broken export."""
     parser = argparse.ArgumentParser(
         prog="python -m toolkit present",
         description="Serve the presenter's view (one explorer per screen) in Voila, "
         "on 127.0.0.1 with a token.",
     )
-    parser.add_argument("--port", type=int, default=8888)
+    parser.add_argument(
+        "--port", type=int, default=8888, help="on 127.0.0.1 (default: %(default)s)"
+    )
     parser.add_argument(
         "--notebook",
-        default=SCREENS[0],
-        help=f"the screen the printed URL opens: {', '.join(SCREENS)} (default: %(default)s)",
+        default=DEFAULT_SCREEN,
+        help="the screen the printed URL opens: "
+        f"{', '.join(sorted(p.stem for p in SCREENS_DIR.glob('*.ipynb')))} (default: %(default)s)",
     )
     parser.add_argument("--data", help="folder of a CRM export (default: the bundled sample)")
     parser.add_argument(
         "--folder", default=str(SCREENS_DIR), help="serve these notebooks instead of the screens"
     )
-    parser.add_argument("--max-kernels", type=int, default=MAX_KERNELS)
-    parser.add_argument("--idle-timeout", type=int, default=IDLE_TIMEOUT, help="seconds")
-    parser.add_argument("--cull-interval", type=int, default=CULL_INTERVAL, help="seconds")
+    parser.add_argument(
+        "--max-kernels",
+        type=int,
+        default=MAX_KERNELS,
+        help="screens open at once, each a Python kernel of ~340 MB (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--idle-timeout",
+        type=int,
+        default=IDLE_TIMEOUT,
+        help="seconds before a kernel no screen is connected to is shut down "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--cull-interval",
+        type=int,
+        default=CULL_INTERVAL,
+        help="seconds between checks for idle kernels (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
     folder = Path(args.folder).resolve()
     screens = sorted(p.stem for p in folder.glob("*.ipynb"))
