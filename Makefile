@@ -48,9 +48,11 @@ test: $(VENV)/.installed-test
 report: $(VENV)/.installed
 	$(BIN)/python -m toolkit report $(if $(DATA),--data $(DATA)) --out $(OUT)
 
-# Voila on 127.0.0.1 with a token (it prints the URL to open), Host checked, kernels capped.
+# The presenter's view: Voila on 127.0.0.1 with a token (it prints the URL to open), Host checked,
+# kernels capped. NOTEBOOK=growth|funnel|lead_budget|cohorts picks the first screen; DATA a CRM export.
+NOTEBOOK ?= growth
 present: $(VENV)/.installed
-	$(BIN)/python -m toolkit present --port=$(PORT)
+	$(BIN)/python -m toolkit present --port=$(PORT) --notebook=$(NOTEBOOK) $(if $(DATA),--data $(DATA))
 
 bench: $(VENV)/.installed-test
 	for script in benchmarks/*.py; do $(BIN)/python $$script || exit 1; done

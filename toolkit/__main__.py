@@ -1,4 +1,5 @@
-"""Command line: ``python -m toolkit report [--data DIR] [--out DIR] [--no-code]`` or ``present``."""
+"""Command line: ``python -m toolkit report [--data DIR] [--out DIR] [--no-code]`` or
+``present [--notebook NAME] [--data DIR] [--port N]``."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Sequence
 
 COMMANDS = {
     "report": "write one offline HTML page per tour notebook, plus an index",
-    "present": "serve the network-growth explorer in Voila, token-protected",
+    "present": "serve the presenter's view (one explorer per screen) in Voila, token-protected",
 }
 
 
