@@ -34,6 +34,7 @@ CUSTOMER_ROLES = ("retail_customer", "preferred_customer")
 REP_ROLES = ("retailer", "business_builder", "leader")
 
 EXAMPLES_SHOWN = 5
+CHECK_HINT = "run `python -m toolkit check EXPORT_FOLDER` to propose a mapping from the headers"
 
 
 class DataError(ValueError):
@@ -158,6 +159,7 @@ class CRMData:
     orders: pd.DataFrame = field(default_factory=TABLES["orders"].empty)
     as_of: pd.Timestamp | None = None
     role_history: pd.DataFrame | None = None
+    notes: tuple[tuple[str, str], ...] = ()  # (table, how it was read): set by read_crm
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The tables present, by name (role_history only when there is one)."""
@@ -168,10 +170,17 @@ class CRMData:
 
     @property
     def summary(self) -> pd.DataFrame:
-        """Rows and columns per table."""
+        """Rows and columns per table, and how :func:`toolkit.read_crm` read it (columns and
+        values mapped, values matched ignoring case and spaces, delimiter, encoding)."""
+        notes = {}
+        for table, note in self.notes:
+            notes.setdefault(table, []).append(note)
         return pd.DataFrame(
-            [(name, len(frame), len(frame.columns)) for name, frame in self.tables().items()],
-            columns=["table", "rows", "columns"],
+            [
+                (name, len(frame), len(frame.columns), "; ".join(notes.get(name, [])))
+                for name, frame in self.tables().items()
+            ],
+            columns=["table", "rows", "columns", "read"],
         ).set_index("table")
 
     def __repr__(self) -> str:
@@ -343,7 +352,9 @@ def _parse_datetime(raw: pd.Series, empty: pd.Series) -> _Parsed:
                 f"with a date that reads as month/day and as day/month ({best_fmt} or {swapped})",
                 todo,
                 True,
-                DATE_FIX,
+                "say which: set dayfirst = true (or date_format = "
+                f'"{best_fmt if best_fmt.startswith("%d") else swapped}") under [dates] in '
+                "crm_mapping.toml, or pass mapping={'dates': {'dayfirst': True}} to read_crm",
             )
         )
         return _Parsed(nat, issues)
@@ -385,7 +396,8 @@ def _normalise_table(table: Table, frame: pd.DataFrame, problems: _Problems) -> 
     if missing:
         problems.note(
             f"{table.name}: missing required column(s) {missing}; "
-            f"columns present: {list(map(str, frame.columns))}"
+            f"columns present: {list(map(str, frame.columns))}; map your export's names in "
+            f"crm_mapping.toml, or {CHECK_HINT}"
         )
         return None
     out = frame.copy()
