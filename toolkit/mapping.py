@@ -199,7 +199,9 @@ def normalise_header(text) -> str:
 
 
 def _key(value: str) -> str:
-    return str(value).strip().casefold()
+    """How names and values are compared: case, surrounding spaces and the separators
+    between words ignored (``" Retail Customer"`` is ``retail_customer``)."""
+    return re.sub(r"[\s_-]+", "_", str(value).strip().casefold())
 
 
 @dataclass(frozen=True)
@@ -585,7 +587,10 @@ def parse_dates_as_told(raw: pd.Series, option: dict) -> tuple[pd.Series, pd.Ser
     value by value (they never read one text two ways); date objects (from Excel) stay as they are.
     """
     out = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[us]")
-    is_text = raw.map(lambda v: isinstance(v, str), na_action="ignore").fillna(False).astype(bool)
+    if pd.api.types.is_string_dtype(raw.dtype):
+        is_text = raw.notna()
+    else:  # an object column from a workbook: text and date cells mixed
+        is_text = pd.Series([isinstance(v, str) for v in raw], index=raw.index, dtype=bool)
     text = raw.where(is_text, "").astype("str").str.strip()
     empty = raw.isna() | (is_text & (text == ""))
     objects = ~is_text & ~empty
