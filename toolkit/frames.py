@@ -15,7 +15,7 @@ import narwhals as nw
 import numpy as np
 import pandas as pd
 
-from toolkit.schema import DataError
+from toolkit.schema import CHECK_HINT, DataError
 
 
 def from_native(obj: Any, table: str, required: Iterable[str]) -> nw.DataFrame | nw.LazyFrame:
@@ -30,7 +30,8 @@ def from_native(obj: Any, table: str, required: Iterable[str]) -> nw.DataFrame |
     missing = [col for col in required if col not in frame.columns]
     if missing:
         raise DataError(
-            f"{table}: missing required column(s) {missing}; columns present: {list(frame.columns)}"
+            f"{table}: missing required column(s) {missing}; columns present: {list(frame.columns)}; "
+            f"{CHECK_HINT}"
         )
     return frame
 

@@ -729,10 +729,11 @@ def check_export(path, mapping=None, *, as_of=None) -> CheckResult:
             continue
         guesses, unmatched = propose_columns(table, list(frame.columns), given)
         where = read.files[table]
-        for col, header in guesses.items():
+        if guesses:
+            shown = ", ".join(f"{col} as {header!r}" for col, header in guesses.items())
             result.problems.append(
-                f"{where}: no column {col}; the header {header!r} looks like it: add "
-                f"{col} = {json.dumps(header)} under [columns.{table}] (in the proposal below)"
+                f"{where}: no column(s) {', '.join(guesses)}; headers that look like them: "
+                f"{shown}; the proposal below maps them under [columns.{table}]"
             )
         if unmatched:
             result.problems.append(

@@ -446,6 +446,8 @@ def _normalise_table(table: Table, frame: pd.DataFrame, problems: _Problems) -> 
                     f"outside the vocabulary ({seen}); valid values: {', '.join(col.values)}",
                     unknown,
                     ids,
+                    fix=f"or map yours under [values.{col.name}] in crm_mapping.toml, such as "
+                    f'"Yours" = "{col.values[0]}"',
                 )
         else:
             parsed = raw.where(~empty, None) if textual else raw
