@@ -3,6 +3,8 @@ other CRMs write (semicolons, tabs, xlsx, cp1252) and the check command's propos
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 from openpyxl import Workbook
@@ -338,3 +340,29 @@ def test_utf8_with_bom_and_the_input_is_not_modified(tiny, tmp_path):
     data = toolkit.read_crm(tmp_path, mapping=mapping)
     assert list(data.leads.columns)[0] == "lead_id"
     assert mapping == before
+
+
+def _readme_mapping() -> str:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme[readme.index("### Your export's own names") :]
+    return section[
+        section.index("```toml\n") + 8 : section.index("```\n", section.index("```toml"))
+    ]
+
+
+def test_the_readme_worked_example(tiny, tmp_path):
+    # the README's back-office export: Leads.csv with semicolons, Pipeline.csv, Distributors.xlsx,
+    # day-first dates, and the mapping the README shows for it
+    expected = toolkit.validate(tiny)
+    _foreign(tiny.leads, "leads").to_csv(tmp_path / "Leads.csv", sep=";", index=False)
+    events = tiny.events.assign(at=tiny.events["at"].dt.strftime(DAY_FIRST))
+    events.to_csv(tmp_path / "Pipeline.csv", index=False)
+    _write_xlsx(_foreign(tiny.members, "members"), tmp_path / "Distributors.xlsx", "Members")
+    tiny.orders.to_csv(tmp_path / "orders.csv", index=False)  # ISO dates read with dayfirst too
+    (tmp_path / "my_mapping.toml").write_text(_readme_mapping())
+    data = toolkit.read_crm(tmp_path, mapping=tmp_path / "my_mapping.toml", as_of=tiny.as_of)
+    for name, frame in expected.tables().items():
+        pd.testing.assert_frame_equal(data.tables()[name], frame, check_dtype=False)
+    with pytest.raises(toolkit.DataError, match="names 'Pipeline.csv' for the events table"):
+        (tmp_path / "Pipeline.csv").rename(tmp_path / "pipeline-old.csv")
+        toolkit.read_crm(tmp_path, mapping=tmp_path / "my_mapping.toml")

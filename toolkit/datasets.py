@@ -257,16 +257,26 @@ def _sources(folder: Path, mapping: CRMMapping) -> dict[str, list[tuple[Path, st
     files = sorted(
         p for p in folder.iterdir() if p.is_file() and not p.name.startswith(("~$", "."))
     )
-    books = [p for p in files if p.suffix.lower() == ".xlsx" and p.stem.casefold() not in TABLES]
+    named = {v.casefold() for v in mapping.tables.values()}
+    books = [
+        p
+        for p in files
+        if p.suffix.lower() == ".xlsx"
+        and p.stem.casefold() not in TABLES
+        and not {p.name.casefold(), p.stem.casefold()} & named  # a file of one table
+    ]
     sheets: dict[str, list[tuple[Path, str]]] = {}
     if books:
+        from zipfile import BadZipFile
+
         from openpyxl import load_workbook
+        from openpyxl.utils.exceptions import InvalidFileException
 
         for book_path in books:
             try:
                 book = load_workbook(book_path, read_only=True)
-            except Exception:  # noqa: BLE001 - read as a table below only if named; not ours otherwise
-                continue
+            except (InvalidFileException, BadZipFile, KeyError, OSError, ValueError):
+                continue  # a workbook that is not an export's: no table is looked for in it
             for title in book.sheetnames:
                 sheets.setdefault(title.strip().casefold(), []).append((book_path, title))
             book.close()
@@ -325,6 +335,13 @@ def read_tables(folder, mapping: CRMMapping | None = None) -> ReadTables:
             )
             continue
         if not found:
+            if name in mapping.tables:
+                read.problems.append(
+                    f"{folder}: the mapping ({mapping.source}) names {mapping.tables[name]!r} for "
+                    f"the {name} table, and there is no such file or sheet; correct it under "
+                    "[tables]"
+                )
+                read.files[name] = mapping.tables[name]
             continue
         path, sheet = found[0]
         read.files[name] = _describe(found[0])
