@@ -31,6 +31,14 @@ def _first_bad_utf8(path: Path) -> str:
     return "somewhere in the file"
 
 
+def _not_utf8(path: Path) -> DataError:
+    return _unreadable(
+        path,
+        f"the file is not UTF-8 text (first bad byte at {_first_bad_utf8(path)})",
+        "save or re-export it as UTF-8 (in Excel: Save As, 'CSV UTF-8')",
+    )
+
+
 def _read_csv(path: Path, table) -> pd.DataFrame:
     """One CSV table, every contract column as text, only empty cells missing.
 
@@ -52,16 +60,15 @@ def _read_csv(path: Path, table) -> pd.DataFrame:
             parse_options=csv.ParseOptions(newlines_in_values=True),
             convert_options=convert,
         )
+        names = arrow.column_names  # decodes the header: not checked by the reader
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(path) from exc
     except pa.ArrowInvalid as exc:
         msg = str(exc)
         if "Empty CSV file" in msg:
             raise _unreadable(path, "the file is empty", _header_fix(table)) from exc
         if "UTF8" in msg or "UTF-8" in msg:
-            raise _unreadable(
-                path,
-                f"the file is not UTF-8 text (first bad byte at {_first_bad_utf8(path)})",
-                "save or re-export it as UTF-8 (in Excel: Save As, 'CSV UTF-8')",
-            ) from exc
+            raise _not_utf8(path) from exc
         if "Expected" in msg and "columns" in msg:
             raise _unreadable(
                 path,
@@ -71,7 +78,6 @@ def _read_csv(path: Path, table) -> pd.DataFrame:
         raise _unreadable(path, f"not a readable CSV file ({msg.strip()})", "re-export it") from exc
     except OSError as exc:
         raise _unreadable(path, f"cannot be read ({exc})", "check the file") from exc
-    names = arrow.column_names
     if all(not name.strip() for name in names) and not path.read_bytes().strip():
         raise _unreadable(path, "the file is empty (only blank lines)", _header_fix(table))
     doubled = sorted({name for name in names if names.count(name) > 1})
@@ -79,13 +85,8 @@ def _read_csv(path: Path, table) -> pd.DataFrame:
         raise _unreadable(
             path, f"column(s) {doubled} appear more than once in the header", "rename or drop one"
         )
-    binary = [f.name for f in arrow.schema if pa.types.is_binary(f.type)]
-    if binary:
-        raise _unreadable(
-            path,
-            f"column(s) {binary} are not UTF-8 text (first bad byte at {_first_bad_utf8(path)})",
-            "save or re-export the file as UTF-8",
-        )
+    if any(pa.types.is_binary(f.type) for f in arrow.schema):  # an extra column, not UTF-8
+        raise _not_utf8(path)
     if len(names) == 1 and any(sep in names[0] for sep in ";\t|"):
         raise _unreadable(
             path,
