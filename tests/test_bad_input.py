@@ -62,6 +62,18 @@ def test_claim_check_value_must_be_finite(simulation, value):
         toolkit.claim_check(simulation, metric="cumulative_joined", at_month=3, value=value)
 
 
+@pytest.mark.parametrize("window", [90, "90", 90.0])
+def test_a_funnel_window_needs_a_unit(sample, window):
+    # trap (issue 12): the one duration parser refuses a bare number for funnels too, per-step
+    # windows included
+    with pytest.raises(ValueError, match="has no unit"):
+        toolkit.funnel_table(sample.events, window=window)
+    with pytest.raises(ValueError, match="has no unit"):
+        toolkit.funnel_table(
+            sample.events, steps=("contact", "lead", "prospect"), window=["30D", window]
+        )
+
+
 # --------------------------------------------------------------------------------------------
 # read_crm: broken files and values give a DataError naming the file or column, never a crash
 # from inside pandas or pyarrow, and never a silent misreading

@@ -43,6 +43,14 @@ def _first_bad_utf8(path: Path) -> str:
     return "somewhere in the file"
 
 
+def _not_utf8(path: Path) -> DataError:
+    return _unreadable(
+        path,
+        f"the file is not UTF-8 text (first bad byte at {_first_bad_utf8(path)})",
+        "save or re-export it as UTF-8 (in Excel: Save As, 'CSV UTF-8')",
+    )
+
+
 _DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".xlsx")
 _BOM = b"\xef\xbb\xbf"
@@ -115,6 +123,7 @@ def _read_csv(path: Path, table, text_columns=(), notes=None) -> pd.DataFrame:
             parse_options=csv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
             convert_options=convert,
         )
+        arrow.column_names  # noqa: B018 - decodes the header, which the reader does not check
         return arrow, delimiter
 
     def not_utf8(arrow=None) -> bool:
@@ -124,6 +133,8 @@ def _read_csv(path: Path, table, text_columns=(), notes=None) -> pd.DataFrame:
         try:
             arrow, delimiter = attempt("utf8")
             utf8_failed = not_utf8(arrow)
+        except UnicodeDecodeError:  # in the header: decoded only when its names are read
+            utf8_failed = True
         except pa.ArrowInvalid as exc:
             if "UTF8" not in str(exc) and "UTF-8" not in str(exc):
                 raise
@@ -131,11 +142,7 @@ def _read_csv(path: Path, table, text_columns=(), notes=None) -> pd.DataFrame:
         if utf8_failed:
             where = _first_bad_utf8(path)
             if not _decodes(path, "cp1252"):
-                raise _unreadable(
-                    path,
-                    f"the file is not UTF-8 text (first bad byte at {where})",
-                    "save or re-export it as UTF-8 (in Excel: Save As, 'CSV UTF-8')",
-                )
+                raise _not_utf8(path)
             arrow, delimiter = attempt("cp1252")
             notes.append(
                 f"{path.name} is not UTF-8 (first non-UTF-8 byte at {where}): read as "
