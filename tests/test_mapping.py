@@ -366,3 +366,22 @@ def test_the_readme_worked_example(tiny, tmp_path):
     with pytest.raises(toolkit.DataError, match="names 'Pipeline.csv' for the events table"):
         (tmp_path / "Pipeline.csv").rename(tmp_path / "pipeline-old.csv")
         toolkit.read_crm(tmp_path, mapping=tmp_path / "my_mapping.toml")
+
+
+def test_a_broken_workbook_is_named(tiny, tmp_path):
+    # trap: BadZipFile from inside openpyxl
+    toolkit.write_crm(tiny, tmp_path)
+    (tmp_path / "members.csv").unlink()
+    (tmp_path / "members.xlsx").write_bytes(b"PK not really a workbook")
+    with pytest.raises(toolkit.DataError, match=r"members.xlsx: not a readable .xlsx workbook"):
+        toolkit.read_crm(tmp_path)
+    (tmp_path / "members.xlsx").rename(tmp_path / "Export.xlsx")
+    with pytest.raises(
+        toolkit.DataError,
+        match=r"missing table\(s\) \['members'\].*Export.xlsx is not a readable workbook",
+    ):
+        toolkit.read_crm(tmp_path)
+    book = Workbook()
+    book.save(tmp_path / "members.xlsx")  # one empty sheet
+    with pytest.raises(toolkit.DataError, match=r"members.xlsx: the sheet is empty"):
+        toolkit.read_crm(tmp_path)

@@ -258,9 +258,10 @@ def _read_parquet(path: Path) -> pd.DataFrame:
         ) from exc
 
 
-def _sources(folder: Path, mapping: CRMMapping) -> dict[str, list[tuple[Path, str | None]]]:
+def _sources(folder: Path, mapping: CRMMapping):
     """Where each table is: files named like it (any case, any of :data:`TABLE_SUFFIXES`),
-    sheets named like it in a workbook not named after a table, or what ``[tables]`` names."""
+    sheets named like it in a workbook not named after a table, or what ``[tables]`` names;
+    and the workbooks that could not be opened to look for sheets."""
     files = sorted(
         p for p in folder.iterdir() if p.is_file() and not p.name.startswith(("~$", "."))
     )
@@ -273,6 +274,7 @@ def _sources(folder: Path, mapping: CRMMapping) -> dict[str, list[tuple[Path, st
         and not {p.name.casefold(), p.stem.casefold()} & named  # a file of one table
     ]
     sheets: dict[str, list[tuple[Path, str]]] = {}
+    unreadable: list[str] = []
     if books:
         from zipfile import BadZipFile
 
@@ -282,8 +284,9 @@ def _sources(folder: Path, mapping: CRMMapping) -> dict[str, list[tuple[Path, st
         for book_path in books:
             try:
                 book = load_workbook(book_path, read_only=True)
-            except (InvalidFileException, BadZipFile, KeyError, OSError, ValueError):
-                continue  # a workbook that is not an export's: no table is looked for in it
+            except (InvalidFileException, BadZipFile, KeyError, OSError, ValueError) as exc:
+                unreadable.append(f"{book_path.name} is not a readable workbook ({exc})")
+                continue
             for title in book.sheetnames:
                 sheets.setdefault(title.strip().casefold(), []).append((book_path, title))
             book.close()
@@ -298,7 +301,7 @@ def _sources(folder: Path, mapping: CRMMapping) -> dict[str, list[tuple[Path, st
                 if p.stem.casefold() == wanted.casefold() and p.suffix.lower() in TABLE_SUFFIXES
             ]
         out[name] = [(p, None) for p in by_file] + sheets.get(wanted.strip().casefold(), [])
-    return out
+    return out, unreadable
 
 
 def _describe(source: tuple[Path, str | None]) -> str:
@@ -331,7 +334,8 @@ def read_tables(folder, mapping: CRMMapping | None = None) -> ReadTables:
             f"{folder}: not a folder; expected one with leads, events and members tables"
         )
     read = ReadTables({}, {}, [], [])
-    for name, found in _sources(folder, mapping).items():
+    sources, unreadable = _sources(folder, mapping)
+    for name, found in sources.items():
         table = TABLES[name]
         read.frames[name] = None
         if len(found) > 1:
@@ -386,6 +390,7 @@ def read_tables(folder, mapping: CRMMapping | None = None) -> ReadTables:
             f"(or a sheet NAME in one workbook) for each of {', '.join(REQUIRED_TABLES)} (orders "
             f"and role_history are optional); files present: {present}; name other files under "
             f"[tables] in {MAPPING_FILE}, or {CHECK_HINT}"
+            + "".join(f"; {text}" for text in unreadable)
         )
     return read
 
