@@ -8,9 +8,10 @@ PORT ?= 8888
 # Jupyter refuses to run as root unless told; containers often are root.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 DATA ?=
+MAPPING ?=
 OUT ?= reports
 
-.PHONY: lab test report present bench clean
+.PHONY: lab test report present check bench clean
 
 # JupyterLab settings for this venv (jupyterlab-overrides.json): a notebook opens on its own kernel
 # without a "Select Kernel" dialog (shown whenever the kernel list loads after the notebook on a
@@ -47,6 +48,11 @@ test: $(VENV)/.installed-test
 
 report: $(VENV)/.installed
 	$(BIN)/python -m toolkit report $(if $(DATA),--data $(DATA)) --out $(OUT)
+
+# Read and validate an export without running a notebook: make check DATA=folder [MAPPING=file]
+check: $(VENV)/.installed
+	@test -n "$(DATA)" || { echo "usage: make check DATA=EXPORT_FOLDER [MAPPING=FILE]"; exit 2; }
+	$(BIN)/python -m toolkit check $(DATA) $(if $(MAPPING),--mapping $(MAPPING))
 
 # The presenter's view: Voila on 127.0.0.1 with a token (it prints the URL to open), Host checked,
 # kernels capped. NOTEBOOK=growth|funnel|lead_budget|cohorts picks the first screen; DATA a CRM export.

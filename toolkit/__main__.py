@@ -1,5 +1,6 @@
-"""Command line: ``python -m toolkit report [--data DIR] [--out DIR] [--no-code]`` or
-``present [--notebook NAME] [--data DIR] [--port N]``."""
+"""Command line: ``python -m toolkit report [--data DIR] [--out DIR] [--no-code]``,
+``present [--notebook NAME] [--data DIR] [--port N]`` or
+``check DIR [--mapping FILE] [--write-mapping FILE]``."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Sequence
 COMMANDS = {
     "report": "write one offline HTML page per tour notebook, plus an index",
     "present": "serve the presenter's view (one explorer per screen) in Voila, token-protected",
+    "check": "read and validate a CRM export, print each problem and propose a mapping",
 }
 
 
@@ -20,6 +22,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0 if args and args[0] in ("-h", "--help") else 2
     if args[0] == "present":
         from toolkit.present import main as command_main
+    elif args[0] == "check":
+        from toolkit.mapping import main as command_main
     else:
         from toolkit.report import main as command_main
     return command_main(args[1:])

@@ -19,7 +19,7 @@ from typing import Any
 import narwhals as nw
 import pandas as pd
 
-from toolkit.schema import DataError
+from toolkit.schema import CHECK_HINT, DataError
 
 # A pandas input whose largest table has at least this many rows is handed to Polars (when it is
 # installed) for the per-row work: pandas in, pandas out, the same numbers. Below it the
@@ -51,7 +51,8 @@ def from_native(obj: Any, table: str, required: Iterable[str]) -> nw.DataFrame |
     missing = [col for col in required if col not in frame.columns]
     if missing:
         raise DataError(
-            f"{table}: missing required column(s) {missing}; columns present: {list(frame.columns)}"
+            f"{table}: missing required column(s) {missing}; columns present: {list(frame.columns)}; "
+            f"{CHECK_HINT}"
         )
     return frame
 

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.censoring import parse_duration
-from toolkit.schema import EXAMPLES_SHOWN, CRMData, DataError, sponsor_loops
+from toolkit.schema import CHECK_HINT, EXAMPLES_SHOWN, CRMData, DataError, sponsor_loops
 
 MEMBER_COLUMNS = ("member_id", "sponsor_id", "joined_at")
 
@@ -34,7 +34,8 @@ def _genealogy(members: pd.DataFrame, as_of=None, orders=None) -> dict:
     missing = [c for c in MEMBER_COLUMNS if c not in members.columns]
     if missing:
         raise DataError(
-            f"members: missing required column(s) {missing}; columns present: {list(members.columns)}"
+            f"members: missing required column(s) {missing}; columns present: {list(members.columns)}; "
+            f"{CHECK_HINT}"
         )
     frame = members.copy()
     frame["joined_at"] = _timestamps(frame["joined_at"])
@@ -119,7 +120,8 @@ def _personal_volume(frame, orders, as_of, window) -> np.ndarray:
     missing = [c for c in ("member_id", "ordered_at", "volume") if c not in orders.columns]
     if missing:
         raise DataError(
-            f"orders: missing required column(s) {missing}; columns present: {list(orders.columns)}"
+            f"orders: missing required column(s) {missing}; columns present: {list(orders.columns)}; "
+            f"{CHECK_HINT}"
         )
     at = _timestamps(orders["ordered_at"])
     keep = (at <= as_of).to_numpy()

@@ -34,6 +34,7 @@ CUSTOMER_ROLES = ("retail_customer", "preferred_customer")
 REP_ROLES = ("retailer", "business_builder", "leader")
 
 EXAMPLES_SHOWN = 5
+CHECK_HINT = "run `python -m toolkit check EXPORT_FOLDER` to propose a mapping from the headers"
 
 
 class DataError(ValueError):
@@ -158,6 +159,7 @@ class CRMData:
     orders: pd.DataFrame = field(default_factory=TABLES["orders"].empty)
     as_of: pd.Timestamp | None = None
     role_history: pd.DataFrame | None = None
+    notes: tuple[tuple[str, str], ...] = ()  # (table, how it was read): set by read_crm
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The tables present, by name (role_history only when there is one)."""
@@ -168,10 +170,17 @@ class CRMData:
 
     @property
     def summary(self) -> pd.DataFrame:
-        """Rows and columns per table."""
+        """Rows and columns per table, and how :func:`toolkit.read_crm` read it (columns and
+        values mapped, values matched ignoring case and spaces, delimiter, encoding)."""
+        notes = {}
+        for table, note in self.notes:
+            notes.setdefault(table, []).append(note)
         return pd.DataFrame(
-            [(name, len(frame), len(frame.columns)) for name, frame in self.tables().items()],
-            columns=["table", "rows", "columns"],
+            [
+                (name, len(frame), len(frame.columns), "; ".join(notes.get(name, [])))
+                for name, frame in self.tables().items()
+            ],
+            columns=["table", "rows", "columns", "read"],
         ).set_index("table")
 
     def __repr__(self) -> str:
@@ -192,15 +201,31 @@ class _Problems:
     def __init__(self):
         self.lines: list[str] = []
 
-    def add(self, table: str, column: str, what: str, bad: pd.Series, ids: pd.Series) -> None:
+    def add(
+        self,
+        table: str,
+        column: str,
+        what: str,
+        bad: pd.Series,
+        ids: pd.Series,
+        values: pd.Series | None = None,
+        fix: str = "",
+    ) -> None:
+        """One line for the rows in ``bad``: how many, the first ids, the first offending
+        ``values`` when given (so the reader sees what failed), and the ``fix``."""
+        bad = np.asarray(bad, dtype=bool)  # positions, so a duplicated index cannot misalign
         count = int(bad.sum())
         if count:
             examples = ", ".join(map(str, ids[bad].head(EXAMPLES_SHOWN)))
             noun = "row" if count == 1 else "rows"
             id_col = ids.name or "row"
-            self.lines.append(
-                f"{table}.{column}: {count:,} {noun} {what} (first {id_col}: {examples})"
-            )
+            line = f"{table}.{column}: {count:,} {noun} {what} (first {id_col}: {examples})"
+            if values is not None:
+                shown = values[bad].head(EXAMPLES_SHOWN)
+                line += "; values: " + ", ".join(
+                    repr(v) if isinstance(v, str) else str(v) for v in shown
+                )
+            self.lines.append(line + (f"; {fix}" if fix else ""))
 
     def note(self, line: str) -> None:
         self.lines.append(line)
@@ -211,14 +236,144 @@ class _Problems:
             raise DataError("\n".join([header, *(f"- {line}" for line in self.lines)]), self.lines)
 
 
-def _to_datetime(values: pd.Series) -> pd.Series:
+# One explicit format is chosen per column over all its values (pandas would guess from the
+# first row, so a US date on top made every ISO row "not parse"). ISO 8601 covers dates, times,
+# fractions and UTC offsets; the day-first and month-first forms are told apart by the values.
+DATE_FORMATS = (
+    "ISO8601",
+    "%m/%d/%Y",
+    "%d/%m/%Y",
+    "%m/%d/%Y %H:%M",
+    "%d/%m/%Y %H:%M",
+    "%m/%d/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M:%S",
+    "%d.%m.%Y",
+    "%d.%m.%Y %H:%M",
+    "%d.%m.%Y %H:%M:%S",
+)
+_SWAPPED = {"%m/%d": "%d/%m", "%d/%m": "%m/%d"}
+_NUMBER_TEXT = r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*"
+_UTC_OFFSET = r"(?:Z|[+-]\d\d:?\d\d)\s*$"
+_NOT_DATES = "that are numbers, not dates (epoch seconds?)"
+DATE_FIX = "write dates as text such as 2025-01-31 or 2025-01-31 14:05:00 (ISO 8601)"
+
+
+@dataclass
+class _Parsed:
+    """A parsed column and the problems found on the way: (what, mask, show values, fix)."""
+
+    values: pd.Series
+    issues: list[tuple[str, pd.Series, bool, str]] = field(default_factory=list)
+
+
+def _utc_naive(values: pd.Series) -> pd.Series:
     if isinstance(values.dtype, pd.DatetimeTZDtype):
         values = values.dt.tz_convert("UTC").dt.tz_localize(None)
-    elif not pd.api.types.is_datetime64_dtype(values.dtype):
-        values = pd.to_datetime(values, errors="coerce")
-        if isinstance(values.dtype, pd.DatetimeTZDtype):
-            values = values.dt.tz_convert("UTC").dt.tz_localize(None)
     return values.astype("datetime64[us]")
+
+
+def _matches(text: pd.Series, pattern: str) -> pd.Series:
+    """Rows of ``text`` matching the regex ``pattern`` (Arrow's RE2: pandas loops in Python)."""
+    found = pc.match_substring_regex(pa.array(text, type=pa.string(), from_pandas=True), pattern)
+    return pd.Series(found.fill_null(False).to_numpy(zero_copy_only=False), index=text.index)
+
+
+def _parse_mixed_objects(raw: pd.Series, empty: pd.Series) -> _Parsed:
+    """An object column mixing text, numbers and date objects: each kind parsed by its rule."""
+    kind = raw.map(
+        lambda v: (
+            "text" if isinstance(v, str) else "number" if isinstance(v, (int, float)) else "object"
+        ),
+        na_action="ignore",
+    )
+    text, numbers = (kind == "text").to_numpy(), ((kind == "number") & ~empty).to_numpy()
+    objects = ((kind == "object") & ~empty).to_numpy()
+    sub = _parse_datetime(
+        raw.where(text, "").astype("str"), pd.Series(~text | empty.to_numpy(), index=raw.index)
+    )
+    parsed = sub.values.copy()
+    if objects.any():
+        try:
+            stamps = pd.to_datetime(raw[objects], errors="coerce", utc=True, format="mixed")
+        except (TypeError, ValueError, OverflowError):
+            stamps = pd.Series(pd.NaT, index=raw.index[objects], dtype="datetime64[us, UTC]")
+        parsed[objects] = _utc_naive(stamps).to_numpy()
+    return _Parsed(
+        parsed,
+        [
+            *sub.issues,
+            (_NOT_DATES, numbers, True, DATE_FIX),
+            ("with a date that does not parse", objects & parsed.isna().to_numpy(), True, DATE_FIX),
+        ],
+    )
+
+
+def _parse_datetime(raw: pd.Series, empty: pd.Series) -> _Parsed:
+    """``raw`` as naive UTC ``datetime64[us]``, refusing what would be read wrong.
+
+    Numbers are refused (``to_datetime`` would read epoch seconds as nanoseconds after 1970);
+    text is parsed with the one format of :data:`DATE_FORMATS` that fits most values, UTC
+    offsets converted to UTC (a column may mix offsets, not offsets and none).
+    """
+    if isinstance(raw.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(raw.dtype):
+        return _Parsed(_utc_naive(raw))
+    nat = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[us]")
+    if pd.api.types.is_bool_dtype(raw.dtype) or pd.api.types.is_numeric_dtype(raw.dtype):
+        numbers = raw.notna().to_numpy()
+        return _Parsed(nat, [(_NOT_DATES, numbers, True, DATE_FIX)])
+    if pd.api.types.infer_dtype(raw, skipna=True) not in ("string", "empty"):
+        return _parse_mixed_objects(raw, empty)
+    text = raw.astype("str").str.strip()
+    numbers = _matches(text, f"^{_NUMBER_TEXT}$") & ~empty
+    todo = ~empty & ~numbers
+    issues = [(_NOT_DATES, numbers, True, DATE_FIX)]
+    if not todo.any():
+        return _Parsed(nat, issues)
+    candidates = text[todo]
+    best, best_fmt, best_count = None, None, -1
+    counts = {}
+    for fmt in DATE_FORMATS:
+        parsed = pd.to_datetime(candidates, format=fmt, errors="coerce", utc=True)
+        count = int(parsed.notna().sum())
+        counts[fmt] = count
+        if count > best_count:
+            best, best_fmt, best_count = parsed, fmt, count
+        if count == len(candidates):
+            break
+    out = nat.copy()
+    out[todo] = _utc_naive(best).to_numpy()
+    swapped = next((best_fmt.replace(a, b) for a, b in _SWAPPED.items() if a in best_fmt), None)
+    if swapped is not None and swapped not in counts:
+        counts[swapped] = int(pd.to_datetime(candidates, format=swapped, errors="coerce").count())
+    if swapped is not None and counts[swapped] == best_count:
+        # every value reads both ways (no day above 12): choosing one would be a silent guess
+        issues.append(
+            (
+                f"with a date that reads as month/day and as day/month ({best_fmt} or {swapped})",
+                todo,
+                True,
+                "say which: set dayfirst = true (or date_format = "
+                f'"{best_fmt if best_fmt.startswith("%d") else swapped}") under [dates] in '
+                "crm_mapping.toml, or pass mapping={'dates': {'dayfirst': True}} to read_crm",
+            )
+        )
+        return _Parsed(nat, issues)
+    unparsed = todo & out.isna()
+    most = "ISO 8601" if best_fmt == "ISO8601" else best_fmt
+    fix = f"the other rows are {most}; {DATE_FIX}" if best_count else DATE_FIX
+    issues.append(("with a date that does not parse", unparsed, True, fix))
+    offset = _matches(text, _UTC_OFFSET) & todo & ~unparsed
+    if offset.any() and not offset[todo & ~unparsed].all():
+        naive = todo & ~unparsed & ~offset
+        issues.append(
+            (
+                f"without a UTC offset while {int(offset.sum()):,} rows have one (which zone?)",
+                naive,
+                True,
+                "give every value of the column an offset (such as +02:00 or Z), or none",
+            )
+        )
+    return _Parsed(out, issues)
 
 
 _TRUE = {"true", "t", "yes", "y", "1"}
@@ -241,7 +396,8 @@ def _normalise_table(table: Table, frame: pd.DataFrame, problems: _Problems) -> 
     if missing:
         problems.note(
             f"{table.name}: missing required column(s) {missing}; "
-            f"columns present: {list(map(str, frame.columns))}"
+            f"columns present: {list(map(str, frame.columns))}; map your export's names in "
+            f"crm_mapping.toml, or {CHECK_HINT}"
         )
         return None
     out = frame.copy()
@@ -251,13 +407,24 @@ def _normalise_table(table: Table, frame: pd.DataFrame, problems: _Problems) -> 
         textual = pd.api.types.is_string_dtype(raw.dtype) or raw.dtype == object
         empty = raw.isna() | (raw.astype("str").str.strip() == "") if textual else raw.isna()
         if col.kind == "datetime":
-            parsed = _to_datetime(raw)
-            problems.add(
-                table.name, col.name, "with a date that does not parse", parsed.isna() & ~empty, ids
-            )
+            result = _parse_datetime(raw, empty)
+            parsed = result.values
+            for what, bad, show, fix in result.issues:
+                problems.add(table.name, col.name, what, bad, ids, raw if show else None, fix)
         elif col.kind == "number":
             parsed = pd.to_numeric(raw, errors="coerce").astype("float64")
-            problems.add(table.name, col.name, "that are not numbers", parsed.isna() & ~empty, ids)
+            problems.add(
+                table.name, col.name, "that are not numbers", parsed.isna() & ~empty, ids, raw
+            )
+            problems.add(
+                table.name,
+                col.name,
+                "that are infinite or too large for a float",
+                np.isinf(parsed),
+                ids,
+                raw,
+                "a cost, amount or volume must be a finite number",
+            )
             if col.minimum is not None:
                 problems.add(
                     table.name, col.name, f"below {col.minimum:g}", parsed < col.minimum, ids
@@ -279,6 +446,8 @@ def _normalise_table(table: Table, frame: pd.DataFrame, problems: _Problems) -> 
                     f"outside the vocabulary ({seen}); valid values: {', '.join(col.values)}",
                     unknown,
                     ids,
+                    fix=f"or map yours under [values.{col.name}] in crm_mapping.toml, such as "
+                    f'"Yours" = "{col.values[0]}"',
                 )
         else:
             parsed = raw.where(~empty, None) if textual else raw
@@ -322,6 +491,26 @@ def sponsor_loops(member_ids: pd.Series, sponsor_ids: pd.Series) -> np.ndarray:
     for _ in range(max(1, int(np.ceil(np.log2(n + 1))) + 1)):
         parent = parent[parent]
     return parent[:n] != n
+
+
+def parse_as_of(value) -> pd.Timestamp:
+    """``value`` as a naive UTC timestamp, or a :class:`DataError` saying why it is not one.
+
+    An empty, ``NaT`` or unparsable ``as_of`` is refused (with ``NaT`` no "after as_of" check
+    could run), and so is a bare number (``pd.Timestamp(1735689600)`` is 1970 plus nanoseconds).
+    """
+    fix = "pass the moment the export was taken, such as '2025-06-30' or pd.Timestamp('2025-06-30')"
+    if isinstance(value, (bool, int, float, np.number)) and not pd.isna(value):
+        raise DataError(f"as_of={value!r} is a number, not a date; {fix}")
+    try:
+        out = pd.Timestamp(value)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise DataError(f"as_of={value!r} is not a date ({exc}); {fix}") from exc
+    if pd.isna(out):
+        raise DataError(f"as_of={value!r} is empty; {fix}, or None for the latest timestamp")
+    if out.tzinfo is not None:
+        out = out.tz_convert("UTC").tz_localize(None)
+    return out
 
 
 def validate(data: CRMData) -> CRMData:
@@ -432,9 +621,7 @@ def validate(data: CRMData) -> CRMData:
         latest = [t for t in latest if pd.notna(t)]
         as_of = max(latest) if latest else None
     else:
-        as_of = pd.Timestamp(as_of)
-        if as_of.tzinfo is not None:
-            as_of = as_of.tz_convert("UTC").tz_localize(None)
+        as_of = parse_as_of(as_of)
         for name, col in stamps:
             frame = present[name]
             problems.add(
