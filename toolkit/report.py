@@ -353,18 +353,48 @@ def check_page(text: str, privacy=None, *, where: str = "page") -> None:
 # Parameters ------------------------------------------------------------------------------------
 
 
+def _with_values(source: str, parameters: dict) -> str:
+    """``source`` with each one-line ``name = default`` of ``parameters`` given its value (the
+    comment after it kept); names it does not assign are added at the end."""
+    import ast
+
+    lines = source.splitlines()
+    todo = dict(parameters)
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        tree = ast.Module(body=[], type_ignores=[])
+    for node in tree.body:
+        if (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+            and node.targets[0].id in todo
+            and node.lineno == node.end_lineno
+        ):
+            name = node.targets[0].id
+            line = lines[node.lineno - 1]
+            rest = line[node.end_col_offset :]
+            comment = rest[rest.index("#") :] if "#" in rest else ""
+            assignment = f"{line[: node.col_offset]}{name} = {todo.pop(name)!r}"
+            lines[node.lineno - 1] = f"{assignment}  {comment}" if comment else assignment
+    lines += [f"{name} = {value!r}" for name, value in todo.items()]
+    return "\n".join(lines)
+
+
 def _set_parameters(nb, parameters: dict) -> int:
-    """Write ``parameters`` into the notebook's cell tagged ``parameters`` (one added on top if
-    it has none); returns that cell's index. Values replace the defaults in place, so the page
-    shows one parameters cell, never a second "injected" one."""
-    source = "\n".join(f"{name} = {value!r}" for name, value in parameters.items())
+    """Give ``parameters`` their values in the notebook's cell tagged ``parameters`` (one added
+    on top if it has none) and return its index. The values replace the defaults in place, so a
+    page shows one parameters cell, never a second "injected" one."""
     for i, cell in enumerate(nb.cells):
         if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
-            cell.source = source
+            cell.source = _with_values(cell.source, parameters)
             return i
     import nbformat
 
-    nb.cells.insert(0, nbformat.v4.new_code_cell(source, metadata={"tags": ["parameters"]}))
+    cell = nbformat.v4.new_code_cell(_with_values("", parameters))
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells.insert(0, cell)
     return 0
 
 
@@ -375,13 +405,11 @@ def _set_parameters(nb, parameters: dict) -> int:
 _RESET = """\
 get_ipython().run_line_magic("reset", "-f")
 def _toolkit_reset():
-    import warnings
-    import pandas
-    import bokeh.io
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # deprecated pandas options warn when reset
-        pandas.reset_option("all")
-    bokeh.io.reset_output()
+    import sys
+    if "pandas" in sys.modules:
+        sys.modules["pandas"].reset_option("display")
+    if "bokeh.io" in sys.modules:
+        sys.modules["bokeh.io"].reset_output()
 _toolkit_reset()
 del _toolkit_reset
 """
@@ -421,6 +449,18 @@ class _Kernels:
         return km, kc
 
     @staticmethod
+    async def _reset(kc) -> None:
+        reply = await kc.execute_interactive(
+            _RESET, silent=True, timeout=60, output_hook=lambda msg: None
+        )
+        if reply["content"]["status"] != "ok":
+            content = reply["content"]
+            raise ReportError(
+                f"could not reset a kernel between notebooks: {content.get('ename')}: "
+                f"{content.get('evalue')}"
+            )
+
+    @staticmethod
     async def _stop(km, kc) -> None:
         kc.stop_channels()
         await km.shutdown_kernel(now=True)
@@ -436,7 +476,7 @@ class _Kernels:
                 while queue:
                     path, nb = queue.pop(0)
                     if used:
-                        await kc.execute_interactive(_RESET, silent=True, timeout=60)
+                        await self._reset(kc)
                     used = True
                     t0 = time.perf_counter()
                     await self._execute(km, kc, path, nb)
@@ -626,6 +666,7 @@ def build_report(
     used = {"data_dir": str(data_copy), "as_of": as_of_ts.isoformat()}
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-new-", dir=out.parent))
+    staging.chmod(0o755)  # mkdtemp's folder is private; the report is meant to be shared
     run_dir = Path(tempfile.mkdtemp(prefix="toolkit-report-run-"))
     # explorers export as Bokeh widgets over precomputed grids (they respond without a kernel)
     env = {**os.environ, "TOOLKIT_RENDERER": "static"}
