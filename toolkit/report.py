@@ -585,6 +585,17 @@ def _move_into_place(staging: Path, out: Path) -> None:
         staging.rename(out)
 
 
+def _run_coroutine(make):
+    """``asyncio.run(make())``, in a thread of its own when this thread already runs an event
+    loop (a notebook, Playwright's sync API)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make())
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(make())).result()
+
+
 @dataclass
 class Timings:
     """Where a report's time went, in seconds (``build_report(..., timings=Timings())``)."""
@@ -720,7 +731,7 @@ def build_report(
 
     try:
         with tqdm(total=len(paths), desc="report", unit="notebook", disable=not progress) as bar:
-            asyncio.run(main(bar))
+            _run_coroutine(lambda: main(bar))
         pages.sort(key=lambda p: p.notebook.name)
         timings.total = time.perf_counter() - t0
         source = "bundled sample" if data_dir is None else Path(data_dir).name
