@@ -29,9 +29,11 @@ import shutil
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from itertools import chain
 from pathlib import Path
 
 from toolkit.schema import TABLES, DataError
@@ -88,10 +90,13 @@ def find_notebooks(folder: Path | None = None) -> list[Path]:
 # flagged when its whole token sequence appears in a page. Values with fewer word characters than
 # this are ignored (initials, "n/a", a two-digit age would match numbers on every page).
 MIN_PERSONAL_CHARS = 5
-_WORD = re.compile(r"\w+")
+# A token is a run of word characters; NUL (never in a page) separates texts tokenised together.
+_TOKEN = re.compile(r"\w+|\x00")
+_SEPARATOR = "\x00"
 # JavaScript/JSON escapes a page may write a value's characters with (Bokeh's docs_json).
 _JS_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})|\\x([0-9a-fA-F]{2})|\\[nrtbf/]")
-_SEPARATOR = "\x00"  # never a token: keeps allowed texts from joining into one sequence
+# Script blocks at least this long are scanned once per report (BokehJS, inlined on every page).
+_BIG_BLOCK = 65_536
 
 
 def _unescape_js(match: re.Match) -> str:
@@ -102,20 +107,30 @@ def _unescape_js(match: re.Match) -> str:
 def _tokens(text: str) -> list[str]:
     """The word tokens of ``text`` as a reader would see them (HTML entities and JS escapes
     decoded, case folded)."""
-    text = html.unescape(_JS_ESCAPE.sub(_unescape_js, text))
-    return _WORD.findall(text.casefold())
+    text = html.unescape(_JS_ESCAPE.sub(_unescape_js, text.replace(_SEPARATOR, " ")))
+    return _TOKEN.findall(text.casefold())
+
+
+def _token_sequences(texts) -> list[tuple[str, ...]]:
+    """``_tokens`` of each text, tokenised in one pass (texts joined by the separator)."""
+    blob = _SEPARATOR.join(str(t).replace(_SEPARATOR, " ") for t in texts)
+    text = html.unescape(_JS_ESCAPE.sub(_unescape_js, blob)).casefold()
+    return [tuple(part.split()) for part in " ".join(_TOKEN.findall(text)).split(_SEPARATOR)]
 
 
 class PrivacyCheck:
     """The personal values no page may show, and a linear scan of a page for them.
 
     Built from the data before any notebook runs: the text values of every column outside the
-    contract (name, email, phone, notes...), minus values too short to mean anything and minus
-    values that also occur in ``allowed`` texts (contract columns such as sources or ids, the
-    notebooks' own prose, the inlined BokehJS), which a page shows legitimately.
+    contract (name, email, phone, notes...), minus values with fewer than
+    ``MIN_PERSONAL_CHARS`` word characters and minus values that also occur in ``allowed`` texts
+    (contract columns such as sources or ids, the notebooks' own cells, the inlined BokehJS),
+    which a page shows legitimately.
 
-    A page is scanned in one pass: its tokens go into a set, each value is looked up by its rarest
-    token (set lookups), and only the positions of those tokens are compared with the value.
+    A page is scanned in one pass: it is tokenised once (runs of word characters, case folded,
+    HTML entities and JavaScript escapes decoded); each value is looked up by its rarest token in
+    the page's token set, and only the positions of those tokens are compared with the value.
+    Large script blocks seen on an earlier page (BokehJS) are not scanned twice.
 
     Parameters
     ----------
@@ -127,52 +142,61 @@ class PrivacyCheck:
 
     def __init__(self, values=(), allowed=()):
         sequences = {
-            tuple(tokens)
-            for value in values
-            if sum(map(len, tokens := _tokens(str(value)))) >= MIN_PERSONAL_CHARS
+            seq
+            for seq in _token_sequences(values)
+            if seq and sum(map(len, seq)) >= MIN_PERSONAL_CHARS
         }
-        self._index = self._build(sequences)
+        self._blocks: dict[str, set[tuple[str, ...]]] = {}
         if sequences:
-            stream: list[str] = []
-            for text in allowed:
-                stream.extend(_tokens(str(text)))
-                stream.append(_SEPARATOR)
-            sequences -= self._find(stream)
-            self._index = self._build(sequences)
+            stream = [t for seq in _token_sequences(allowed) for t in (*seq, _SEPARATOR)]
+            present = set(stream)
+            # only a value whose every token the allowed texts hold can occur in them
+            shared = {seq for seq in sequences if present.issuperset(seq)}
+            if shared:
+                sequences -= self._find(stream, self._build(shared))
+        self._index = self._build(sequences)
         self.count = len(sequences)
 
     @staticmethod
     def _build(sequences) -> dict[str, list[tuple[tuple[str, ...], int]]]:
-        # anchor each value on its least frequent token (ties: the longest), so a value is only
+        # anchor each value on its least frequent token among all values, so a value is only
         # compared where a rare token of it occurs
-        frequency: dict[str, int] = {}
-        for seq in sequences:
-            for token in set(seq):
-                frequency[token] = frequency.get(token, 0) + 1
+        frequency = Counter(chain.from_iterable(map(set, sequences)))
         index: dict[str, list[tuple[tuple[str, ...], int]]] = {}
         for seq in sequences:
-            offset = min(range(len(seq)), key=lambda i: (frequency[seq[i]], -len(seq[i])))
-            index.setdefault(seq[offset], []).append((seq, offset))
+            anchor = min(seq, key=frequency.__getitem__)
+            index.setdefault(anchor, []).append((seq, seq.index(anchor)))
         return index
 
-    def _find(self, tokens: list[str]) -> set[tuple[str, ...]]:
-        anchors = self._index.keys() & set(tokens)
+    @staticmethod
+    def _find(tokens: list[str], index) -> set[tuple[str, ...]]:
         found: set[tuple[str, ...]] = set()
+        anchors = index.keys() & set(tokens)
         if not anchors:
             return found
-        for i, token in enumerate(tokens):
-            if token in anchors:
-                for seq, offset in self._index[token]:
-                    start = i - offset
-                    if start >= 0 and tuple(tokens[start : start + len(seq)]) == seq:
-                        found.add(seq)
+        for i in [i for i, token in enumerate(tokens) if token in anchors]:
+            for seq, offset in index[tokens[i]]:
+                start = i - offset
+                if start >= 0 and tuple(tokens[start : start + len(seq)]) == seq:
+                    found.add(seq)
         return found
 
     def leaks(self, text: str) -> int:
         """How many distinct personal values ``text`` shows."""
         if not self._index:
             return 0
-        return len(self._find(_tokens(text)))
+        found: set[tuple[str, ...]] = set()
+        small: list[str] = []
+        # a value never spans "<script": split there and remember what big blocks held
+        for block in text.split("<script"):
+            if len(block) < _BIG_BLOCK:
+                small.append(block)
+                continue
+            if block not in self._blocks:
+                self._blocks[block] = self._find(_tokens(block), self._index)
+            found |= self._blocks[block]
+        found |= self._find(_tokens(_SEPARATOR.join(small)), self._index)
+        return len(found)
 
 
 def _allowed_texts(data, notebooks: Sequence[Path]):
