@@ -97,6 +97,8 @@ _SEPARATOR = "\x00"
 _JS_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})|\\x([0-9a-fA-F]{2})|\\[nrtbf/]")
 # Script blocks at least this long are scanned once per report (BokehJS, inlined on every page).
 _BIG_BLOCK = 65_536
+_SCRIPT_TAG = re.compile(r"</?script", re.IGNORECASE)
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def _unescape_js(match: re.Match) -> str:
@@ -187,14 +189,16 @@ class PrivacyCheck:
             return 0
         found: set[tuple[str, ...]] = set()
         small: list[str] = []
-        # a value never spans "<script": split there and remember what big blocks held
-        for block in text.split("<script"):
+        # a value never spans a script tag: split there and remember what big blocks held
+        # (BokehJS differs between pages only by the output's element id, a UUID)
+        for block in _SCRIPT_TAG.split(text):
             if len(block) < _BIG_BLOCK:
                 small.append(block)
                 continue
-            if block not in self._blocks:
-                self._blocks[block] = self._find(_tokens(block), self._index)
-            found |= self._blocks[block]
+            key = _UUID.sub(" ", block)
+            if key not in self._blocks:
+                self._blocks[key] = self._find(_tokens(key), self._index)
+            found |= self._blocks[key]
         found |= self._find(_tokens(_SEPARATOR.join(small)), self._index)
         return len(found)
 
