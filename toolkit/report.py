@@ -450,75 +450,101 @@ class _Run:
     seconds: float
 
 
+# Imported by each kernel as soon as it starts, while the report reads and checks the data (a
+# notebook's own imports then cost nothing); the reset below leaves no name behind.
+_WARM_UP = """\
+import importlib
+for _name in ("pandas", "bokeh.io", "bokeh.resources", "toolkit", "toolkit.explorers"):
+    importlib.import_module(_name)
+del importlib, _name
+"""
+
+
 class _Kernels:
     """``jobs`` kernels started at once (IPC transport: Unix sockets, no TCP port, no warning),
-    each running notebooks one after another from a shared queue."""
+    each running notebooks one after another from a shared queue.
+
+    ``start()`` launches them (each imports the toolkit while the caller prepares the data);
+    ``run(items, done)`` hands them the notebooks; ``stop()`` shuts down any still running.
+    """
 
     def __init__(self, jobs: int, folder: Path, env: dict, cwd: Path, timeout: int = 600):
         self.jobs, self.folder, self.env, self.cwd, self.timeout = jobs, folder, env, cwd, timeout
-        self.timings: dict[str, float] = {"kernel_start": 0.0}
+        self.kernel_start = 0.0  # the slowest kernel, launch to imports done
+        self._tasks: list[asyncio.Future] = []
 
-    async def _start(self, n: int):
+    def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._queue: asyncio.Future = loop.create_future()
+        self._tasks = [asyncio.ensure_future(self._worker(n)) for n in range(self.jobs)]
+
+    async def _launch(self, n: int):
         from jupyter_client.manager import AsyncKernelManager
 
         t0 = time.perf_counter()
         km = AsyncKernelManager(kernel_name="python3", transport="ipc")
         km.connection_file = str(self.folder / f"kernel-{n}.json")
         km.ip = str(self.folder / f"kernel-{n}")
-        await km.start_kernel(env=self.env, cwd=str(self.cwd))
-        kc = km.client()
-        kc.start_channels()
+        kc = None
         try:
+            await km.start_kernel(env=self.env, cwd=str(self.cwd))
+            kc = km.client()
+            kc.start_channels()
             await kc.wait_for_ready(timeout=120)
+            await self._quietly(kc, _WARM_UP, "import the toolkit in a kernel")
         except BaseException:
-            await self._stop(km, kc)
+            await asyncio.shield(self._stop(km, kc))
             raise
-        self.timings["kernel_start"] = max(self.timings["kernel_start"], time.perf_counter() - t0)
+        self.kernel_start = max(self.kernel_start, time.perf_counter() - t0)
         return km, kc
 
     @staticmethod
-    async def _reset(kc) -> None:
+    async def _quietly(kc, code: str, what: str) -> None:
         reply = await kc.execute_interactive(
-            _RESET, silent=True, timeout=60, output_hook=lambda msg: None
+            code, silent=True, timeout=120, output_hook=lambda msg: None
         )
         if reply["content"]["status"] != "ok":
             content = reply["content"]
-            raise ReportError(
-                f"could not reset a kernel between notebooks: {content.get('ename')}: "
-                f"{content.get('evalue')}"
-            )
+            raise ReportError(f"could not {what}: {content.get('ename')}: {content.get('evalue')}")
 
     @staticmethod
     async def _stop(km, kc) -> None:
-        kc.stop_channels()
-        await km.shutdown_kernel(now=True)
+        if kc is not None:
+            kc.stop_channels()
+        if km.has_kernel:
+            await km.shutdown_kernel(now=True)
+
+    async def _worker(self, n: int) -> None:
+        km, kc = await self._launch(n)
+        try:
+            queue, done = await asyncio.shield(self._queue)
+            while queue:
+                path, nb = queue.pop(0)
+                # a fresh namespace for every notebook (modules stay imported)
+                await self._quietly(kc, _RESET, "reset a kernel between notebooks")
+                t0 = time.perf_counter()
+                await self._execute(km, kc, path, nb)
+                await done(_Run(path, nb, time.perf_counter() - t0))
+        finally:
+            await asyncio.shield(self._stop(km, kc))
 
     async def run(self, items: list[tuple[Path, object]], done) -> None:
         """Execute each ``(path, notebook)``; ``done(_Run)`` is awaited as each one finishes."""
-        queue = list(items)
-
-        async def worker(n: int) -> None:
-            km, kc = await self._start(n)
-            try:
-                used = False
-                while queue:
-                    path, nb = queue.pop(0)
-                    if used:
-                        await self._reset(kc)
-                    used = True
-                    t0 = time.perf_counter()
-                    await self._execute(km, kc, path, nb)
-                    await done(_Run(path, nb, time.perf_counter() - t0))
-            finally:
-                await self._stop(km, kc)
-
-        tasks = [asyncio.ensure_future(worker(n)) for n in range(min(self.jobs, len(items)))]
+        self._queue.set_result((list(items), done))
         try:
-            await asyncio.gather(*tasks)
-        finally:  # one notebook failed: stop the other kernels too (their finally shuts them)
-            for task in tasks:
+            await asyncio.gather(*self._tasks)
+        finally:  # one notebook failed: stop the other kernels too
+            await self.stop()
+
+    async def stop(self) -> None:
+        """Shut every kernel down: workers given no notebook finish starting and stop; workers
+        still running a notebook (another one failed) are cancelled."""
+        if not self._queue.done():
+            self._queue.set_result(([], None))
+        else:
+            for task in self._tasks:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def _execute(self, km, kc, path: Path, nb) -> None:
         from nbclient import NotebookClient
@@ -629,7 +655,7 @@ class Timings:
     """Where a report's time went, in seconds (``build_report(..., timings=Timings())``)."""
 
     prepare: float = 0.0  # reading, validating and copying the data; the privacy check's setup
-    kernel_start: float = 0.0  # the slowest kernel, from launch to ready (kernels start at once)
+    kernel_start: float = 0.0  # the slowest kernel, launch to imports done (beside ``prepare``)
     execution: float = 0.0  # notebooks, summed over kernels
     export: float = 0.0  # nbconvert to HTML, summed
     checks: float = 0.0  # offline and privacy checks of every page, summed
@@ -699,10 +725,7 @@ def build_report(
         paths = [Path(p) for p in notebooks]
     out = Path(out_dir).absolute()
     _claim_output(out, force)
-    data_copy, as_of_ts, privacy = prepare_data(data_dir, as_of, paths)
-    timings.prepare = time.perf_counter() - t0
-    shown = {"data_dir": None if data_dir is None else str(data_dir), "as_of": as_of_ts.isoformat()}
-    used = {"data_dir": str(data_copy), "as_of": as_of_ts.isoformat()}
+    prepared: dict = {}  # data_copy, as_of, privacy, once the data is read
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-new-", dir=out.parent))
     staging.chmod(0o755)  # mkdtemp's folder is private; the report is meant to be shared
@@ -715,6 +738,8 @@ def build_report(
     def export(run: _Run) -> Page:
         nb = run.nb
         t1 = time.perf_counter()
+        shown = {"data_dir": None if data_dir is None else str(data_dir)}
+        shown["as_of"] = prepared["as_of"].isoformat()
         index = _set_parameters(nb, shown)  # the page shows what the reader passed
         if not include_code:
             del nb.cells[index]  # no output, nothing to show without its code
@@ -723,7 +748,7 @@ def build_report(
         body, _resources = exporter.from_notebook_node(nb)
         t2 = time.perf_counter()
         target = staging / f"{run.notebook.stem}.html"
-        check_page(body, privacy, where=target.name)
+        check_page(body, prepared["privacy"], where=target.name)
         timings.export += t2 - t1
         timings.checks += time.perf_counter() - t2
         target.write_text(body, encoding="utf-8")
@@ -735,27 +760,37 @@ def build_report(
     async def main(bar) -> None:
         import nbformat
 
-        items = []
-        for path in paths:
-            nb = nbformat.read(path, as_version=4)
-            _set_parameters(nb, used)
-            items.append((path, nb))
-        kernels = _Kernels(jobs=max(1, jobs), folder=run_dir, env=env, cwd=paths[0].parent)
         loop = asyncio.get_running_loop()
-        # one thread exports and checks pages (nbconvert is not shared across threads) while
-        # the kernels go on with the next notebooks
-        with ThreadPoolExecutor(max_workers=1) as pool:
+        kernels = _Kernels(
+            jobs=max(1, min(jobs, len(paths))), folder=run_dir, env=env, cwd=paths[0].parent
+        )
+        kernels.start()  # they start and import while the data is read and checked
+        try:
+            folder, as_of_ts, privacy = await loop.run_in_executor(
+                None, prepare_data, data_dir, as_of, paths
+            )
+            prepared.update(data_copy=folder, as_of=as_of_ts, privacy=privacy)
+            timings.prepare = time.perf_counter() - t0
+            used = {"data_dir": str(folder), "as_of": as_of_ts.isoformat()}
+            items = []
+            for path in paths:
+                nb = nbformat.read(path, as_version=4)
+                _set_parameters(nb, used)
+                items.append((path, nb))
+            # one thread exports and checks pages (nbconvert is not shared across threads)
+            # while the kernels go on with the next notebooks
+            with ThreadPoolExecutor(max_workers=1) as pool:
 
-            async def done(run: _Run) -> None:
-                timings.execution += run.seconds
-                pages.append(await loop.run_in_executor(pool, export, run))
-                bar.set_postfix_str(f"{run.notebook.name} {run.seconds:.0f}s")
-                bar.update()
+                async def done(run: _Run) -> None:
+                    timings.execution += run.seconds
+                    pages.append(await loop.run_in_executor(pool, export, run))
+                    bar.set_postfix_str(f"{run.notebook.name} {run.seconds:.0f}s")
+                    bar.update()
 
-            try:
                 await kernels.run(items, done)
-            finally:
-                timings.kernel_start = kernels.timings["kernel_start"]
+        finally:
+            await kernels.stop()
+            timings.kernel_start = kernels.kernel_start
 
     try:
         with tqdm(total=len(paths), desc="report", unit="notebook", disable=not progress) as bar:
@@ -763,14 +798,15 @@ def build_report(
         pages.sort(key=lambda p: p.notebook.name)
         timings.total = time.perf_counter() - t0
         source = "bundled sample" if data_dir is None else Path(data_dir).name
-        text = _index(pages, source=source, as_of=as_of_ts, seconds=timings.total)
-        check_page(text, privacy, where="index.html")
+        text = _index(pages, source=source, as_of=prepared["as_of"], seconds=timings.total)
+        check_page(text, prepared["privacy"], where="index.html")
         (staging / "index.html").write_text(text, encoding="utf-8")
         _move_into_place(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         shutil.rmtree(run_dir, ignore_errors=True)
-        shutil.rmtree(data_copy, ignore_errors=True)
+        if "data_copy" in prepared:
+            shutil.rmtree(prepared["data_copy"], ignore_errors=True)
     return [p.html for p in pages] + [out / "index.html"]
 
 
