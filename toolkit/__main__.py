@@ -1,4 +1,5 @@
-"""Command line: ``python -m toolkit report [--data DIR] [--out DIR] [--no-code]`` or ``present``."""
+"""Command line: ``python -m toolkit report [--data DIR] [--out DIR] [--with-code] [--force]``
+or ``present``."""
 
 from __future__ import annotations
 
