@@ -149,14 +149,18 @@ class PrivacyCheck:
             if seq and sum(map(len, seq)) >= MIN_PERSONAL_CHARS
         }
         self._blocks: dict[str, set[tuple[str, ...]]] = {}
+        self._index = self._build(sequences)
         if sequences:
             stream = [t for seq in _token_sequences(allowed) for t in (*seq, _SEPARATOR)]
-            present = set(stream)
-            # only a value whose every token the allowed texts hold can occur in them
-            shared = {seq for seq in sequences if present.issuperset(seq)}
+            shared = self._find(stream, self._index)  # shown legitimately: not checked
             if shared:
-                sequences -= self._find(stream, self._build(shared))
-        self._index = self._build(sequences)
+                for anchor, entries in list(self._index.items()):
+                    kept = [entry for entry in entries if entry[0] not in shared]
+                    if kept:
+                        self._index[anchor] = kept
+                    else:
+                        del self._index[anchor]
+            sequences -= shared
         self.count = len(sequences)
 
     @staticmethod
