@@ -228,3 +228,25 @@ def test_handout_hides_code_and_shows_one_parameters_cell(tmp_path, tiny):
     # one parameters cell, showing the folder the reader passed (not the report's private copy)
     assert text.count("celltag_parameters") == 1 and "injected-parameters" not in text
     assert text.count(str(folder)) == 1 and "toolkit-report-data-" not in text
+
+
+@pytest.mark.slow
+def test_notebooks_sharing_a_kernel_each_start_from_a_fresh_namespace(tmp_path):
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    write_notebook(
+        nbs / "01_a.ipynb",
+        [
+            "left_behind = 'from 01'\npd_ = __import__('pandas')\n"
+            "pd_.set_option('display.precision', 1)"
+        ],
+    )
+    write_notebook(
+        nbs / "02_b.ipynb",
+        [
+            "import pandas\n"
+            "print('left:', 'left_behind' in dir(), 'precision:', pandas.get_option('display.precision'))"
+        ],
+    )
+    pages = build_report(None, tmp_path / "out", notebooks=nbs, jobs=1, progress=False)
+    assert "left: False precision: 6" in pages[1].read_text()
