@@ -47,7 +47,7 @@ test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
 
 report: $(VENV)/.installed
-	$(BIN)/python -m toolkit report $(if $(DATA),--data $(DATA)) --out $(OUT)
+	$(BIN)/python -m toolkit report $(if $(DATA),--data $(DATA)) --out $(OUT) $(if $(FORCE),--force)
 
 # Read and validate an export without running a notebook: make check DATA=folder [MAPPING=file]
 check: $(VENV)/.installed

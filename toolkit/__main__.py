@@ -1,4 +1,4 @@
-"""Command line: ``python -m toolkit report [--data DIR] [--out DIR] [--no-code]``,
+"""Command line: ``python -m toolkit report [--data DIR] [--out DIR] [--with-code] [--force]``,
 ``present [--notebook NAME] [--data DIR] [--port N]`` or
 ``check DIR [--mapping FILE] [--write-mapping FILE]``."""
 
