@@ -238,11 +238,11 @@ def test_growth_explorer_presets_and_size():
 
     explorer = growth_explorer(runs=50)
     story = explorer.results(**explorer.presets[1].values)
-    # the 001 story: about 5,000 reps expected after 12 months (GrowthParams.story_001)
-    assert 4_000 < story["claim"]["expected"].iloc[0] < 6_500
+    # the 001 story: about 5,000 reps expected after 12 months (GrowthParams.five_thousand_story)
+    assert 4_000 < story.claim.expected < 6_500
     town = explorer.results(**explorer.presets[2].values)
-    assert (town["wall"]["market"] == 20_000).all()
-    assert town["wall"]["remaining_expected"].iloc[-1] < 20_000
+    assert (town.wall["market"] == 20_000).all()
+    assert town.wall["remaining_expected"].iloc[-1] < 20_000
     assert doc_bytes(explorer.static_layout()) < MAX_EXPLORER_BYTES
 
 
