@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from toolkit.explorers import Control, Explorer, Preset, renderer
-from toolkit.explorers.core import StaticGrid
+from toolkit.explorers.static import StaticGrid
 
 MAX_EXPLORER_BYTES = 2_000_000
 
@@ -215,13 +215,13 @@ def test_funnel_explorer_static_grid_matches_headless_and_stays_small():
 def test_growth_explorer_state_mirrors_the_fan_chart():
     # the fast state path must show what toolkit.plots.growth_fan draws, or the two drift apart
     from toolkit.explorers import growth_explorer
-    from toolkit.explorers.core import _model_state
+    from toolkit.explorers.core import model_state
     from toolkit.explorers.growth import plot_outlook
 
     explorer = growth_explorer(runs=50)
     for preset in explorer.presets:
         outlook = explorer.results(**preset.values)
-        fast, built = explorer.state(outlook), _model_state(plot_outlook(outlook))
+        fast, built = explorer.state(outlook), model_state(plot_outlook(outlook))
         assert set(fast) == set(built)
         for name, props in built.items():
             if "data" in props:
@@ -307,7 +307,7 @@ def test_budget_outlook_lists_unbought_levels_as_unknown(budget_model):
 def test_lead_budget_explorer_state_mirrors_its_figures(budget_model):
     # the fast state path must hold exactly the columns and text the built figures carry
     from toolkit.explorers import lead_budget_explorer
-    from toolkit.explorers.core import _model_state
+    from toolkit.explorers.core import model_state
     from toolkit.explorers.lead_budget import plot_outlook
 
     paid = _paid(budget_model)
@@ -318,7 +318,7 @@ def test_lead_budget_explorer_state_mirrors_its_figures(budget_model):
     )
     for share in (0.0, 0.5, 1.0):
         outlook = explorer.results(share_0=share)
-        fast, built = explorer.state(outlook), _model_state(plot_outlook(outlook))
+        fast, built = explorer.state(outlook), model_state(plot_outlook(outlook))
         assert set(fast) == set(built)
         for name, props in built.items():
             if "data" not in props:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from toolkit.explorers.core import Control, Explorer, _model_state
+from toolkit.explorers.core import Control, Explorer, model_state
 
 NONE = "none"  # how the segment control says "everyone together" (None is not a widget value)
 # explorer metric -> (cohort_table metric, cumulative, what a cell says)
@@ -167,7 +167,7 @@ def _read_state(layout) -> dict:
     heatmap's height, colour range and tooltips, the curves' axis label, tooltips and colours."""
     from bokeh.models import Line, Scatter
 
-    state = _model_state(layout)
+    state = model_state(layout)
     for model in layout.references():
         name = model.name or ""
         if name in _PROPS:
