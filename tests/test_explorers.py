@@ -216,7 +216,7 @@ def test_growth_explorer_state_mirrors_the_fan_chart():
     # the fast state path must show what toolkit.plots.growth_fan draws, or the two drift apart
     from toolkit.explorers import growth_explorer
     from toolkit.explorers.core import model_state
-    from toolkit.explorers.growth import plot_outlook
+    from toolkit.plots.growth_plots import growth_outlook_figure as plot_outlook
 
     explorer = growth_explorer(runs=50)
     for preset in explorer.presets:
@@ -308,7 +308,7 @@ def test_lead_budget_explorer_state_mirrors_its_figures(budget_model):
     # the fast state path must hold exactly the columns and text the built figures carry
     from toolkit.explorers import lead_budget_explorer
     from toolkit.explorers.core import model_state
-    from toolkit.explorers.lead_budget import plot_outlook
+    from toolkit.plots.lead_quality_plots import budget_outlook_figure as plot_outlook
 
     paid = _paid(budget_model)
     explorer = lead_budget_explorer(

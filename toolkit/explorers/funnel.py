@@ -3,7 +3,6 @@ range one person should expect (:func:`toolkit.rates.expected_range`)."""
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -93,73 +92,18 @@ def funnel_outlook(
     return pd.DataFrame(rows)
 
 
-def _sources(outlook: pd.DataFrame) -> dict[str, dict]:
-    """Plot columns of the outlook (labels are formatting, not computation)."""
-    from toolkit.plots.style import source_data
-
-    frame = outlook[["step", "expected", "lower", "upper", "probability_of_none"]].copy()
-    frame["label"] = [
-        f"{e:,.1f} ({lo:,}–{hi:,})"
-        for e, lo, hi in zip(frame["expected"], frame["lower"], frame["upper"], strict=True)
-    ]
-    frame["top"] = frame["upper"].astype(float)
-    return {"funnel_explorer_source": source_data(frame)}
-
-
-def _readout(outlook: pd.DataFrame) -> str:
-    last = outlook.iloc[-1]
-    return (
-        f"Out of <b>{int(last['contacts']):,}</b> {html.escape(str(outlook['step'].iloc[0]))}s, "
-        f"expect about <b>{last['expected']:,.1f}</b> to reach {html.escape(str(last['step']))}; "
-        f"{last['level']:.0%} of the time between <b>{int(last['lower']):,}</b> and "
-        f"<b>{int(last['upper']):,}</b>. Chance of none: <b>{last['probability_of_none']:.0%}</b>."
-    )
-
-
 def _state(outlook: pd.DataFrame) -> dict:
-    state = {name: {"data": data} for name, data in _sources(outlook).items()}
-    state["funnel_explorer_readout"] = {"text": _readout(outlook)}
+    from toolkit.plots.funnel_plots import funnel_outlook_data, funnel_outlook_readout
+
+    state = {name: {"data": data} for name, data in funnel_outlook_data(outlook).items()}
+    state["funnel_explorer_readout"] = {"text": funnel_outlook_readout(outlook)}
     return state
 
 
-def plot_outlook(outlook: pd.DataFrame):
-    """Bars of expected counts per step with their range (whiskers); draws, never computes."""
-    from bokeh.layouts import column
-    from bokeh.models import ColumnDataSource, Div, FactorRange, LabelSet, Whisker
+def _figure(outlook: pd.DataFrame):
+    from toolkit.plots.funnel_plots import funnel_outlook_figure
 
-    from toolkit.plots.style import OBSERVED, new_figure
-
-    source = ColumnDataSource(
-        _sources(outlook)["funnel_explorer_source"], name="funnel_explorer_source"
-    )
-    steps = [str(s) for s in outlook["step"]]
-    fig = new_figure(
-        "funnel_explorer_figure",
-        x_range=FactorRange(*steps, name="funnel_explorer_steps"),
-        title="Expected people at each step, with the range to expect",
-        y_axis_label="people",
-        tools="save",
-    )
-    fig.vbar(x="step", top="expected", width=0.6, source=source, color=OBSERVED, alpha=0.8)
-    fig.add_layout(
-        Whisker(base="step", lower="lower", upper="upper", source=source, line_width=1.5)
-    )
-    fig.add_layout(
-        LabelSet(
-            x="step",
-            y="top",
-            text="label",
-            source=source,
-            y_offset=4,
-            text_align="center",
-            text_font_size="10pt",
-        )
-    )
-    fig.y_range.start = 0
-    fig.y_range.range_padding = 0.12  # room for the labels above the tallest bar
-    fig.xgrid.grid_line_color = None
-    readout = Div(text=_readout(outlook), name="funnel_explorer_readout")
-    return column(readout, fig, sizing_mode="stretch_width")
+    return funnel_outlook_figure(outlook)
 
 
 def funnel_explorer(
@@ -269,7 +213,7 @@ def funnel_explorer(
         "Funnel: what should my contacts give?",
         controls,
         compute,
-        plot_outlook,
+        _figure,
         state=_state,
         note="Bars: expected people; whiskers: the range that holds the count "
         f"{level:.0%} of the time. One person's numbers are small numbers.",

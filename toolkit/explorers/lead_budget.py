@@ -4,7 +4,6 @@ fitted :class:`toolkit.LeadQualityModel` (:func:`toolkit.lead_budget`)."""
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping
 
 import numpy as np
@@ -14,7 +13,6 @@ from toolkit.explorers.core import Control, Explorer
 
 BUDGET_STEPS = (100, 250, 500, 1000, 2000, 5000)
 SHARE_STEPS = (0.0, 0.2, 0.4, 0.5, 0.6, 0.8, 1.0)
-OUTCOME_WORDS = {"customer": "customers", "rep": "reps", "leader": "leaders"}
 
 
 def budget_outlook(
@@ -84,152 +82,18 @@ def budget_outlook(
     return {"budget": table, "cost": pd.concat(rows, ignore_index=True)}
 
 
-# -- drawing (no computation: labels and layout only) -------------------------------------------
+def _state(outlook) -> dict:
+    from toolkit.plots.lead_quality_plots import budget_outlook_data, budget_outlook_readout
+
+    state = {name: {"data": data} for name, data in budget_outlook_data(outlook).items()}
+    state["lead_budget_explorer_readout"] = {"text": budget_outlook_readout(outlook)}
+    return state
 
 
-def _totals(outlook: dict) -> pd.DataFrame:
-    table = outlook["budget"]
-    return table[table["level"] == "total"].reset_index(drop=True)
+def _figure(outlook):
+    from toolkit.plots.lead_quality_plots import budget_outlook_figure
 
-
-def _count_data(outlook: dict) -> dict:
-    from toolkit.plots.style import source_data
-
-    totals = _totals(outlook)
-    frame = totals[
-        ["outcome", "expected", "ci_lower", "ci_upper", "likely_lower", "likely_upper"]
-    ].copy()
-    frame["label"] = [
-        f"{e:,.1f} (likely {lo:,.0f}–{hi:,.0f})"
-        for e, lo, hi in zip(
-            frame["expected"], frame["likely_lower"], frame["likely_upper"], strict=True
-        )
-    ]
-    frame["top"] = frame["likely_upper"].astype(float)
-    return source_data(frame)
-
-
-def _cost_frame(outlook: dict) -> pd.DataFrame:
-    cost = outlook["cost"]
-    return cost[cost["outcome"] == "customer"].reset_index(drop=True)
-
-
-def _money(value: float) -> str:
-    return f"${value:,.2f}" if np.isfinite(value) else "n/a"
-
-
-def _readout(outlook: dict) -> str:
-    totals = _totals(outlook).set_index("outcome")
-    cost = _cost_frame(outlook).set_index("level").loc["total"]
-    first = totals.iloc[0]
-    parts = []
-    for outcome, row in totals.iterrows():
-        word = OUTCOME_WORDS.get(outcome, html.escape(str(outcome)))
-        parts.append(
-            f"<b>{row['expected']:,.1f}</b> {word} ({row['ci_lower']:,.1f} to "
-            f"{row['ci_upper']:,.1f}; in one go you might see {row['likely_lower']:,.0f} to "
-            f"{row['likely_upper']:,.0f})"
-        )
-    notes = sorted({str(n) for n in _totals(outlook)["note"] if str(n)})
-    warning = (
-        f"<br><span style='color:#b30000'>Model checks: {html.escape('; '.join(notes))}</span>"
-        if notes
-        else ""
-    )
-    return (
-        f"<div style='font-size:15px'>Spending <b>{_money(first['spend'])}</b> on "
-        f"<b>{first['leads']:,.0f}</b> leads should bring " + ", ".join(parts) + ".<br>"
-        f"One customer costs <b>{_money(cost['cost_per'])}</b> "
-        f"({_money(cost['ci_lower'])} to {_money(cost['ci_upper'])})." + warning + "</div>"
-    )
-
-
-def _state(outlook: dict) -> dict:
-    from toolkit.plots.style import source_data
-
-    return {
-        "lead_budget_explorer_counts": {"data": _count_data(outlook)},
-        "lead_quality_cost_per_source": {"data": source_data(_with_colors(_cost_frame(outlook)))},
-        "lead_budget_explorer_readout": {"text": _readout(outlook)},
-    }
-
-
-def _with_colors(frame: pd.DataFrame) -> pd.DataFrame:
-    # the same column toolkit.plots.cost_per_customer adds (its source carries it)
-    from toolkit.plots.lead_quality_plots import _colors
-
-    frame = frame.copy()
-    frame["color"] = _colors(frame)
-    return frame
-
-
-def plot_outlook(outlook: dict):
-    """The explorer's layout: a readout, expected counts with their ranges, and the cost of one
-    customer per lead type (:func:`toolkit.plots.cost_per_customer`). Draws only."""
-    from bokeh.layouts import column, row
-    from bokeh.models import ColumnDataSource, Div, HoverTool, LabelSet, Whisker
-
-    from toolkit.plots.lead_quality_plots import cost_per_customer
-    from toolkit.plots.style import OBSERVED, new_figure
-
-    counts = ColumnDataSource(_count_data(outlook), name="lead_budget_explorer_counts")
-    outcomes = [str(o) for o in counts.data["outcome"]]
-    fig = new_figure(
-        "lead_budget_explorer_figure",
-        x_range=outcomes,
-        title="Expected from the budget (thick: the expected number's range; thin: what one "
-        "try might give)",
-        y_axis_label="people",
-        tools="save",
-        height=340,
-    )
-    bars = fig.vbar(x="outcome", top="expected", width=0.6, source=counts, color=OBSERVED)
-    fig.add_layout(
-        Whisker(
-            base="outcome",
-            lower="likely_lower",
-            upper="likely_upper",
-            source=counts,
-            line_width=1,
-            line_color="#777777",
-        )
-    )
-    fig.segment(
-        "outcome", "ci_lower", "outcome", "ci_upper", source=counts, line_width=6, color="#333333"
-    )
-    fig.add_layout(
-        LabelSet(
-            x="outcome",
-            y="top",
-            text="label",
-            source=counts,
-            y_offset=4,
-            text_align="center",
-            text_font_size="9pt",
-        )
-    )
-    fig.add_tools(
-        HoverTool(
-            renderers=[bars],
-            tooltips=[
-                ("outcome", "@outcome"),
-                ("expected", "@expected{0,0.0}"),
-                ("range of the expected number", "@ci_lower{0,0.0} to @ci_upper{0,0.0}"),
-                ("one try might give", "@likely_lower{0,0} to @likely_upper{0,0}"),
-            ],
-        )
-    )
-    fig.y_range.start = 0
-    fig.y_range.range_padding = 0.15
-    fig.xgrid.grid_line_color = None
-    cost = cost_per_customer(
-        _cost_frame(outlook), title="What one customer costs, by lead type and for the whole mix"
-    )
-    cost.height = 340
-    readout = Div(
-        text=_readout(outlook), name="lead_budget_explorer_readout", sizing_mode="stretch_width"
-    )
-    return column(readout, row(fig, cost, sizing_mode="stretch_width"), sizing_mode="stretch_width")
+    return budget_outlook_figure(outlook)
 
 
 def _default_prices(model) -> dict[str, float]:
@@ -355,7 +219,7 @@ def lead_budget_explorer(
         "Lead budget: what should my money bring?",
         controls,
         compute,
-        plot_outlook,
+        _figure,
         state=_state,
         note=f"The last lead type ({levels[-1]}) gets what the shares leave of the budget. "
         "Thick bars: the range of the expected number; thin whiskers: what one try might give "
