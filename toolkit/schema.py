@@ -1,17 +1,17 @@
 """The data contract: a CRM export as four tables (plus an optional role history) and ``as_of``.
 
-=============  ==================================  ==========================================
-table          one row per                         columns (required first)
-=============  ==================================  ==========================================
-leads          person who entered the funnel       lead_id, created_at, source, lead_type,
-                                                   cost, owner_id
-events         stage a lead reached                lead_id, stage, at
-members        customer or rep in the organisation member_id, sponsor_id, joined_at, role,
-                                                   left_at, lead_id
-orders         purchase                            order_id, member_id, ordered_at, amount,
-                                                   volume, autoship
-role_history   role a member took on (optional)    member_id, role, from_at
-=============  ==================================  ==========================================
+=============  ===================================  ========================================
+table          one row per                          columns (required first)
+=============  ===================================  ========================================
+leads          person who entered the funnel        lead_id, created_at, source, lead_type,
+                                                    cost, owner_id
+events         stage a lead reached                 lead_id, stage, at
+members        customer or rep in the organisation  member_id, sponsor_id, joined_at, role,
+                                                    left_at, lead_id
+orders         purchase                             order_id, member_id, ordered_at, amount,
+                                                    volume, autoship
+role_history   role a member took on (optional)     member_id, role, from_at
+=============  ===================================  ========================================
 
 Empty values are allowed only where the contract says so: ``owner_id`` (a lead nobody works
 yet), ``sponsor_id`` (a root of the genealogy), ``left_at`` (still active) and ``members.lead_id``
