@@ -93,6 +93,9 @@ def test_active_by_hand(crm):
         "rate_lower",
         "rate_upper",
         "complete",
+        "metric",
+        "reference",
+        "alpha",
     ]
     # January: 3 active at the end of January, 2 at the end of February (B left; C left on
     # 1 March at midnight, so was still there at the end of February)
@@ -403,6 +406,9 @@ def test_empty_input_gives_empty_table(crm):
         "rate_lower",
         "rate_upper",
         "complete",
+        "metric",
+        "reference",
+        "alpha",
     ]
     mix = member_mix(members.iloc[:0], orders.iloc[:0])
     assert mix.empty and "customers_per_rep" in mix.columns
@@ -538,9 +544,14 @@ def test_pooled_shares_and_what_cannot_be_pooled(crm):
     )
     with pytest.raises(ValueError, match="reference='initial'"):
         pool_cohorts(cohort_table(members, orders, as_of=AS_OF, reference="previous"))
+    # the table says its metric in its own column, so a Polars table pools as the pandas one;
+    # a table that does not say it needs metric=
+    assert pool_cohorts(to_engine(table, "polars")).equals(pooled)
     with pytest.raises(ValueError, match="metric="):
-        pool_cohorts(to_engine(table, "polars"))
-    assert pool_cohorts(to_engine(table, "polars"), metric="active").equals(pooled)
+        pool_cohorts(to_engine(table.drop(columns="metric"), "polars"))
+    assert pool_cohorts(to_engine(table.drop(columns="metric"), "polars"), metric="active").equals(
+        pooled
+    )
     with pytest.raises(ValueError, match="intervals=True"):
         pool_cohorts(cohort_table(members, orders, as_of=AS_OF, metric="revenue", intervals=False))
 
@@ -712,11 +723,11 @@ def test_large_pandas_handoff_to_polars(crm, monkeypatch):
     # big pandas inputs run on Polars internally: same table, and error messages still name the
     # order ids (a column the hand-off does not carry)
     pytest.importorskip("polars")
-    import toolkit.cohorts as cohorts
+    import toolkit.frames
 
     members, orders = crm
     expected = cohort_table(members, orders, as_of=AS_OF, metric="revenue", by="role")
-    monkeypatch.setattr(cohorts, "HANDOFF_ROWS", 0)
+    monkeypatch.setattr(toolkit.frames, "HANDOFF_ROWS", 0)
     result = cohort_table(members, orders, as_of=AS_OF, metric="revenue", by="role")
     assert isinstance(result, pd.DataFrame)
     pd.testing.assert_frame_equal(result, expected, check_dtype=False)

@@ -101,7 +101,7 @@ def test_engines_agree_on_the_sample(sample, engine):
 def test_pandas_handoff_to_polars_gives_the_same_table(sample, monkeypatch):
     kw = dict(steps=STEPS4, by="lead_type", leads=sample.leads, as_of=sample.as_of)
     slow = table(sample.events, **kw)
-    monkeypatch.setattr(F, "HANDOFF_ROWS", 0)
+    monkeypatch.setattr(toolkit.frames, "HANDOFF_ROWS", 0)
     fast = toolkit.funnel_table(sample.events, **kw)
     assert isinstance(fast, pd.DataFrame)  # pandas in, pandas out
     pd.testing.assert_frame_equal(fast, slow, check_dtype=False)
@@ -143,7 +143,9 @@ def test_slices_of_leads_give_the_same_table(sample, monkeypatch, kw):
     assert len(F._slices(wrapped[1], wrapped[2])) == -(-len(events) // 4_000)
     sliced = table(ev_pl, **kw | {"leads": ld_pl})
     pd.testing.assert_frame_equal(sliced, whole, check_dtype=False)
-    monkeypatch.setattr(F, "HANDOFF_ROWS", 0)  # pandas handed to Polars (stage as codes)
+    monkeypatch.setattr(
+        toolkit.frames, "HANDOFF_ROWS", 0
+    )  # pandas handed to Polars (stage as codes)
     handed = toolkit.funnel_table(events, **kw)
     pd.testing.assert_frame_equal(handed, whole, check_dtype=False)
 
@@ -155,12 +157,12 @@ def test_a_lazy_query_is_not_sliced(sample, monkeypatch):
     monkeypatch.setattr(F, "SLICE_FROM", 1)
     monkeypatch.setattr(F, "SLICE_EVENTS", 4_000)
     lazy = pl.from_pandas(sample.events).lazy()
-    assert len(F._slices(F._lazy(nw.from_native(lazy)), None)) > 1
+    assert len(F._slices(toolkit.frames.lazy(nw.from_native(lazy)), None)) > 1
     query = lazy.filter(pl.col("stage") != "leader")
-    assert len(F._slices(F._lazy(nw.from_native(query)), None)) == 1
+    assert len(F._slices(toolkit.frames.lazy(nw.from_native(query)), None)) == 1
     # ids of another type hash differently: not cut
     ld = pl.from_pandas(sample.leads).with_columns(pl.col("lead_id").cast(pl.Categorical)).lazy()
-    assert len(F._slices(F._lazy(nw.from_native(lazy)), nw.from_native(ld))) == 1
+    assert len(F._slices(toolkit.frames.lazy(nw.from_native(lazy)), nw.from_native(ld))) == 1
 
 
 @pytest.mark.spark

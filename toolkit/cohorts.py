@@ -15,71 +15,27 @@ import narwhals as nw
 import numpy as np
 import pandas as pd
 
-from toolkit.frames import collect, from_native, is_lazy, to_kind
+from toolkit.censoring import (
+    ORDINAL_PERIODS,
+    check_period,
+    naive_utc,
+    period_ordinal,
+    period_ordinal_of,
+    period_ordinals,
+    period_start,
+)
+from toolkit.frames import collect, from_native, hand_off, lazy_polars, to_kind, to_pandas
+from toolkit.rates import check_alpha, wilson_interval, z_value
 from toolkit.schema import CUSTOMER_ROLES, EXAMPLES_SHOWN, REP_ROLES, ROLES, _Problems
 
-PERIODS = {
-    "W": "week (Monday to Sunday)",
-    "M": "calendar month",
-    "Q": "calendar quarter",
-    "Y": "calendar year",
-}
 METRICS = ("active", "ordering", "revenue", "volume")
 REFERENCES = ("initial", "previous")
-CONFIDENCE = 0.95
-# Above this many orders a pandas input is handed to Polars internally (pandas in, pandas out).
-HANDOFF_ROWS = 2_000_000
 # the open ends of a member's first and last role spell, as period ordinals
 _ALL_TIME = (-(2**40), 2**40)
 
 
-# --------------------------------------------------------------------------------------------
-# periods as integers: every engine can do year/month arithmetic, and ordinals subtract cleanly
-
-
 def _check_period(period: str) -> str:
-    if period not in PERIODS:
-        valid = ", ".join(f"{k!r} ({v})" for k, v in PERIODS.items())
-        raise ValueError(f"period must be one of {valid}; got {period!r}")
-    return period
-
-
-def _ordinal(col: str, period: str) -> nw.Expr:
-    """The period a timestamp falls in, as an integer that increases by 1 per period."""
-    year, month = nw.col(col).dt.year(), nw.col(col).dt.month()
-    if period == "M":
-        return year * 12 + month - 1
-    if period == "Q":
-        return year * 4 + (month - 1) // 3
-    if period == "Y":
-        return year
-    # weeks: days since 1970-01-01 from year and day of year (leap days counted by hand, since
-    # not every engine can subtract timestamps), shifted so that weeks start on a Monday
-    before = year - 1
-    leap = before // 4 - before // 100 + before // 400 - 477  # 477 leap days before 1970
-    days = (year - 1970) * 365 + leap + nw.col(col).dt.ordinal_day() - 1
-    return (days + 3) // 7
-
-
-def _ordinal_of(stamp: pd.Timestamp, period: str) -> int:
-    if period == "M":
-        return stamp.year * 12 + stamp.month - 1
-    if period == "Q":
-        return stamp.year * 4 + (stamp.month - 1) // 3
-    if period == "Y":
-        return stamp.year
-    return (int((stamp.normalize() - pd.Timestamp("1970-01-01")).days) + 3) // 7
-
-
-def _period_start(ordinals, period: str) -> pd.DatetimeIndex:
-    """The first instant of each period ordinal (the inverse of :func:`_ordinal`)."""
-    o = np.asarray(ordinals, dtype="int64")
-    if period == "W":
-        start = np.datetime64("1969-12-29") + (o * 7).astype("timedelta64[D]")
-        return pd.DatetimeIndex(start.astype("datetime64[us]"))
-    months = {"M": o, "Q": o * 3, "Y": o * 12}[period]
-    start = (months - 1970 * 12).astype("datetime64[M]")
-    return pd.DatetimeIndex(start.astype("datetime64[us]"))
+    return check_period(period, ORDINAL_PERIODS).code
 
 
 # --------------------------------------------------------------------------------------------
@@ -90,45 +46,6 @@ def _as_list(by) -> list[str]:
     if by is None:
         return []
     return [by] if isinstance(by, str) else list(by)
-
-
-def _native_like(result: pd.DataFrame, like: nw.DataFrame | nw.LazyFrame):
-    """``result`` as the same kind of frame as ``like`` (a lazy input gives a lazy result)."""
-    impl = like.implementation
-    if impl.is_pandas():
-        return result
-    import pyarrow as pa
-
-    table = pa.Table.from_pandas(result, preserve_index=False)
-    if not is_lazy(like):
-        return nw.from_arrow(table, backend=impl).to_native()
-    eager = nw.from_arrow(table, backend="pyarrow")
-    if impl.is_pyspark():
-        return eager.lazy(backend=impl, session=like.to_native().sparkSession).to_native()
-    return eager.lazy(backend=impl).to_native()
-
-
-def _handoff(frames: dict, columns: dict) -> dict:
-    """Large pandas inputs go to Polars internally when it is installed (same numbers, faster).
-
-    Only the ``columns`` the computation reads are converted; error messages that need other
-    columns (the order ids) are built from the caller's own frames.
-    """
-    natives = {k: v for k, v in frames.items() if v is not None}
-    rows = sum(len(v) for v in natives.values() if isinstance(v, pd.DataFrame))
-    if rows < HANDOFF_ROWS or not all(isinstance(v, pd.DataFrame) for v in natives.values()):
-        return frames
-    try:
-        import polars as pl
-    except ImportError:
-        return frames
-    out = {}
-    for name, frame in frames.items():
-        if frame is not None:
-            keep = [c for c in columns[name] if c in frame.columns]
-            frame = pl.from_pandas(frame[keep] if len(keep) == len(columns[name]) else frame)
-        out[name] = frame
-    return out
 
 
 def _flag(condition: nw.Expr) -> nw.Expr:
@@ -153,13 +70,8 @@ def _latest(frames: list[tuple[nw.DataFrame | nw.LazyFrame, list[str]]]) -> pd.T
     latest = []
     for frame, cols in frames:
         row = collect(frame.select(*[nw.col(c).max() for c in cols])).row(0)
-        latest += [_naive(pd.Timestamp(v)) for v in row if v is not None and pd.notna(v)]
+        latest += [naive_utc(pd.Timestamp(v)) for v in row if v is not None and pd.notna(v)]
     return max(latest) if latest else None
-
-
-def _naive(stamp: pd.Timestamp) -> pd.Timestamp:
-    """UTC without a time zone, as the contract keeps timestamps (Spark hands back aware ones)."""
-    return stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo is not None else stamp
 
 
 def _prepare(members, orders, by, period, as_of, order_cols):
@@ -177,7 +89,7 @@ def _prepare(members, orders, by, period, as_of, order_cols):
         )
     ).row(0)
     latest = _latest([(orders_nw, ["ordered_at"])] if orders_nw is not None else [])
-    stamps = [_naive(pd.Timestamp(v)) for v in row[:2] if v is not None and pd.notna(v)]
+    stamps = [naive_utc(pd.Timestamp(v)) for v in row[:2] if v is not None and pd.notna(v)]
     if latest is not None:
         stamps.append(latest)
     latest = max(stamps) if stamps else None
@@ -185,7 +97,7 @@ def _prepare(members, orders, by, period, as_of, order_cols):
     if as_of is None:
         as_of = latest
     else:
-        as_of = _naive(pd.Timestamp(as_of))
+        as_of = naive_utc(pd.Timestamp(as_of))
         if latest is not None and latest > as_of:
             lit = nw.lit(as_of.to_pydatetime())
             for frame, cols, table, id_col in (
@@ -220,15 +132,7 @@ def _prepare(members, orders, by, period, as_of, order_cols):
             )
         )
     problems.raise_if_any()
-    return _lazy(members_nw), _lazy(orders_nw), as_of
-
-
-def _lazy(frame):
-    """Eager Polars frames go lazy: the query optimiser then fuses the steps instead of
-    materialising every intermediate column of millions of rows (about twice as fast)."""
-    if frame is not None and not is_lazy(frame) and frame.implementation.is_polars():
-        return frame.lazy()
-    return frame
+    return lazy_polars(members_nw), lazy_polars(orders_nw), as_of
 
 
 def _order_problems(members_nw, orders_nw) -> None:
@@ -256,12 +160,12 @@ def _order_problems(members_nw, orders_nw) -> None:
 
 def _member_periods(members_nw, by, period):
     """One row per member: cohort ordinal, the period they left in (relative), the by columns."""
-    cohort = _ordinal("joined_at", period)
+    cohort = period_ordinal("joined_at", period)
     return members_nw.select(
         nw.col("member_id"),
         *[nw.col(c) for c in by],
         cohort.alias("_cohort"),
-        (_ordinal("left_at", period) - cohort).alias("_left_period"),
+        (period_ordinal("left_at", period) - cohort).alias("_left_period"),
         nw.col("joined_at").alias("_joined_at"),
     )
 
@@ -285,7 +189,7 @@ def _order_cells(
     per_member = (
         orders_nw.select(
             nw.col("member_id"),
-            _ordinal("ordered_at", period).alias("_op"),
+            period_ordinal("ordered_at", period).alias("_op"),
             value.alias("_x"),
             nw.col("ordered_at"),
         )
@@ -359,10 +263,10 @@ def _keyed_cells(members_nw, orders_nw, by, period, value, first, span, n_member
         "member_id",
         "_idx",
         *by,
-        (_ordinal("joined_at", period) - first).alias("_c"),
+        (period_ordinal("joined_at", period) - first).alias("_c"),
         nw.col("joined_at").alias("_joined_at"),
     )
-    cell = nw.col("_c") * width + _ordinal("ordered_at", period) - first + 1
+    cell = nw.col("_c") * width + period_ordinal("ordered_at", period) - first + 1
     key = (
         nw.when(nw.col("_idx").is_null())
         .then(nw.lit(-2 * m))
@@ -403,35 +307,22 @@ def _keyed_cells(members_nw, orders_nw, by, period, value, first, span, n_member
 
 
 # --------------------------------------------------------------------------------------------
-# intervals
-
-
-def _wilson(successes, trials, alpha=1 - CONFIDENCE):
-    from statsmodels.stats.proportion import proportion_confint
-
-    successes = np.asarray(successes, dtype="float64")
-    trials = np.asarray(trials, dtype="float64")
-    ok = (trials > 0) & np.isfinite(successes) & np.isfinite(trials)
-    lower = np.full(successes.shape, np.nan)
-    upper = np.full(successes.shape, np.nan)
-    if ok.any():
-        lo, hi = proportion_confint(
-            np.minimum(successes[ok], trials[ok]), trials[ok], alpha=alpha, method="wilson"
-        )
-        lower[ok], upper[ok] = lo, hi
-    return lower, upper
-
-
-def _z(alpha=1 - CONFIDENCE) -> float:
-    from scipy.stats import norm
-
-    return float(norm.ppf(1 - alpha / 2))
-
-
-# --------------------------------------------------------------------------------------------
 # the cohort table
 
-_COLUMNS = ["cohort", "period", "size", "value", "rate", "rate_lower", "rate_upper", "complete"]
+# what the table holds, in its own columns (one value on every row): readable alike from a
+# pandas, Polars or Spark result, where pandas ``attrs`` would be lost
+DESCRIPTION_COLUMNS = ["metric", "reference", "alpha"]
+_COLUMNS = [
+    "cohort",
+    "period",
+    "size",
+    "value",
+    "rate",
+    "rate_lower",
+    "rate_upper",
+    "complete",
+    *DESCRIPTION_COLUMNS,
+]
 # every column of a (projected) cohort table that is not a ``by`` column
 CELL_COLUMNS = (*_COLUMNS, "projected")
 
@@ -444,6 +335,9 @@ def _empty_table(by: list[str]) -> pd.DataFrame:
     for col in ("value", "rate", "rate_lower", "rate_upper"):
         frame[col] = pd.Series(dtype="float64")
     frame["complete"] = pd.Series(dtype="bool")
+    frame["metric"] = pd.Series(dtype="str")
+    frame["reference"] = pd.Series(dtype="str")
+    frame["alpha"] = pd.Series(dtype="float64")
     return frame
 
 
@@ -458,6 +352,7 @@ def cohort_table(
     cumulative: bool = False,
     as_of=None,
     intervals: bool = True,
+    alpha: float = 0.05,
 ):
     """Members grouped by the period they joined, followed period by period.
 
@@ -491,6 +386,8 @@ def cohort_table(
         For "revenue" and "volume" the interval needs every member's total per period, an extra
         aggregation over the orders (1.6 to 1.9 times as long on 20M orders). False skips it
         (``rate_lower`` and ``rate_upper`` are then NaN for money); counts always have theirs.
+    alpha : float
+        Intervals at level ``1 - alpha`` (0.05: 95%).
 
     Returns
     -------
@@ -506,12 +403,15 @@ def cohort_table(
       far for the period in progress, NaN for periods that have not begun
     - ``rate``: ``value`` over ``size`` (reference "initial") or over the previous period's
       ``value`` (reference "previous"); NaN when the cell is incomplete or its base is 0
-    - ``rate_lower``, ``rate_upper``: 95% interval of ``rate`` (Wilson for shares; normal
+    - ``rate_lower``, ``rate_upper``: interval of ``rate`` at level ``1 - alpha`` (Wilson for shares; normal
       approximation for money per member; log-ratio approximation, ignoring the correlation
       between periods and so conservative, for ratios that are not shares); NaN when ``rate`` is
     - ``complete``: True when the period ended on or before ``as_of``. Incomplete cells are
       unknown, never 0: all members of a calendar cohort reach a period together, so only cells
       that have fully elapsed enter a rate.
+    - ``metric``, ``reference``, ``alpha``: what the table holds, the same on every row (the
+      arguments given), so that :func:`pool_cohorts`, :func:`project_cohorts` and the plots read
+      it from any engine's result.
 
     Raises
     ------
@@ -523,6 +423,7 @@ def cohort_table(
         An unknown ``metric``, ``period`` or ``reference`` (the message lists the valid ones).
     """
     _check_period(period)
+    check_alpha(alpha)
     if metric not in METRICS:
         raise ValueError(f"metric must be one of {', '.join(METRICS)}; got {metric!r}")
     if reference not in REFERENCES:
@@ -536,7 +437,7 @@ def cohort_table(
     by = _as_list(by)
     value_col = {"revenue": "amount", "volume": "volume"}.get(metric)
     like = from_native(members, "members", ["member_id"])
-    frames = _handoff(
+    frames = hand_off(
         {"members": members, "orders": orders if metric != "active" else None},
         {
             "members": ["member_id", "joined_at", "left_at", *by],
@@ -561,9 +462,9 @@ def cohort_table(
     else:
         sizes = collect(people.group_by(*by, "_cohort").agg(nw.len().alias("size"))).to_pandas()
     if sizes.empty or as_of is None:
-        return _native_like(_empty_table(by), like)
+        return to_kind(_empty_table(by), like)
 
-    now = _ordinal_of(as_of, period)
+    now = period_ordinal_of(as_of, period)
     first = int(sizes["_cohort"].min())
     periods = np.arange(now - first + 1)
     grid = sizes.loc[sizes.index.repeat(len(periods))].reset_index(drop=True)
@@ -621,17 +522,15 @@ def cohort_table(
             sumsq = pd.Series(sumsq).groupby(groups, dropna=False).cumsum().to_numpy()
     value = np.where(begun, value.astype("float64"), np.nan)
     grid["value"] = value
-    _rates(grid, by, metric, reference, cumulative, sumsq)
+    _rates(grid, by, metric, reference, cumulative, sumsq, alpha)
+    grid["metric"], grid["reference"], grid["alpha"] = metric, reference, float(alpha)
 
-    grid["cohort"] = _period_start(grid["_cohort"], period)
+    grid["cohort"] = period_start(grid["_cohort"], period)
     out = grid[by + _COLUMNS].sort_values(by + ["cohort", "period"]).reset_index(drop=True)
-    out.attrs.update(
-        metric=metric, reference=reference, cumulative=cumulative, period=period, as_of=str(as_of)
-    )
-    return _native_like(out, like)
+    return to_kind(out, like)
 
 
-def _rates(grid: pd.DataFrame, by, metric, reference, cumulative, sumsq) -> None:
+def _rates(grid: pd.DataFrame, by, metric, reference, cumulative, sumsq, alpha) -> None:
     """Fill rate and its interval in place (on the grid, a frame this module built)."""
     size = grid["size"].to_numpy(dtype="float64")
     value = grid["value"].to_numpy()
@@ -640,7 +539,7 @@ def _rates(grid: pd.DataFrame, by, metric, reference, cumulative, sumsq) -> None
     groups = [grid[k] for k in by + ["_cohort"]]
     previous = pd.Series(value).groupby(groups, dropna=False).shift(1).to_numpy()
     first = grid["period"].to_numpy() == 0
-    z = _z()
+    z = z_value(alpha)
     with np.errstate(divide="ignore", invalid="ignore"):
         if money:
             n = size
@@ -662,8 +561,13 @@ def _rates(grid: pd.DataFrame, by, metric, reference, cumulative, sumsq) -> None
         else:
             base = size if reference == "initial" else np.where(first, size, previous)
             rate = value / base
-            lower, upper = _wilson(value, base)
             nested = metric == "active" or cumulative or reference == "initial"
+            # Wilson for shares only: members ordering now need not have ordered before, so a
+            # ratio to the previous period can exceed 1 (its interval comes below)
+            share = nested | first
+            lower, upper = wilson_interval(
+                np.where(share, value, 0.0), np.where(share, base, 0.0), alpha=alpha
+            )
             if not nested:
                 # members ordering now need not have ordered before: a ratio of counts, not a share
                 se = np.sqrt(1 / value + 1 / base)
@@ -692,7 +596,7 @@ def cohort_matrix(table, value: str = "rate") -> pd.DataFrame:
         Index: the ``by`` columns (if any) and ``cohort``; columns: ``period`` 0, 1, 2 ...
         Incomplete cells stay NaN (unknown), unless the table is projected.
     """
-    frame = _to_pandas(table)
+    frame = to_pandas(table)
     if value not in frame.columns:
         raise ValueError(
             f"value must be a column of the table ({', '.join(map(str, frame.columns))}); got {value!r}"
@@ -706,7 +610,17 @@ def cohort_matrix(table, value: str = "rate") -> pd.DataFrame:
     return wide
 
 
-def pool_cohorts(table, *, metric: str | None = None) -> pd.DataFrame:
+def _described(frame: pd.DataFrame, column: str, default=None):
+    """The value of a description column of a cohort table (one value on every row)."""
+    if column not in frame.columns:
+        return default
+    values = frame[column].dropna().unique()
+    if len(values) > 1:
+        raise ValueError(f"the table mixes {column}s {sorted(map(str, values))}: pass one table")
+    return values[0] if len(values) else default
+
+
+def pool_cohorts(table, *, metric: str | None = None, alpha: float | None = None) -> pd.DataFrame:
     """All cohorts that have finished a period, together: "after 6 months, 80% (78% to 82%) of
     the members of the 22 cohorts that have got that far were still active".
 
@@ -715,26 +629,31 @@ def pool_cohorts(table, *, metric: str | None = None) -> pd.DataFrame:
     table : dataframe
         A result of :func:`cohort_table` with ``reference="initial"``, any engine.
     metric : str, optional
-        The table's metric; a pandas table carries it (and its reference) in ``attrs``, other
-        kinds need it here.
+        The table's metric, for a table without its ``metric`` column (a cohort table carries
+        it, and its ``reference`` and ``alpha``, in its own columns on every engine).
+    alpha : float, optional
+        Pooled intervals at level ``1 - alpha``; default: the table's own ``alpha``.
 
     Returns
     -------
     pandas.DataFrame
         One row per ``by`` group and period that at least one cohort has finished: the ``by``
         columns, ``period``, ``cohorts``, ``size`` (their members), ``value``, ``rate`` and its
-        95% interval ``rate_lower`` / ``rate_upper``. Unfinished cells never enter. Shares get a
+        interval ``rate_lower`` / ``rate_upper``. Unfinished cells never enter. Shares get a
         Wilson interval on the pooled counts; money per member a normal approximation over all
         the pooled members (each cell's sum of squared member totals is recovered exactly from
         its own interval, so no per-member data is needed again).
     """
-    frame = _to_pandas(table)
-    metric = metric or frame.attrs.get("metric")
+    frame = to_pandas(table)
+    metric = metric or _described(frame, "metric")
     if metric not in METRICS:
         raise ValueError(
             f"pass metric= (one of {', '.join(METRICS)}): the table does not say which it has"
         )
-    if frame.attrs.get("reference", "initial") != "initial":
+    table_alpha = float(_described(frame, "alpha", 0.05))
+    alpha = table_alpha if alpha is None else alpha
+    check_alpha(alpha)
+    if _described(frame, "reference", "initial") != "initial":
         raise ValueError(
             "pool_cohorts needs a table with reference='initial': ratios to the previous period "
             "do not add up over cohorts"
@@ -748,7 +667,9 @@ def pool_cohorts(table, *, metric: str | None = None) -> pd.DataFrame:
         if (np.isnan(done["rate_upper"].to_numpy("float64")) & (n > 1)).any():
             raise ValueError("the table has no intervals: make it with intervals=True")
         # invert cohort_table's interval: half = z sqrt(var / n), var = (sumsq - value^2/n) / (n-1)
-        var = ((done["rate_upper"] - done["rate"]).to_numpy("float64") / _z()) ** 2 * n
+        var = (
+            (done["rate_upper"] - done["rate"]).to_numpy("float64") / z_value(table_alpha)
+        ) ** 2 * n
         done["_sumsq"] = np.where(n > 1, var * (n - 1), 0.0) + value**2 / n
     sums = ["cohorts", "size", "value", *(["_sumsq"] if money else [])]
     pooled = done.groupby([*by, "period"], sort=True, dropna=False)[sums].sum().reset_index()
@@ -756,19 +677,13 @@ def pool_cohorts(table, *, metric: str | None = None) -> pd.DataFrame:
     pooled["rate"] = value / n
     if money:
         var = np.maximum(pooled["_sumsq"].to_numpy() - value**2 / n, 0) / np.maximum(n - 1, 1)
-        half = np.where(n > 1, _z() * np.sqrt(var / n), np.nan)
+        half = np.where(n > 1, z_value(alpha) * np.sqrt(var / n), np.nan)
         pooled["rate_lower"] = np.maximum(pooled["rate"] - half, 0)
         pooled["rate_upper"] = pooled["rate"] + half
     else:
-        pooled["rate_lower"], pooled["rate_upper"] = _wilson(value, n)
+        pooled["rate_lower"], pooled["rate_upper"] = wilson_interval(value, n, alpha=alpha)
     columns = [*by, "period", "cohorts", "size", "value", "rate", "rate_lower", "rate_upper"]
     return pooled[columns]
-
-
-def _to_pandas(table) -> pd.DataFrame:
-    if isinstance(table, pd.DataFrame):
-        return table
-    return collect(nw.from_native(table)).to_pandas()
 
 
 # --------------------------------------------------------------------------------------------
@@ -802,11 +717,11 @@ def project_cohorts(table, model=None, *, seed: int = 0, draws: int = 2000) -> p
     """
     from toolkit.retention import ShiftedBetaGeometric
 
-    frame = _to_pandas(table).copy()
+    frame = to_pandas(table).copy()
     by = [c for c in frame.columns if c not in _COLUMNS and c not in _PROJECTION_COLUMNS]
     if (
-        frame.attrs.get("metric", "active") != "active"
-        or frame.attrs.get("reference", "initial") != "initial"
+        _described(frame, "metric", "active") != "active"
+        or _described(frame, "reference", "initial") != "initial"
     ):
         raise ValueError(
             "project_cohorts needs a retention table: cohort_table(..., metric='active', reference='initial')"
@@ -863,7 +778,9 @@ def _project_cohort(frame, cohort, fitted, params, rng) -> None:
 # the customer and rep mix
 
 
-def member_mix(members, orders, *, period: str = "M", as_of=None, role_history=None):
+def member_mix(
+    members, orders, *, period: str = "M", as_of=None, role_history=None, alpha: float = 0.05
+):
     """Per period: members by role, the customers-to-reps ratio, and who buys the volume.
 
     A healthy business has more paying customers than reps, and most of its volume bought by
@@ -884,6 +801,8 @@ def member_mix(members, orders, *, period: str = "M", as_of=None, role_history=N
         preferred customer who became a builder in June is a customer until May. Without it
         every member counts in their current role throughout, which shows past periods with
         too many reps when customers grow into builders.
+    alpha : float
+        Intervals at level ``1 - alpha``.
 
     Returns
     -------
@@ -898,15 +817,16 @@ def member_mix(members, orders, *, period: str = "M", as_of=None, role_history=N
     - ``customers_per_rep``: customers / reps (NaN without reps)
     - ``paying_customers_per_rep``: customers who ordered in the period / reps
     - ``customer_volume_share``: share of the period's volume bought by customers (the rest is
-      reps' own consumption); ``customer_volume_share_lower`` / ``_upper``: 95% interval from a
+      reps' own consumption); ``customer_volume_share_lower`` / ``_upper``: interval from a
       normal approximation over the buying members (NaN when nobody bought)
     - ``complete``: False for the period in progress at ``as_of``
     """
     _check_period(period)
+    check_alpha(alpha)
     if orders is None:
         raise ValueError("member_mix needs the orders table")
     like = from_native(members, "members", ["member_id"])
-    frames = _handoff(
+    frames = hand_off(
         {"members": members, "orders": orders},
         {
             "members": ["member_id", "joined_at", "left_at", "role"],
@@ -934,14 +854,14 @@ def member_mix(members, orders, *, period: str = "M", as_of=None, role_history=N
         "complete",
     ]
     if as_of is None:
-        return _native_like(_empty_mix(columns), like)
+        return to_kind(_empty_mix(columns), like)
 
-    now = _ordinal_of(as_of, period)
+    now = period_ordinal_of(as_of, period)
     if role_history is None:
         people = members_nw.select(
             nw.col("role"),
-            _ordinal("joined_at", period).alias("_join"),
-            _ordinal("left_at", period).alias("_left"),
+            period_ordinal("joined_at", period).alias("_join"),
+            period_ordinal("left_at", period).alias("_left"),
         )
         spans = collect(people.group_by("role", "_join", "_left").agg(nw.len().alias("_n")))
         spans = spans.to_pandas()
@@ -950,7 +870,7 @@ def member_mix(members, orders, *, period: str = "M", as_of=None, role_history=N
         spans = roles_held.groupby(["role", "_join", "_left"], dropna=False).size()
         spans = spans.rename("_n").reset_index()
     if spans.empty:
-        return _native_like(_empty_mix(columns), like)
+        return to_kind(_empty_mix(columns), like)
     ordinals = np.arange(int(spans["_join"].min()), now + 1)
     roles = [r for r in ROLES if r in set(spans["role"])] + sorted(set(spans["role"]) - set(ROLES))
     grid = pd.MultiIndex.from_product([ordinals, roles], names=["_p", "role"]).to_frame(index=False)
@@ -968,7 +888,7 @@ def member_mix(members, orders, *, period: str = "M", as_of=None, role_history=N
     per_member = (
         orders_nw.select(
             nw.col("member_id"),
-            _ordinal("ordered_at", period).alias("_p"),
+            period_ordinal("ordered_at", period).alias("_p"),
             nw.col("amount").cast(nw.Float64),
             nw.col("volume").cast(nw.Float64),
             nw.col("ordered_at"),
@@ -1055,7 +975,7 @@ def member_mix(members, orders, *, period: str = "M", as_of=None, role_history=N
         per_period["paying_customers_per_rep"] = per_period["paying"] / per_period["reps"].where(
             per_period["reps"] > 0
         )
-        share, lower, upper = _share_interval(per_period)
+        share, lower, upper = _share_interval(per_period, alpha)
     per_period["customer_volume_share"] = share
     per_period["customer_volume_share_lower"] = lower
     per_period["customer_volume_share_upper"] = upper
@@ -1070,15 +990,15 @@ def member_mix(members, orders, *, period: str = "M", as_of=None, role_history=N
     ]
     grid = grid.merge(per_period[keep], left_on="_p", right_index=True, how="left")
     grid["complete"] = grid["_p"].to_numpy() < now
-    grid["period"] = _period_start(grid["_p"], period)
+    grid["period"] = period_start(grid["_p"], period)
     grid["ordering"] = grid["ordering"].astype("int64")
     for col in ("members", "customers", "reps"):
         grid[col] = grid[col].astype("int64")
     out = grid[columns].reset_index(drop=True)
-    return _native_like(out, like)
+    return to_kind(out, like)
 
 
-def _share_interval(per_period: pd.DataFrame):
+def _share_interval(per_period: pd.DataFrame, alpha: float):
     """Customers' share of volume as a ratio estimator over buying members (delta method).
 
     With y_i a buyer's volume and c_i 1 for customers, share = sum(c y) / sum(y); its variance
@@ -1090,7 +1010,7 @@ def _share_interval(per_period: pd.DataFrame):
     cust_sq = per_period["cust_vsq"].to_numpy()
     rep_sq = per_period["vsq"].to_numpy() - cust_sq
     var = ((1 - share) ** 2 * cust_sq + share**2 * rep_sq) / total**2
-    half = _z() * np.sqrt(var)
+    half = z_value(alpha) * np.sqrt(var)
     ok = np.isfinite(share) & (total > 0)
     share = np.where(ok, share, np.nan)
     lower = np.where(ok, np.clip(share - half, 0, 1), np.nan)
@@ -1109,16 +1029,16 @@ def _roles_by_period(members_nw, role_history, period: str) -> pd.DataFrame:
     """
     people = collect(members_nw.select("member_id", "role", "joined_at", "left_at")).to_pandas()
     spells = _role_spells(people, role_history)
-    spells["_from"] = _ordinal_of_series(spells["from_at"], period)
+    spells["_from"] = period_ordinals(spells["from_at"], period)
     spells = spells.drop_duplicates(["member_id", "_from"], keep="last")
     following = spells.groupby("member_id", sort=False)["_from"].shift(-1).to_numpy("float64")
     # the first role recorded holds from joining (and before: an early order is reported, not lost)
     first = ~spells["member_id"].duplicated().to_numpy()
     spells["_from"] = np.where(first, _ALL_TIME[0], spells["_from"])
     spells["_to"] = np.where(np.isnan(following), _ALL_TIME[1], following).astype("int64")
-    spells["_join"] = np.maximum(_ordinal_of_series(spells["joined_at"], period), spells["_from"])
+    spells["_join"] = np.maximum(period_ordinals(spells["joined_at"], period), spells["_from"])
     stays = spells["left_at"].isna()
-    left = _ordinal_of_series(spells["left_at"].fillna(spells["joined_at"]), period)
+    left = period_ordinals(spells["left_at"].fillna(spells["joined_at"]), period)
     spells["_left"] = np.fmin(np.where(stays, np.nan, left), following)
     return spells
 
@@ -1176,6 +1096,7 @@ def role_transitions(
     period: str = "M",
     from_role: str | Sequence[str] | None = "preferred_customer",
     as_of=None,
+    alpha: float = 0.05,
 ) -> pd.DataFrame:
     """How members who started in one role come to take on another, by periods since joining.
 
@@ -1192,6 +1113,8 @@ def role_transitions(
         Starting roles to follow (default: preferred customers); None follows every role.
     as_of : timestamp-like, optional
         Defaults to the latest timestamp in the inputs.
+    alpha : float
+        Intervals at level ``1 - alpha``.
 
     Returns
     -------
@@ -1203,10 +1126,11 @@ def role_transitions(
         - ``base``: members who started in ``from_role`` and whose period ``period`` has fully
           elapsed by ``as_of`` (only those could have been seen to change by then)
         - ``count``: of them, how many had taken on ``to_role`` by the end of that period
-        - ``share``, ``share_lower``, ``share_upper``: count / base with a 95% Wilson interval
+        - ``share``, ``share_lower``, ``share_upper``: count / base with its Wilson interval
           (NaN where ``base`` is 0: nobody has been a member that long yet)
     """
     _check_period(period)
+    check_alpha(alpha)
     if role_history is None:
         raise ValueError(
             "role_transitions needs the role_history table (member_id, role, from_at): the members "
@@ -1238,8 +1162,8 @@ def role_transitions(
 
     start = spells.groupby("member_id", sort=False)["role"].first().rename("from_role")
     spells = spells.join(start, on="member_id")
-    joined = pd.Series(_ordinal_of_series(spells["joined_at"], period), index=spells.index)
-    reached = pd.Series(_ordinal_of_series(spells["from_at"], period), index=spells.index) - joined
+    joined = pd.Series(period_ordinals(spells["joined_at"], period), index=spells.index)
+    reached = pd.Series(period_ordinals(spells["from_at"], period), index=spells.index) - joined
     spells["_k"] = np.maximum(reached, 0)
     # the first time each member took on each later role
     later = spells[spells["role"] != spells["from_role"]]
@@ -1252,8 +1176,8 @@ def role_transitions(
         keep = _as_list(from_role)
         starters = starters[starters["from_role"].isin(keep)]
         first_time = first_time[first_time["from_role"].isin(keep)]
-    now = _ordinal_of(as_of, period)
-    age = now - pd.Series(_ordinal_of_series(starters["joined_at"], period), index=starters.index)
+    now = period_ordinal_of(as_of, period)
+    age = now - pd.Series(period_ordinals(starters["joined_at"], period), index=starters.index)
     # periods fully elapsed for each member: 0 .. age - 1
     max_k = int(age.max()) if len(age) else 0
     first_time = first_time.join(age.rename("_age"), on="member_id")
@@ -1265,7 +1189,7 @@ def role_transitions(
             moves = first_time[(first_time["from_role"] == from_r) & (first_time["role"] == to_r)]
             mk, mage = moves["_k"].to_numpy(), moves["_age"].to_numpy()
             count = np.array([((mk <= k) & (mage > k)).sum() for k in range(max_k)])
-            lower, upper = _wilson(count, base)
+            lower, upper = wilson_interval(count, base, alpha=alpha)
             with np.errstate(divide="ignore", invalid="ignore"):
                 share = np.where(base > 0, count / base, np.nan)
             rows.append(
@@ -1287,16 +1211,3 @@ def role_transitions(
             {c: pd.Series(dtype="str" if c.endswith("role") else "float64") for c in columns}
         )
     return pd.concat(rows, ignore_index=True)[columns]
-
-
-def _ordinal_of_series(stamps: pd.Series, period: str) -> np.ndarray:
-    stamps = pd.to_datetime(stamps)
-    year, month = stamps.dt.year.to_numpy(dtype="int64"), stamps.dt.month.to_numpy(dtype="int64")
-    if period == "M":
-        return year * 12 + month - 1
-    if period == "Q":
-        return year * 4 + (month - 1) // 3
-    if period == "Y":
-        return year
-    days = (stamps.dt.normalize() - pd.Timestamp("1970-01-01")).dt.days.to_numpy(dtype="int64")
-    return (days + 3) // 7

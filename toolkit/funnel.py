@@ -31,22 +31,28 @@ import narwhals as nw
 import numpy as np
 import pandas as pd
 
-from toolkit.frames import from_native, is_lazy, latest_timestamp, parse_duration, to_kind
-from toolkit.rates import _check_alpha, wilson_interval
+from toolkit.censoring import (
+    CALENDAR_PERIODS,
+    PERIOD_WORDS,
+    check_period,
+    offset,
+    parse_duration,
+    resolve_as_of,
+    within,
+)
+from toolkit.frames import (
+    from_native,
+    hand_off,
+    in_memory,
+    lazy,
+    materialize,
+    to_kind,
+    to_pandas,
+)
+from toolkit.rates import check_alpha, compare_proportions, wilson_interval, z_value
 from toolkit.schema import STAGES, DataError
 
 ORDERS = ("ordered", "strict", "any")
-PERIODS = {"D": "1d", "W": "1w", "M": "1mo", "Q": "1q", "Y": "1y"}
-_PERIOD_WORDS = {"day": "D", "week": "W", "month": "M", "quarter": "Q", "year": "Y"}
-_PERIOD_OFFSETS = {
-    "D": pd.DateOffset(days=1),
-    "W": pd.DateOffset(weeks=1),
-    "M": pd.DateOffset(months=1),
-    "Q": pd.DateOffset(months=3),
-    "Y": pd.DateOffset(years=1),
-}
-# pandas inputs at least this long are handed to Polars (when installed) for the per-lead work.
-HANDOFF_ROWS = 200_000
 # Large pandas inputs handed to Polars are processed from SLICE_FROM events on in at least two
 # slices of leads, of at most SLICE_EVENTS events each: the per-lead aggregation then holds one
 # slice at a time (10M leads, 16.6M events: peak 3.3x the input whole, 2.5x sliced). A Polars
@@ -167,18 +173,6 @@ def _parse_windows(
     return parse_duration(window, "window")
 
 
-def _as_of(value, ev: nw.LazyFrame) -> dt.datetime:
-    if value is None:
-        stamp = latest_timestamp(ev, ["at"])
-    else:
-        stamp = pd.Timestamp(value)
-    if stamp is pd.NaT or pd.isna(stamp):
-        stamp = pd.Timestamp("2000-01-01")  # empty events: any date gives an empty funnel
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_convert("UTC").tz_localize(None)
-    return stamp.to_pydatetime()
-
-
 # --------------------------------------------------------------------------------------------
 # frames: wrap, hand pandas to Polars, join lead attributes
 
@@ -186,47 +180,17 @@ def _as_of(value, ev: nw.LazyFrame) -> dt.datetime:
 EVENT_COLUMNS = ("lead_id", "stage", "at")
 
 
-def _handoff(native: pd.DataFrame, columns) -> Any:
-    """The ``columns`` of a big pandas frame as a Polars one (same numbers, a few times faster).
-
-    Only the columns the computation reads are converted (a leads table may carry names,
-    e-mails and notes nobody asked for); None when Polars is not installed.
-    """
-    try:
-        import polars as pl
-    except ImportError:
-        return None
-    import pyarrow as pa
-
-    # through Arrow: numbers and timestamps are shared, not copied (pl.from_pandas copies them)
-    table = pa.Table.from_pandas(native[list(dict.fromkeys(columns))], preserve_index=False)
-    kind = table.schema.field("stage").type if "stage" in columns else None
-    if kind is not None and (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
-        # a handful of stage names: codes take a quarter of the memory of Polars' strings
-        import pyarrow.compute as pc
-
-        i = table.schema.get_field_index("stage")
-        table = table.set_column(i, "stage", pc.dictionary_encode(table.column("stage")))
-    return pl.from_arrow(table)
-
-
-def _lazy(frame):
-    return frame if is_lazy(frame) else frame.lazy()
-
-
 def _wrap_inputs(events, leads, lead_cols):
     """Narwhals frames for events and leads (lazy API), plus the events frame as given."""
     like = from_native(events, "events", EVENT_COLUMNS)
-    ev = _lazy(like)
     ld = None if leads is None else from_native(leads, "leads", ("lead_id", *lead_cols))
-    if isinstance(events, pd.DataFrame) and len(events) >= HANDOFF_ROWS:
-        handed = _handoff(events, EVENT_COLUMNS)
-        if handed is not None:
-            ev = _lazy(nw.from_native(handed))
-            if isinstance(leads, pd.DataFrame):
-                ld = nw.from_native(_handoff(leads, ("lead_id", *lead_cols)))
+    handed = hand_off(
+        {"events": events, "leads": leads},
+        {"events": EVENT_COLUMNS, "leads": ("lead_id", *lead_cols)},
+    )
+    ev = lazy(nw.from_native(handed["events"]))
     if ld is not None:
-        ld = _lazy(ld)
+        ld = lazy(nw.from_native(handed["leads"]))
         if ld.implementation != ev.implementation:
             raise ValueError(
                 "events and leads must be the same kind of frame, got "
@@ -251,7 +215,7 @@ def _slices(ev: nw.LazyFrame, ld) -> list[tuple[nw.LazyFrame, Any]]:
 
     frames = [ev] if ld is None else [ev, ld]
     natives = [frame.to_native() for frame in frames]
-    if not all(_in_memory(native) for native in natives):
+    if not all(in_memory(native) for native in natives):
         return whole
     if len({frame.collect_schema()["lead_id"] for frame in frames}) > 1:
         return whole  # ids of different types hash differently
@@ -266,29 +230,6 @@ def _slices(ev: nw.LazyFrame, ld) -> list[tuple[nw.LazyFrame, Any]]:
     return [(cut(natives[0], i), None if ld is None else cut(natives[1], i)) for i in range(n)]
 
 
-def _in_memory(native) -> bool:
-    """True for a Polars LazyFrame that only reads a DataFrame in memory (``df.lazy()``)."""
-    plan = native.explain(optimized=False).strip()
-    return plan.startswith("DF [") and "\n" not in plan
-
-
-def _materialize(frame: nw.LazyFrame) -> nw.LazyFrame:
-    """Run a lazy query once and keep its (small) result, for a plan that reads it twice.
-
-    Polars' common sub-plan elimination does not always see a shared sub-plan and DuckDB has
-    none for relations: without this, each reader recomputes the per-lead aggregation.
-    pandas and PyArrow compute eagerly anyway.
-    """
-    impl, native = frame.implementation, frame.to_native()
-    if impl.is_polars():
-        return nw.from_native(native.collect().lazy())
-    if impl.is_duckdb():
-        return nw.from_native(native.materialize())
-    if impl.is_pyspark() and hasattr(native, "localCheckpoint"):
-        return nw.from_native(native.localCheckpoint())
-    return frame
-
-
 def _by_list(by) -> list[str]:
     if by is None:
         return []
@@ -300,7 +241,7 @@ def _derived(name: str) -> tuple[str, str] | None:
     m = re.fullmatch(r"(created|entry)_(day|week|month|quarter|year)", name)
     if not m:
         return None
-    return ("created_at" if m.group(1) == "created" else "entry", _PERIOD_WORDS[m.group(2)])
+    return ("created_at" if m.group(1) == "created" else "entry", PERIOD_WORDS[m.group(2)])
 
 
 def _lead_columns(by: list[str], leads) -> list[str]:
@@ -339,9 +280,11 @@ def _attach_by(per_lead: nw.LazyFrame, ld, by: list[str]) -> nw.LazyFrame:
         if name in present:
             lead_exprs.append(nw.col(name))
         elif derived and derived[0] == "entry":
-            entry_exprs.append(nw.col("t0").dt.truncate(PERIODS[derived[1]]).alias(name))
+            every = CALENDAR_PERIODS[derived[1]].every
+            entry_exprs.append(nw.col("t0").dt.truncate(every).alias(name))
         else:
-            lead_exprs.append(nw.col("created_at").dt.truncate(PERIODS[derived[1]]).alias(name))
+            every = CALENDAR_PERIODS[derived[1]].every
+            lead_exprs.append(nw.col("created_at").dt.truncate(every).alias(name))
     out = per_lead
     if lead_exprs:
         out = out.join(ld.select(nw.col("lead_id"), *lead_exprs), on="lead_id", how="left")
@@ -352,16 +295,6 @@ def _attach_by(per_lead: nw.LazyFrame, ld, by: list[str]) -> nw.LazyFrame:
 
 # --------------------------------------------------------------------------------------------
 # per-lead step times
-
-
-def _us(delta: pd.Timedelta) -> int:
-    return int(delta / pd.Timedelta(microseconds=1))
-
-
-def _within(col: str, anchor: str, window: pd.Timedelta) -> nw.Expr:
-    """``col`` at most ``window`` after ``anchor`` (offset_by: every engine, Spark included,
-    can add a duration; not every one can measure one)."""
-    return nw.col(col) <= nw.col(anchor).dt.offset_by(f"{_us(window)}us")
 
 
 def _lead_code(n_steps: int, windows, as_of: dt.datetime) -> nw.Expr:
@@ -394,11 +327,11 @@ def _chain(wide: nw.LazyFrame, n_steps: int, windows) -> nw.LazyFrame:
     per_step = isinstance(windows, tuple)
     out = wide.with_columns(nw.col("m0").alias("t0"))
     if not per_step:
-        out = out.with_columns(nw.col("m0").dt.offset_by(f"{_us(windows)}us").alias("_deadline"))
+        out = out.with_columns(nw.col("m0").dt.offset_by(offset(windows)).alias("_deadline"))
     for k in range(1, n_steps):
         prev, this = nw.col(f"t{k - 1}"), nw.col(f"m{k}")
         if per_step:
-            deadline = prev.dt.offset_by(f"{_us(windows[k - 1])}us")
+            deadline = prev.dt.offset_by(offset(windows[k - 1]))
         else:
             deadline = nw.col("_deadline")
         ok = (this >= prev) & (this <= deadline)  # null (not reached) when either is null
@@ -413,7 +346,7 @@ def _histogram(
 
     "ordered" takes one pass over the events for the leads with at most one event per step
     (the common case: first times are then exact), and a join per step only for the few leads
-    with a repeated step. The one pass is run once and its small result kept (``_materialize``)
+    with a repeated step. The one pass is run once and its small result kept (``materialize``)
     because both routes read it.
     """
     n = len(steps)
@@ -425,7 +358,7 @@ def _histogram(
         return per_lead.group_by(*by, "_code").agg(nw.len().alias("_n"))
 
     if order == "strict":
-        return _to_pandas(counted(_joined_times(ev, steps, windows, strict=True)))
+        return to_pandas(counted(_joined_times(ev, steps, windows, strict=True)))
     wide = ev.with_columns(
         nw.when(nw.col("stage").is_in(list(s.stages))).then(nw.col("at")).alias(f"m{k}")
         for k, s in enumerate(steps)
@@ -438,10 +371,10 @@ def _histogram(
         cols = [nw.col("m0").alias("t0")]
         ok = nw.lit(True)
         for k in range(1, n):
-            ok = ok & ~nw.col(f"m{k}").is_null() & _within(f"m{k}", "m0", windows)
+            ok = ok & ~nw.col(f"m{k}").is_null() & within(f"m{k}", "m0", windows)
             done = nw.max_horizontal(*[nw.col(f"m{j}") for j in range(k + 1)])
             cols.append(nw.when(ok.fill_null(False)).then(done).alias(f"t{k}"))
-        return _to_pandas(counted(wide.select(nw.col("lead_id"), *cols)))
+        return to_pandas(counted(wide.select(nw.col("lead_id"), *cols)))
 
     steps_seen = sum((~nw.col(f"m{k}").is_null()).cast(nw.Int64) for k in range(n))
     wide = wide.with_columns((nw.col("_events") > steps_seen).alias("_repeat"))
@@ -453,13 +386,13 @@ def _histogram(
         nw.when(nw.col("_repeat")).then(nw.col("lead_id")).alias("_rep"),
         nw.when(~nw.col("_repeat")).then(nw.col("_code")).alias("_code"),
     )
-    first = _materialize(per_lead.group_by(*by, "_code", "_rep").agg(nw.len().alias("_n")))
+    first = materialize(per_lead.group_by(*by, "_code", "_rep").agg(nw.len().alias("_n")))
     repeats = first.filter(~nw.col("_rep").is_null()).select(nw.col("_rep").alias("lead_id"))
-    hist = _to_pandas(first.filter(nw.col("_rep").is_null()).drop("_rep"))
-    if not _to_pandas(repeats.select(nw.len().alias("n")))["n"].iloc[0]:
+    hist = to_pandas(first.filter(nw.col("_rep").is_null()).drop("_rep"))
+    if not to_pandas(repeats.select(nw.len().alias("n")))["n"].iloc[0]:
         return hist
-    repeated = _materialize(ev.join(repeats, on="lead_id", how="semi"))
-    rest = _to_pandas(counted(_joined_times(repeated, steps, windows, strict=False)))
+    repeated = materialize(ev.join(repeats, on="lead_id", how="semi"))
+    rest = to_pandas(counted(_joined_times(repeated, steps, windows, strict=False)))
     parts = [part for part in (hist, rest) if not part.empty]
     return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
 
@@ -485,7 +418,7 @@ def _joined_times(ev: nw.LazyFrame, steps: list[Step], windows, *, strict: bool)
         right = ev.filter(nw.col("stage").is_in(wanted)).select("lead_id", "stage", "at")
         joined = cur.join(right, on="lead_id", how="left")
         is_step = nw.col("stage").is_in(list(steps[k].stages))
-        hit = is_step & (nw.col("at") >= nw.col(prev)) & _within("at", anchor, limit)
+        hit = is_step & (nw.col("at") >= nw.col(prev)) & within("at", anchor, limit)
         extra = [nw.when(hit.fill_null(False)).then(nw.col("at")).alias(this)]
         if strict:
             block = ~is_step & (nw.col("at") > nw.col(prev))
@@ -564,7 +497,7 @@ def _step_counts(
     windows = _parse_windows(window, len(steps), order)
     by = _by_list(by)
     like, ev, ld = _wrap_inputs(events, leads, _lead_columns(by, leads))
-    as_of = _as_of(as_of, ev)
+    as_of = resolve_as_of(as_of, ev, ["at"])
     listed = [stage for s in steps for stage in s.stages]
     parts = []
     pieces = _slices(ev, ld) if isinstance(events, pd.DataFrame) else [(ev, ld)]
@@ -578,11 +511,6 @@ def _step_counts(
     )
     counts = counts[counts["reached_0"] > 0]
     return counts, like, steps, windows, as_of
-
-
-def _to_pandas(frame) -> pd.DataFrame:
-    frame = frame.collect() if is_lazy(frame) else frame
-    return frame.to_pandas()
 
 
 def _empty(by: list[str], columns) -> pd.DataFrame:
@@ -693,7 +621,7 @@ def funnel_table(
     2  prospect        2            1        1               0.666667                  0.666667
     3  customer        1            1        1               0.333333                  0.500000
     """
-    _check_alpha(alpha)
+    check_alpha(alpha)
     by_cols = _by_list(by)
     counts, like, steps, windows, _ = _step_counts(
         events,
@@ -843,13 +771,10 @@ def conversion_trend(
     """
     if isinstance(window, (list, tuple)):
         raise ValueError("conversion_trend takes one window, not per-step windows")
-    code = str(period).upper()
-    if code not in PERIODS:
-        raise ValueError(f"period must be one of {list(PERIODS)}, got {period!r}")
-    _check_alpha(alpha)
+    calendar = check_period(period)
+    check_alpha(alpha)
     by_cols = _by_list(by)
-    word = {v: k for k, v in _PERIOD_WORDS.items()}[code]
-    entry = f"entry_{word}"
+    entry = f"entry_{calendar.word}"
     counts, like, steps, windows, as_of_dt = _step_counts(
         events,
         steps,
@@ -873,7 +798,7 @@ def conversion_trend(
     base = table.groupby(["period", *by_cols], dropna=False, sort=False)["eligible"].transform(
         "first"
     )
-    period_end = table["period"] + _PERIOD_OFFSETS[code]
+    period_end = table["period"] + calendar.length
     out = table[["period", *by_cols, "step", "step_index", "reached", "in_progress"]].copy()
     out.insert(len(by_cols) + 3, "entered", entered.to_numpy())
     out["eligible"] = base.to_numpy()
@@ -911,7 +836,8 @@ def compare_segments(
 
     Both rates are censored as in :func:`funnel_table`. The interval of the difference is
     Newcombe's (built from Wilson intervals) and the p-value is the score test of equal rates,
-    both from statsmodels (``confint_proportions_2indep``, ``test_proportions_2indep``).
+    both from statsmodels through :func:`toolkit.rates.compare_proportions` (the test
+    :func:`toolkit.compare_sources` uses too).
 
     Parameters
     ----------
@@ -933,15 +859,13 @@ def compare_segments(
         - ``ci_lower``, ``ci_upper``: its interval at level ``1 - alpha``.
         - ``p_value``: two-sided test of equal rates. NaN where a segment has no eligible lead.
     """
-    from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
-
     if rate not in ("from_previous", "from_start"):
         raise ValueError(f"rate must be 'from_previous' or 'from_start', got {rate!r}")
     if rate == "from_start" and isinstance(window, (list, tuple)):
         raise ValueError("rate='from_start' compares plain proportions: give a single window")
     if not isinstance(by, str):
         raise ValueError(f"by must name one column, got {by!r}")
-    _check_alpha(alpha)
+    check_alpha(alpha)
     counts, like, steps, windows, _ = _step_counts(
         events,
         steps,
@@ -970,20 +894,15 @@ def compare_segments(
                 f"eligible_{name}": n,
                 f"rate_{name}": x / n if n else np.nan,
             }
+        test = compare_proportions(
+            row["converted_a"],
+            row["eligible_a"],
+            row["converted_b"],
+            row["eligible_b"],
+            alpha=alpha,
+        )
         row["difference"] = row["rate_a"] - row["rate_b"]
-        lo = hi = p = np.nan
-        if row["eligible_a"] and row["eligible_b"]:
-            args = (row["converted_a"], row["eligible_a"], row["converted_b"], row["eligible_b"])
-            # statsmodels also works out ratios it is not asked for: 0/0 there is no concern here
-            with np.errstate(divide="ignore", invalid="ignore"):
-                lo, hi = confint_proportions_2indep(
-                    *args, method="newcomb", compare="diff", alpha=alpha
-                )
-                same = row["converted_a"] + row["converted_b"]
-                if 0 < same < row["eligible_a"] + row["eligible_b"]:
-                    p = test_proportions_2indep(*args, method="score", compare="diff").pvalue
-                else:
-                    p = 1.0  # everyone or no one converted in both: no evidence of a difference
+        lo, hi, p = test.ci_lower, test.ci_upper, test.p_value
         row |= {"ci_lower": float(lo), "ci_upper": float(hi), "p_value": float(p)}
         rows.append(row)
     return to_kind(pd.DataFrame(rows), like)
@@ -1057,11 +976,11 @@ def time_to_convert(events, from_step, to_step, *, by=None, leads=None, as_of=No
     """
     from statsmodels.duration.survfunc import SurvfuncRight
 
-    _check_alpha(alpha)
+    check_alpha(alpha)
     steps = parse_steps([from_step, to_step])
     by_cols = _by_list(by)
     _, ev, ld = _wrap_inputs(events, leads, _lead_columns(by_cols, leads))
-    as_of_dt = _as_of(as_of, ev)
+    as_of_dt = resolve_as_of(as_of, ev, ["at"])
     ev = ev.filter(nw.col("at") <= as_of_dt)
     start = (
         ev.filter(nw.col("stage").is_in(list(steps[0].stages)))
@@ -1086,12 +1005,12 @@ def time_to_convert(events, from_step, to_step, *, by=None, leads=None, as_of=No
             (nw.col("_t1") - nw.col("t0")).dt.total_microseconds().alias("_us")
         )
         agg = durations.group_by(*by_cols, "_us", "_event").agg(nw.len().alias("_n"))
-        counts = _to_pandas(agg)
+        counts = to_pandas(agg)
     except NotImplementedError:
         # PySpark cannot measure a duration through Narwhals: count per pair of timestamps
         # instead (few pairs when timestamps are whole days) and subtract here
         agg = per_lead.group_by(*by_cols, "t0", "_t1", "_event").agg(nw.len().alias("_n"))
-        counts = _to_pandas(agg)
+        counts = to_pandas(agg)
         delta = pd.to_datetime(counts["_t1"]) - pd.to_datetime(counts["t0"])
         counts["_us"] = delta // pd.Timedelta(microseconds=1)
         counts = counts.groupby([*by_cols, "_us", "_event"], dropna=False, as_index=False)[
@@ -1103,7 +1022,7 @@ def time_to_convert(events, from_step, to_step, *, by=None, leads=None, as_of=No
 
     groups = counts.groupby(by_cols, dropna=False, sort=True) if by_cols else [(None, counts)]
     tables, summaries, results = [], [], {}
-    z = _z(alpha)
+    z = z_value(alpha)
     for key, part in groups:
         key_t = None if key is None else (key if isinstance(key, tuple) else (key,))
         part = part.sort_values("days")
@@ -1162,12 +1081,6 @@ def time_to_convert(events, from_step, to_step, *, by=None, leads=None, as_of=No
     )
     summary = pd.DataFrame(summaries) if summaries else pd.DataFrame(columns=[*by_cols, "leads"])
     return TimeToConvert(steps[0].label, steps[1].label, by_cols, alpha, table, summary, results)
-
-
-def _z(alpha: float) -> float:
-    from scipy.stats import norm
-
-    return float(norm.ppf(1 - alpha / 2))
 
 
 def _finite(x) -> float:

@@ -31,7 +31,9 @@ import narwhals as nw
 import numpy as np
 import pandas as pd
 
-from toolkit.frames import collect, from_native, latest_timestamp, parse_duration
+from toolkit.censoring import offset, parse_duration
+from toolkit.frames import collect, from_native, hand_off, latest_timestamp
+from toolkit.rates import compare_proportions, z_value
 from toolkit.schema import LEAD_TYPES, STAGES, CRMData, DataError
 
 OUTCOMES = tuple(s for s in STAGES if s != "contact")
@@ -48,13 +50,6 @@ class ModelCheckWarning(UserWarning):
 # aggregation by the dataframe engine
 
 
-def _offset(window: pd.Timedelta) -> str:
-    """A Narwhals ``dt.offset_by`` string for ``window`` (whole days when it is whole days)."""
-    if window % pd.Timedelta(days=1) == pd.Timedelta(0):
-        return f"{window.days}d"
-    return f"{int(window.total_seconds())}s"
-
-
 def _base_columns(features: Iterable[str]) -> list[str]:
     out: list[str] = []
     for feature in features:
@@ -62,27 +57,6 @@ def _base_columns(features: Iterable[str]) -> list[str]:
             if part not in out:
                 out.append(part)
     return out
-
-
-PANDAS_HANDOVER_ROWS = 500_000
-
-
-def _faster_engine(leads, events, required):
-    """Large pandas inputs are counted by Polars when it is installed (pandas in, pandas out:
-    only the small aggregated table comes back); a join and group-by over millions of pandas
-    rows is several times slower than the same over Polars."""
-    if not (isinstance(leads, pd.DataFrame) and isinstance(events, pd.DataFrame)):
-        return leads, events
-    if len(leads) < PANDAS_HANDOVER_ROWS or any(c not in leads.columns for c in required):
-        return leads, events
-    ev_cols = ["lead_id", "stage", "at"]
-    if any(c not in events.columns for c in ev_cols):
-        return leads, events
-    try:
-        import polars as pl
-    except ImportError:
-        return leads, events
-    return pl.from_pandas(leads[required]).lazy(), pl.from_pandas(events[ev_cols]).lazy()
 
 
 def aggregate_leads(
@@ -123,7 +97,11 @@ def aggregate_leads(
     required = list(
         dict.fromkeys(["lead_id", "created_at", *by, *([cost_col] if cost_col else [])])
     )
-    leads, events = _faster_engine(leads, events, required)
+    handed = hand_off(
+        {"leads": leads, "events": events},
+        {"leads": required, "events": ["lead_id", "stage", "at"]},
+    )
+    leads, events = handed["leads"], handed["events"]
     lf = from_native(leads, "leads", required)
     ev = from_native(events, "events", ["lead_id", "stage", "at"])
     if type(lf) is not type(ev) or lf.implementation != ev.implementation:
@@ -143,7 +121,7 @@ def aggregate_leads(
         .agg(*[nw.col(f"_first_{o}").min() for o in outcomes])
     )
     elapsed = nw.col("created_at") <= cutoff
-    deadline = nw.col("created_at").dt.offset_by(_offset(window))
+    deadline = nw.col("created_at").dt.offset_by(offset(window))
     keys = by or ["_all"]
     lf = lf.select(*required).with_columns(_all=nw.lit(1)) if not by else lf.select(*required)
     # Two small queries instead of one big one: counts per pattern need no join at all, and only
@@ -291,12 +269,6 @@ def _expit(x):
     return expit(x)
 
 
-def _z(alpha: float) -> float:
-    from scipy.stats import norm
-
-    return float(norm.ppf(1 - alpha / 2))
-
-
 def _pooled_rates(results, X: np.ndarray, weights: np.ndarray, groups: np.ndarray, alpha: float):
     """Weighted mean predicted rate per group, with a delta-method interval on the logit scale.
 
@@ -307,7 +279,7 @@ def _pooled_rates(results, X: np.ndarray, weights: np.ndarray, groups: np.ndarra
     beta = np.asarray(results.params)
     cov = np.asarray(results.cov_params())
     p = _expit(X @ beta)
-    z = _z(alpha)
+    z = z_value(alpha)
     rows = []
     for g in pd.unique(groups):
         mask = groups == g
@@ -931,7 +903,7 @@ def _outcome_counts(model, outcome, levels, prices, leads, *, draws, seed) -> pd
     cov = np.asarray(results.cov_params())
     p = _expit(X @ beta)
     n = np.asarray(leads, dtype="float64")
-    z = _z(model.alpha)
+    z = z_value(model.alpha)
     rng = np.random.default_rng(seed)
     betas = rng.multivariate_normal(beta, cov, size=draws, method="eigh")
     p_draw = _expit(betas @ X.T)  # draws x levels
@@ -1211,11 +1183,11 @@ def compare_sources(
         One row: ``a``, ``b``, ``outcome``, ``leads_a``, ``conversions_a``, ``rate_a``, the same
         for ``b``, ``difference`` (rate_a - rate_b) with ``ci_lower``/``ci_upper`` (Newcombe's
         score interval), ``ratio`` (rate_a / rate_b) with ``ratio_ci_lower``/``ratio_ci_upper``
-        (log interval), and ``p_value`` (two-sided z test of two proportions). Only leads whose
+        (log interval), and ``p_value`` (two-sided score test of equal rates: the test
+        :func:`toolkit.compare_segments` uses, both through
+        :func:`toolkit.rates.compare_proportions`). Only leads whose
         window has passed count; in-progress leads are not failures.
     """
-    from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
-
     if isinstance(source, LeadQualityModel):
         _check_fitted(source)
         model = source
@@ -1238,21 +1210,7 @@ def compare_sources(
             )
     n1, s1 = (int(v) for v in per.loc[a, ["trials", s_col]])
     n2, s2 = (int(v) for v in per.loc[b, ["trials", s_col]])
-    if s1 + s2 == 0:
-        p_value = 1.0
-    elif s1 + s2 == n1 + n2:
-        p_value = 1.0
-    else:
-        _, p_value = proportions_ztest([s1, s2], [n1, n2])
-    lo, hi = confint_proportions_2indep(
-        s1, n1, s2, n2, method="newcomb", compare="diff", alpha=alpha
-    )
-    if s1 > 0 and s2 > 0:
-        rlo, rhi = confint_proportions_2indep(
-            s1, n1, s2, n2, method="log", compare="ratio", alpha=alpha
-        )
-    else:
-        rlo = rhi = np.nan
+    test = compare_proportions(s1, n1, s2, n2, alpha=alpha)
     return pd.DataFrame(
         [
             {
@@ -1265,13 +1223,13 @@ def compare_sources(
                 "leads_b": n2,
                 "conversions_b": s2,
                 "rate_b": s2 / n2,
-                "difference": s1 / n1 - s2 / n2,
-                "ci_lower": float(lo),
-                "ci_upper": float(hi),
-                "ratio": (s1 / n1) / (s2 / n2) if s2 else np.nan,
-                "ratio_ci_lower": float(rlo),
-                "ratio_ci_upper": float(rhi),
-                "p_value": float(p_value),
+                "difference": test.difference,
+                "ci_lower": test.ci_lower,
+                "ci_upper": test.ci_upper,
+                "ratio": test.ratio,
+                "ratio_ci_lower": test.ratio_ci_lower,
+                "ratio_ci_upper": test.ratio_ci_upper,
+                "p_value": test.p_value,
             }
         ]
     )

@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import betaln
 
+from toolkit.frames import to_pandas
+
 _PARAMS = ["alpha", "beta"]
 _LOG_LIMIT = 12.0
 
@@ -75,9 +77,11 @@ def _sequences_from_table(table: pd.DataFrame) -> dict:
         raise ValueError(
             f"a cohort table needs the columns {sorted(needed)}; missing {sorted(missing)}"
         )
+    from toolkit.cohorts import DESCRIPTION_COLUMNS, _described
+
     if (
-        table.attrs.get("metric", "active") != "active"
-        or table.attrs.get("reference", "initial") != "initial"
+        _described(table, "metric", "active") != "active"
+        or _described(table, "reference", "initial") != "initial"
     ):
         raise ValueError(
             "the retention model fits survivors: use cohort_table(..., metric='active')"
@@ -86,7 +90,8 @@ def _sequences_from_table(table: pd.DataFrame) -> dict:
     keys = [
         c
         for c in table.columns
-        if c not in needed and c not in ("rate", "rate_lower", "rate_upper", "projected")
+        if c not in needed
+        and c not in ("rate", "rate_lower", "rate_upper", "projected", *DESCRIPTION_COLUMNS)
     ] + ["cohort"]
     for key, part in table.groupby(keys, sort=True):
         part = part[part["complete"].astype(bool)].sort_values("period")
@@ -146,7 +151,7 @@ class ShiftedBetaGeometric:
         if not 0 < self.alpha < 1:
             raise ValueError(f"alpha (the significance level) must be in (0, 1); got {self.alpha}")
         if isinstance(survivors, pd.DataFrame) or _is_frame(survivors):
-            table = survivors if isinstance(survivors, pd.DataFrame) else _to_pandas(survivors)
+            table = survivors if isinstance(survivors, pd.DataFrame) else to_pandas(survivors)
             sequences = _sequences_from_table(table)
             if not sequences:
                 raise ValueError("the cohort table has no complete period to fit")
@@ -328,15 +333,6 @@ def _is_frame(obj) -> bool:
     except TypeError:
         return False
     return not isinstance(obj, (pd.Series, np.ndarray, list, tuple))
-
-
-def _to_pandas(obj) -> pd.DataFrame:
-    import narwhals as nw
-
-    frame = nw.from_native(obj)
-    if isinstance(frame, nw.LazyFrame):
-        frame = frame.collect()
-    return frame.to_pandas()
 
 
 def _likelihood_class():

@@ -4,13 +4,13 @@ computed; nothing here computes a rate."""
 
 from __future__ import annotations
 
-import narwhals as nw
 import numpy as np
 import pandas as pd
 from bokeh.models import ColumnDataSource, HoverTool, Legend, LinearAxis, Range1d
 from bokeh.palettes import Viridis256
 
 from toolkit.cohorts import CELL_COLUMNS
+from toolkit.frames import to_pandas
 from toolkit.plots.style import (
     INCOMPLETE,
     PROJECTED,
@@ -19,13 +19,6 @@ from toolkit.plots.style import (
     source_data,
 )
 from toolkit.schema import ROLES
-
-
-def _pandas(table) -> pd.DataFrame:
-    if isinstance(table, pd.DataFrame):
-        return table
-    frame = nw.from_native(table)
-    return (frame.collect() if isinstance(frame, nw.LazyFrame) else frame).to_pandas()
 
 
 def _labels(frame: pd.DataFrame) -> pd.Series:
@@ -59,7 +52,7 @@ def cohort_heatmap(table, *, title: str | None = None, fig=None):
     """
     from bokeh.transform import linear_cmap
 
-    frame = _pandas(table).copy()
+    frame = to_pandas(table).copy()
     frame["label"] = _labels(frame)
     frame["projected"] = frame["projected"].astype(bool) if "projected" in frame else False
     frame["state"] = np.where(
@@ -182,7 +175,7 @@ def retention_curves(table, *, title: str | None = None, fig=None):
         A cohort table, projected or not (any engine). Cells that are neither observed nor
         projected are not drawn.
     """
-    frame = _pandas(table).copy()
+    frame = to_pandas(table).copy()
     frame["label"] = _labels(frame)
     frame["projected"] = frame["projected"].astype(bool) if "projected" in frame else False
     money = _money(frame)
@@ -245,7 +238,7 @@ def member_mix(mix, *, title: str | None = None, fig=None):
         A result of :func:`toolkit.member_mix` (any engine). The period still in progress at
         ``as_of`` is drawn faded.
     """
-    frame = _pandas(mix)
+    frame = to_pandas(mix)
     wide = frame.pivot_table(
         index="period", columns="role", values="members", aggfunc="sum", fill_value=0
     )
