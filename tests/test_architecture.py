@@ -95,16 +95,21 @@ def _resolve(importer: str, node: ast.ImportFrom) -> str:
     return ".".join([*base, node.module] if node.module else base)
 
 
-def _edges(module: str) -> list[Edge]:
-    tree = ast.parse(MODULES[module].read_text(encoding="utf-8"), filename=str(MODULES[module]))
+def _edges(module: str, source: str | None = None) -> list[Edge]:
+    """Every use of another toolkit module: imports (at any depth), and ``alias._name`` reads
+    through a module imported under ``alias``. ``source`` replaces the module's file."""
+    if source is None:
+        source = MODULES[module].read_text(encoding="utf-8")
+    tree = ast.parse(source, filename=str(MODULES[module]))
     out = []
+    aliases: dict[str, str] = {}  # local name -> toolkit module it stands for
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            out += [
-                Edge(module, a.name, None, node.lineno)
-                for a in node.names
-                if a.name.split(".")[0] == "toolkit"
-            ]
+            for a in node.names:
+                if a.name.split(".")[0] == "toolkit":
+                    out.append(Edge(module, a.name, None, node.lineno))
+                    if a.asname:
+                        aliases[a.asname] = a.name
         elif isinstance(node, ast.ImportFrom):
             target = _resolve(module, node)
             if target.split(".")[0] != "toolkit":
@@ -113,8 +118,16 @@ def _edges(module: str) -> list[Edge]:
                 sub = f"{target}.{alias.name}"
                 if sub in MODULES:  # ``from toolkit import recruiting`` imports a module
                     out.append(Edge(module, sub, None, node.lineno))
+                    aliases[alias.asname or alias.name] = sub
                 else:
                     out.append(Edge(module, target, alias.name, node.lineno))
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in aliases
+        ):
+            out.append(Edge(module, aliases[node.value.id], node.attr, node.lineno))
     return out
 
 
@@ -240,6 +253,13 @@ def test_allowed_edges_pass():
     assert not _private("__version__")
     # downward edges are fine
     assert LAYERS.index(layer_of("toolkit.frames")) < LAYERS.index(layer_of("toolkit.growth"))
+
+
+def test_the_walk_sees_private_reads_through_a_module():
+    # ``from toolkit import frames; frames._helper()`` is the same reach as importing _helper
+    code = "from toolkit import frames as f\n\ndef g():\n    return f._hidden()\n"
+    edges = _edges("toolkit.genealogy", code)
+    assert Edge("toolkit.genealogy", "toolkit.frames", "_hidden", 4) in edges
 
 
 def test_the_walk_sees_lazy_imports():
