@@ -186,8 +186,11 @@ class CRMData:
 # validation
 
 
-class _Problems:
-    """Collects every problem so one DataError reports them all, each with its first examples."""
+class Problems:
+    """Collects every problem so one :class:`DataError` reports them all, each with its first
+    examples: ``add(table, column, what, bad, ids)`` for a mask of bad rows, ``note(line)`` for
+    a line of its own, then ``raise_if_any()``. Computations that check their own inputs use it
+    too, so their messages read like ``validate``'s."""
 
     def __init__(self):
         self.lines: list[str] = []
@@ -211,6 +214,9 @@ class _Problems:
             raise DataError("\n".join([header, *(f"- {line}" for line in self.lines)]), self.lines)
 
 
+_Problems = Problems  # the name it had before it was public
+
+
 def _to_datetime(values: pd.Series) -> pd.Series:
     if isinstance(values.dtype, pd.DatetimeTZDtype):
         values = values.dt.tz_convert("UTC").dt.tz_localize(None)
@@ -232,7 +238,7 @@ def _to_bool(values: pd.Series) -> pd.Series:
     return text.map(lambda v: True if v in _TRUE else False if v in _FALSE else None)
 
 
-def _normalise_table(table: Table, frame: pd.DataFrame, problems: _Problems) -> pd.DataFrame | None:
+def _normalise_table(table: Table, frame: pd.DataFrame, problems: Problems) -> pd.DataFrame | None:
     """A copy with parsed columns; None when required columns are missing (nothing else checks)."""
     if not isinstance(frame, pd.DataFrame):
         problems.note(f"{table.name}: expected a pandas DataFrame, got {type(frame).__name__}")
@@ -340,7 +346,7 @@ def validate(data: CRMData) -> CRMData:
         ``left_at`` before ``joined_at``, orders before the member joined, and timestamps after
         ``as_of``. Each line names the table and column, how many rows, and the first ids.
     """
-    problems = _Problems()
+    problems = Problems()
     frames = {
         name: _normalise_table(TABLES[name], frame, problems)
         for name, frame in data.tables().items()
