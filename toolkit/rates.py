@@ -7,12 +7,16 @@ scipy's; this module only handles the edges (no trials, arrays, a fraction given
 One vocabulary for intervals, across funnels, cohorts, lead quality and income:
 
 - the confidence level is chosen with ``alpha`` (0.05 gives a 95% interval) wherever it can be;
-- a table with one rate per row names its interval ``ci_lower`` / ``ci_upper``;
-- a table with several estimates per row names each interval after its estimate:
-  ``<estimate>_lower`` / ``<estimate>_upper`` (cohorts' ``rate_lower``, ``share_lower``) or,
-  where the estimate's own name would be ambiguous, ``<estimate>_ci_lower`` /
-  ``<estimate>_ci_upper`` (funnels' ``start_ci_lower``, ``ratio_ci_lower``);
-- NaN where the rate itself is NaN (no trials), never a made-up [0, 1].
+- the interval of a row's headline rate is ``ci_lower`` / ``ci_upper``; the interval of any other
+  estimate on the row is ``<estimate>_ci_lower`` / ``<estimate>_ci_upper`` (funnels'
+  ``start_ci_lower``, Kaplan-Meier's ``median_ci_lower``, lead quality's ``ratio_ci_lower``,
+  ``cost_ci_lower``, ``break_even_ci_lower``);
+- cohort tables keep their older ``<estimate>_lower`` / ``<estimate>_upper`` (``rate_lower``,
+  ``share_lower``, ``customer_volume_share_lower``): those names are read by the notebooks, the
+  explorers' exported pages and their tests, and renaming them would break every saved page;
+- a range that is not a confidence interval but where one outcome is likely to fall (a budget's
+  simulated count) is ``likely_lower`` / ``likely_upper``;
+- bounds are NaN where the estimate is NaN (no trials), never a made-up [0, 1].
 """
 
 from __future__ import annotations

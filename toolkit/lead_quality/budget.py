@@ -188,7 +188,7 @@ def best_mix(
         (cost per ``target``) with ``cost_ci_lower``/``cost_ci_upper``, ``rank`` (1 = best
         buy), ``share`` (of the budget), ``spend``, ``leads``, ``expected`` with ``ci_lower``/
         ``ci_upper`` and ``likely_lower``/``likely_upper``, and ``break_even_price`` with
-        ``break_even_lower``/``break_even_upper`` (NaN without ``value``).
+        ``break_even_ci_lower``/``break_even_ci_upper`` (NaN without ``value``).
     """
     _check_fitted(model)
     if target not in BUDGET_OUTCOMES:
@@ -255,8 +255,8 @@ def best_mix(
         out[col] = out["level"].map(counts[col]).fillna(0.0).astype("float64")
     val = np.nan if value is None else float(value)
     out["break_even_price"] = np.append(val * p, np.nan)
-    out["break_even_lower"] = np.append(val * p_lo, np.nan)
-    out["break_even_upper"] = np.append(val * p_hi, np.nan)
+    out["break_even_ci_lower"] = np.append(val * p_lo, np.nan)
+    out["break_even_ci_upper"] = np.append(val * p_hi, np.nan)
     out["rank"] = out["rank"].astype("Int64")  # the total row has no rank
     out.insert(0, "target", target)
     return out

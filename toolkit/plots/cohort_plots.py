@@ -31,8 +31,31 @@ def _labels(frame: pd.DataFrame) -> pd.Series:
 
 
 def _money(frame: pd.DataFrame) -> bool:
-    done = frame.loc[frame["complete"].astype(bool), "rate"]
-    return bool(len(done)) and float(np.nanmax(done.to_numpy(dtype="float64"), initial=0)) > 1.0
+    """True when the table's rate is an amount per starting member (revenue or volume against the
+    starting size), False for shares and ratios: read from the table's own ``metric`` and
+    ``reference`` columns (see :func:`toolkit.cohort_table`), never guessed from the values
+    (revenue per member under 1.00 is still money)."""
+    missing = [c for c in ("metric", "reference") if c not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"the table does not say what it holds (no {' or '.join(missing)} column): draw a "
+            "result of toolkit.cohort_table or toolkit.project_cohorts"
+        )
+    metric = set(frame["metric"].dropna().unique())
+    reference = set(frame["reference"].dropna().unique())
+    return metric <= {"revenue", "volume"} and bool(metric) and reference == {"initial"}
+
+
+def _cell_text(frame: pd.DataFrame, money: bool) -> list[str]:
+    """The number written in each cell: a share as a percentage, money as an amount (with cents
+    when every amount is under 10, so that 0.45 per member does not read as 0)."""
+    rates = frame["rate"].to_numpy(dtype="float64")
+    if not money:
+        fmt = "{:.0%}"
+    else:
+        finite = np.abs(rates[np.isfinite(rates)])
+        fmt = "{:,.2f}" if len(finite) and finite.max() < 10 else "{:,.0f}"
+    return [fmt.format(r) if np.isfinite(r) else "" for r in rates]
 
 
 def cohort_heatmap(table, *, title: str | None = None, fig=None):
@@ -59,10 +82,7 @@ def cohort_heatmap(table, *, title: str | None = None, fig=None):
         frame["projected"], "projected", np.where(frame["complete"], "observed", "not finished")
     )
     money = _money(frame)
-    fmt = "{:,.0f}" if money else "{:.0%}"
-    frame["text"] = [
-        fmt.format(r) if np.isfinite(r) else "" for r in frame["rate"].to_numpy(dtype="float64")
-    ]
+    frame["text"] = _cell_text(frame, money)
     labels = list(dict.fromkeys(frame["label"]))[::-1]  # oldest cohort on top
     periods = [str(p) for p in sorted(frame["period"].unique())]
     frame["x"] = frame["period"].astype("str")
@@ -71,7 +91,12 @@ def cohort_heatmap(table, *, title: str | None = None, fig=None):
         x_range=periods,
         y_range=labels,
         height=max(300, 18 * len(labels) + 120),
-        title=title or "Cohorts: share of each starting group, period by period",
+        title=title
+        or (
+            "Cohorts: amount per starting member, period by period"
+            if money
+            else "Cohorts: share of each starting group, period by period"
+        ),
         x_axis_label="periods since joining",
         tools="hover,save,reset",
     )
