@@ -10,8 +10,8 @@ import pandas as pd
 
 from toolkit.explorers.core import Control, Explorer
 from toolkit.frames import to_pandas as _to_pandas
+from toolkit.funnel.outlook import DEFAULT_STEPS, FunnelOutlook, funnel_outlook
 
-DEFAULT_STEPS = ("contact", "lead", "prospect", "customer")
 # 100 names give about 50 info requests (003); contact to customer then about 3 in 100 (000).
 DEFAULT_RATES = (0.5, 0.3, 0.2)
 CONTACT_STEPS = (25, 50, 100, 150, 250, 500, 1000)
@@ -19,81 +19,7 @@ SMALL_DATA = 1000
 RATE_STEPS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9)
 
 
-def funnel_outlook(
-    rates: Sequence[float],
-    contacts: int,
-    *,
-    steps: Sequence[str] = DEFAULT_STEPS,
-    level: float = 0.9,
-    rate_trials: int | None = None,
-) -> pd.DataFrame:
-    """What ``contacts`` people entering a funnel should give at each step, with a range.
-
-    The headless twin of :func:`funnel_explorer`.
-
-    Parameters
-    ----------
-    rates : sequence of float
-        Conversion from the previous step, one per step after the first (``len(steps) - 1``).
-    contacts : int
-        People entering the first step.
-    steps : sequence of str
-        Step labels, in funnel order.
-    level : float
-        Probability that each range holds the count (0.9: a 90% range).
-    rate_trials : int, optional
-        Leads the rates were measured on. None takes the rates as known (binomial ranges);
-        a number widens the ranges by the rates' own uncertainty (beta-binomial).
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per step:
-
-        - ``step``, ``step_index``: label and position (0 = entry).
-        - ``conversion_from_previous``: the rate given (NaN at the first step).
-        - ``conversion_from_start``: product of the rates so far (1 at the first step).
-        - ``expected``: ``contacts x conversion_from_start``.
-        - ``lower``, ``upper``: the central range holding the count with probability ``level``.
-        - ``probability_of_none``: chance that nobody reaches the step.
-        - ``level``, ``contacts``: the question asked.
-    """
-    from toolkit.rates import expected_range
-
-    steps = [str(s) for s in steps]
-    rates = [float(r) for r in rates]
-    if len(rates) != len(steps) - 1:
-        raise ValueError(
-            f"need {len(steps) - 1} rates (one per step after {steps[0]!r}), got {len(rates)}"
-        )
-    for step, rate in zip(steps[1:], rates, strict=True):
-        if not 0 <= rate <= 1:
-            raise ValueError(f"rate into {step!r} must lie in [0, 1], got {rate}")
-    if isinstance(contacts, bool) or int(contacts) != contacts or contacts < 0:
-        raise ValueError(f"contacts must be a whole number >= 0, got {contacts!r}")
-    contacts = int(contacts)
-    from_start = np.cumprod([1.0, *rates])
-    rows = []
-    for i, (step, p) in enumerate(zip(steps, from_start, strict=True)):
-        r = expected_range(contacts, float(p), level=level, rate_trials=rate_trials if i else None)
-        rows.append(
-            {
-                "step": step,
-                "step_index": i,
-                "conversion_from_previous": rates[i - 1] if i else np.nan,
-                "conversion_from_start": float(p),
-                "expected": r.expected,
-                "lower": r.lower,
-                "upper": r.upper,
-                "probability_of_none": r.probability_of_at_most(0),
-                "level": level,
-                "contacts": contacts,
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def _state(outlook: pd.DataFrame) -> dict:
+def _state(outlook: FunnelOutlook) -> dict:
     from toolkit.plots.funnel_plots import funnel_outlook_data, funnel_outlook_readout
 
     state = {name: {"data": data} for name, data in funnel_outlook_data(outlook).items()}
@@ -101,7 +27,7 @@ def _state(outlook: pd.DataFrame) -> dict:
     return state
 
 
-def _figure(outlook: pd.DataFrame):
+def _figure(outlook: FunnelOutlook):
     from toolkit.plots.funnel_plots import funnel_outlook_figure
 
     return funnel_outlook_figure(outlook)

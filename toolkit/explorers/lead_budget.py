@@ -7,82 +7,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
-import pandas as pd
 
 from toolkit.explorers.core import Control, Explorer
+from toolkit.lead_quality.budget import check_fitted
+from toolkit.lead_quality.outlook import BudgetOutlook, budget_outlook
 
 BUDGET_STEPS = (100, 250, 500, 1000, 2000, 5000)
 SHARE_STEPS = (0.0, 0.2, 0.4, 0.5, 0.6, 0.8, 1.0)
 
 
-def budget_outlook(
-    model,
-    budget: float,
-    prices: Mapping[str, float],
-    mix: Mapping[str, float],
-    *,
-    draws: int = 4000,
-    seed: int = 0,
-) -> dict[str, pd.DataFrame]:
-    """What ``budget`` spent on leads at ``prices`` split by ``mix`` should bring.
-
-    The headless twin of :func:`lead_budget_explorer`: :func:`toolkit.lead_budget`, plus the
-    cost of one customer, rep and leader read off its rows.
-
-    Parameters
-    ----------
-    model : fitted LeadQualityModel
-    budget : float
-        Money to spend on leads.
-    prices : mapping
-        Level (e.g. lead type) -> price per lead.
-    mix : mapping
-        Level -> share of the budget (shares add up to 1). Levels with share 0 are listed in
-        ``cost`` with NaN (nothing bought).
-    draws, seed
-        Passed to :func:`toolkit.lead_budget` (the "likely" range).
-
-    Returns
-    -------
-    dict
-        - ``budget``: :func:`toolkit.lead_budget`'s frame, unchanged (``outcome``, ``level``,
-          ``price``, ``share``, ``spend``, ``leads``, ``conversion``, ``expected``,
-          ``ci_lower``, ``ci_upper``, ``likely_lower``, ``likely_upper``, ``note``).
-        - ``cost``: one row per outcome and level of ``mix`` (in ``mix`` order) plus ``total``:
-          ``outcome``, ``level``, ``spend``, ``expected``, ``cost_per`` (``spend / expected``)
-          with ``ci_lower`` and ``ci_upper`` (``spend`` over the expected count's ``ci_upper``
-          and ``ci_lower``: the model's uncertainty; the money spent is known). NaN where
-          nothing is bought or nothing is expected.
-    """
-    from toolkit.lead_quality import lead_budget
-
-    table = lead_budget(model, budget, prices, mix, draws=draws, seed=seed)
-    levels = [*mix, "total"]
-    rows = []
-    for outcome, part in table.groupby("outcome", sort=False):
-        part = part.set_index("level").reindex(levels)
-        spend = part["spend"].to_numpy(dtype="float64")
-        with np.errstate(divide="ignore", invalid="ignore"):
-            cost = np.where(part["expected"] > 0, spend / part["expected"], np.nan)
-            low = np.where(part["ci_upper"] > 0, spend / part["ci_upper"], np.nan)
-            high = np.where(part["ci_lower"] > 0, spend / part["ci_lower"], np.nan)
-        rows.append(
-            pd.DataFrame(
-                {
-                    "outcome": outcome,
-                    "level": levels,
-                    "spend": spend,
-                    "expected": part["expected"].to_numpy(dtype="float64"),
-                    "cost_per": cost,
-                    "ci_lower": low,
-                    "ci_upper": high,
-                }
-            )
-        )
-    return {"budget": table, "cost": pd.concat(rows, ignore_index=True)}
-
-
-def _state(outlook) -> dict:
+def _state(outlook: BudgetOutlook) -> dict:
     from toolkit.plots.lead_quality_plots import budget_outlook_data, budget_outlook_readout
 
     state = {name: {"data": data} for name, data in budget_outlook_data(outlook).items()}
@@ -90,7 +24,7 @@ def _state(outlook) -> dict:
     return state
 
 
-def _figure(outlook):
+def _figure(outlook: BudgetOutlook):
     from toolkit.plots.lead_quality_plots import budget_outlook_figure
 
     return budget_outlook_figure(outlook)
@@ -137,9 +71,7 @@ def lead_budget_explorer(
         share; the last level gets the rest. In exported HTML the budget and the first share
         step through results computed in advance; the prices stay at the notebook's values.
     """
-    from toolkit.lead_quality import _check_fitted
-
-    _check_fitted(model)
+    check_fitted(model)
     prices = dict(prices) if prices is not None else _default_prices(model)
     if mix is None:
         mix = {level: 1 / len(prices) for level in prices}

@@ -283,11 +283,12 @@ def conversion_trend(trend, *, title: str = "Conversion by entry period", fig=No
 # -- the funnel explorer's layout --------------------------------------------------------------
 
 
-def funnel_outlook_data(outlook: pd.DataFrame) -> dict[str, dict]:
+def funnel_outlook_data(outlook) -> dict[str, dict]:
     """The data of :func:`funnel_outlook_figure`'s source, by source name
     (``funnel_explorer_source``: step, expected, lower, upper, probability_of_none, label, top);
     live and static explorers replace it. Labels are formatting, not computation."""
-    frame = outlook[["step", "expected", "lower", "upper", "probability_of_none"]].copy()
+    table = outlook.table
+    frame = table[["step", "expected", "lower", "upper", "probability_of_none"]].copy()
     frame["label"] = [
         f"{e:,.1f} ({lo:,}–{hi:,})"
         for e, lo, hi in zip(frame["expected"], frame["lower"], frame["upper"], strict=True)
@@ -296,19 +297,19 @@ def funnel_outlook_data(outlook: pd.DataFrame) -> dict[str, dict]:
     return {"funnel_explorer_source": source_data(frame)}
 
 
-def funnel_outlook_readout(outlook: pd.DataFrame) -> str:
+def funnel_outlook_readout(outlook) -> str:
     """The funnel explorer's readout (HTML): what the last step should get, with its range."""
-    last = outlook.iloc[-1]
+    last = outlook.last
     return (
-        f"Out of <b>{int(last['contacts']):,}</b> {html.escape(str(outlook['step'].iloc[0]))}s, "
+        f"Out of <b>{int(last['contacts']):,}</b> {html.escape(str(outlook.table['step'].iloc[0]))}s, "
         f"expect about <b>{last['expected']:,.1f}</b> to reach {html.escape(str(last['step']))}; "
         f"{last['level']:.0%} of the time between <b>{int(last['lower']):,}</b> and "
         f"<b>{int(last['upper']):,}</b>. Chance of none: <b>{last['probability_of_none']:.0%}</b>."
     )
 
 
-def funnel_outlook_figure(outlook: pd.DataFrame):
-    """The funnel explorer's layout from :func:`toolkit.funnel_outlook`'s frame: a readout and
+def funnel_outlook_figure(outlook):
+    """The funnel explorer's layout from a :class:`toolkit.funnel.FunnelOutlook`: a readout and
     bars of expected counts per step with their range (whiskers). Draws, never computes."""
     from bokeh.layouts import column
     from bokeh.models import ColumnDataSource, Div, LabelSet
@@ -316,7 +317,7 @@ def funnel_outlook_figure(outlook: pd.DataFrame):
     source = ColumnDataSource(
         funnel_outlook_data(outlook)["funnel_explorer_source"], name="funnel_explorer_source"
     )
-    steps = [str(s) for s in outlook["step"]]
+    steps = [str(s) for s in outlook.table["step"]]
     fig = new_figure(
         "funnel_explorer_figure",
         x_range=FactorRange(*steps, name="funnel_explorer_steps"),

@@ -211,8 +211,7 @@ OUTCOME_WORDS = {"customer": "customers", "rep": "reps", "leader": "leaders"}
 
 
 def _totals(outlook) -> pd.DataFrame:
-    table = outlook["budget"]
-    return table[table["level"] == "total"].reset_index(drop=True)
+    return outlook.totals
 
 
 def _count_data(outlook) -> dict:
@@ -231,7 +230,7 @@ def _count_data(outlook) -> dict:
 
 
 def _cost_frame(outlook) -> pd.DataFrame:
-    cost = outlook["cost"]
+    cost = outlook.cost
     return cost[cost["outcome"] == "customer"].reset_index(drop=True)
 
 
@@ -286,8 +285,7 @@ def budget_outlook_data(outlook) -> dict[str, dict]:
 
 
 def budget_outlook_figure(outlook):
-    """The lead budget explorer's layout from a budget outlook (``budget`` and ``cost``
-    tables): a readout, expected counts with their ranges, and the cost of one customer per
+    """The lead budget explorer's layout from a :class:`toolkit.lead_quality.BudgetOutlook`: a readout, expected counts with their ranges, and the cost of one customer per
     lead type (:func:`cost_per_customer`). Draws only."""
     from bokeh.layouts import column, row
     from bokeh.models import Div, LabelSet, Whisker
