@@ -398,7 +398,7 @@ def test_fit_recruitment_recovers_a_simulated_genealogy():
     assert fitted.leader_share == pytest.approx(0.2, abs=0.02)
     assert fitted.starting_reps == members["left_at"].isna().sum()  # the organisation as it is now
     s = fitted.fit.summary
-    assert (s["low"] <= s["estimate"]).all() or s["low"].isna().any()
+    assert (s["ci_lower"] <= s["estimate"]).all() or s["ci_lower"].isna().any()
 
 
 def test_fit_recruitment_picks_poisson_when_there_is_no_extra_spread():
@@ -585,3 +585,18 @@ def test_huge_horizons_and_run_counts_are_refused_by_name():
         toolkit.project_growth(GrowthParams(), months=10**7)
     with pytest.raises(ValueError, match="overflows a float"):
         toolkit.project_growth(GrowthParams.five_thousand_story(), months=1200)
+
+
+def test_poisson_rate_interval_by_hand():
+    from scipy.stats import chi2
+
+    from toolkit.rates import poisson_rate_interval
+
+    # 4 quits in 100 rep-months: Garwood's exact bounds, chi2 quantiles over twice the exposure
+    low, high = poisson_rate_interval(4, 100)
+    assert low == pytest.approx(chi2.ppf(0.025, 8) / 200)
+    assert high == pytest.approx(chi2.ppf(0.975, 10) / 200)
+    assert poisson_rate_interval(0, 50)[0] == 0.0  # no events: the lower bound is exactly 0
+    wide = poisson_rate_interval(4, 100, alpha=0.01)
+    assert wide[0] < low < high < wide[1]
+    assert all(math.isnan(b) for b in poisson_rate_interval(3, 0))

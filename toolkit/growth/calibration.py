@@ -26,7 +26,8 @@ class RecruitmentFit:
     model_ : str
         ``"negative binomial"`` when the LR p-value is below 0.05, else ``"Poisson"``.
     summary : pandas.DataFrame
-        Each calibrated quantity with its 95% interval and how it was found.
+        Each calibrated quantity (index ``quantity``): ``estimate``, its interval ``ci_lower``
+        and ``ci_upper`` (95% unless ``alpha`` said otherwise) and ``method``.
     """
 
     def __init__(self, **values):
@@ -39,16 +40,9 @@ class RecruitmentFit:
         return f"RecruitmentFit(model={self.model_!r}, reps={self.reps_})"
 
 
-def _rate_interval(events: float, exposure: float) -> tuple[float, float]:
-    """Exact (Garwood) 95% interval of a Poisson rate."""
-    from scipy.stats import chi2
-
-    low = chi2.ppf(0.025, 2 * events) / 2 / exposure if events > 0 else 0.0
-    high = chi2.ppf(0.975, 2 * events + 2) / 2 / exposure
-    return float(low), float(high)
-
-
-def fit_recruitment(members, *, as_of=None, base: GrowthParams | None = None) -> GrowthParams:
+def fit_recruitment(
+    members, *, as_of=None, base: GrowthParams | None = None, alpha: float = 0.05
+) -> GrowthParams:
     """Calibrate :class:`GrowthParams` to a genealogy (the ``members`` table, or a CRMData).
 
     Each rep's personal recruits (members they sponsored with a rep role) are counted against
@@ -63,16 +57,22 @@ def fit_recruitment(members, *, as_of=None, base: GrowthParams | None = None) ->
     ``contacts_per_rep_per_month`` set so their product matches. ``starting_reps`` becomes the
     reps active at ``as_of``, so a what-if starts from the organisation as it is.
 
+    ``alpha`` sets the level of the summary's intervals (0.05: 95%); the choice between the
+    two count models is a likelihood-ratio test at 0.05 whatever ``alpha`` is.
+
     Returns
     -------
     GrowthParams
         Calibrated; ``.fit`` holds the :class:`RecruitmentFit` (models, dispersion tests and a
-        ``summary`` table with intervals).
+        ``summary`` table with intervals, ``ci_lower`` and ``ci_upper``).
     """
     import statsmodels.api as sm
     from scipy.stats import chi2
 
     from toolkit.genealogy import genealogy_tree
+    from toolkit.rates import check_alpha, poisson_rate_interval
+
+    check_alpha(alpha)
 
     if isinstance(members, CRMData):
         as_of = members.as_of if as_of is None else as_of
@@ -109,30 +109,30 @@ def fit_recruitment(members, *, as_of=None, base: GrowthParams | None = None) ->
     lr_p = 0.5 * chi2.sf(lr, 1)
     chosen = negbin if lr_p < 0.05 else poisson
     model = "negative binomial" if lr_p < 0.05 else "Poisson"
-    ci = np.asarray(chosen.conf_int())
+    ci = np.asarray(chosen.conf_int(alpha=alpha))
     rate, rate_ci = float(np.exp(chosen.params[0])), np.exp(ci[0])
     if use_leader:
         multiplier, mult_ci = float(np.exp(chosen.params[1])), np.exp(ci[1])
     else:
         multiplier, mult_ci = base.leader_multiplier, (np.nan, np.nan)
     if model == "negative binomial":
-        alpha = float(negbin.params[-1])
+        nb_alpha = float(negbin.params[-1])  # NB2's overdispersion, not the interval's alpha
         # a tail heavier than GrowthParams admits is simulated at the heaviest it does
-        dispersion = max(1 / alpha, MIN_DISPERSION) if alpha > 0 else math.inf
-        a_lo, a_hi = np.asarray(negbin.conf_int())[-1]
+        dispersion = max(1 / nb_alpha, MIN_DISPERSION) if nb_alpha > 0 else math.inf
+        a_lo, a_hi = np.asarray(negbin.conf_int(alpha=alpha))[-1]
         disp_ci = (1 / a_hi if a_hi > 0 else math.inf, 1 / a_lo if a_lo > 0 else math.inf)
     else:
         dispersion, disp_ci = math.inf, (np.nan, np.nan)
     rep_months = float(exposure[rows].sum())
     quits = float(quit[rows].sum())
     attrition = min(quits / rep_months, 1.0)
-    att_ci = _rate_interval(quits, rep_months)
+    att_ci = poisson_rate_interval(quits, rep_months, alpha=alpha)
     cust_rows = is_customer & (exposure > 0)
     if cust_rows.sum() > 0:
         c_quits, c_months = float(quit[cust_rows].sum()), float(exposure[cust_rows].sum())
         customer_attrition, cust_ci = (
             min(c_quits / c_months, 1.0),
-            _rate_interval(c_quits, c_months),
+            poisson_rate_interval(c_quits, c_months, alpha=alpha),
         )
     else:
         customer_attrition, cust_ci = base.customer_attrition, (np.nan, np.nan)
@@ -160,7 +160,7 @@ def fit_recruitment(members, *, as_of=None, base: GrowthParams | None = None) ->
             ("customer_attrition", customer_attrition, *cust_ci, "quits per customer-month"),
             ("leader_share", leader_share, np.nan, np.nan, "leaders among reps"),
         ],
-        columns=["quantity", "estimate", "low", "high", "method"],
+        columns=["quantity", "estimate", "ci_lower", "ci_upper", "method"],
     ).set_index("quantity")
     fit = RecruitmentFit(
         poisson_results_=poisson,
