@@ -271,9 +271,7 @@ def test_budget_outlook_is_lead_budget_and_costs_match_cost_per(budget_model):
     mix = {"generic": 0.7, "qualified": 0.3}
     out = budget_outlook(budget_model, 800.0, prices, mix)
     # the twin passes lead_budget's numbers through untouched
-    pd.testing.assert_frame_equal(
-        out.budget, toolkit.lead_budget(budget_model, 800.0, prices, mix)
-    )
+    pd.testing.assert_frame_equal(out.budget, toolkit.lead_budget(budget_model, 800.0, prices, mix))
     cost = out.cost.set_index(["outcome", "level"])
     # at the data's own prices, cost per customer of a level is model.cost_per's price / rate
     # (an independent path: cost_per reads spend / leads and the fitted rate per level)

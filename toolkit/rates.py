@@ -83,7 +83,6 @@ def wilson_interval(successes, trials, *, alpha: float = 0.05) -> tuple[np.ndarr
     return lower, upper
 
 
-
 def poisson_rate_interval(events, exposure, *, alpha: float = 0.05) -> tuple[float, float]:
     """Exact (Garwood) interval of a Poisson rate ``events / exposure`` at level ``1 - alpha``.
 
@@ -111,6 +110,7 @@ def poisson_rate_interval(events, exposure, *, alpha: float = 0.05) -> tuple[flo
     low = chi2.ppf(alpha / 2, 2 * events) / 2 / exposure if events > 0 else 0.0
     high = chi2.ppf(1 - alpha / 2, 2 * events + 2) / 2 / exposure
     return float(low), float(high)
+
 
 def check_alpha(alpha: float) -> None:
     """A ValueError unless ``0 < alpha < 1``."""

@@ -106,5 +106,7 @@ def budget_outlook(
             )
         )
     return BudgetOutlook(
-        budget=table, cost=pd.concat(rows, ignore_index=True), mix={k: float(v) for k, v in mix.items()}
+        budget=table,
+        cost=pd.concat(rows, ignore_index=True),
+        mix={k: float(v) for k, v in mix.items()},
     )
