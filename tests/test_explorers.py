@@ -556,3 +556,24 @@ def test_cohort_explorer_live_and_without_orders(sample):
     box.inputs["period"].value = "Q"
     assert len(box.models["cohort_explorer_periods"].factors) < 12
     assert box.children[-2].value == ""
+
+
+def test_headless_twins_are_frozen_result_objects_with_documented_fields():
+    import dataclasses
+
+    from toolkit.funnel import FunnelOutlook, funnel_outlook
+    from toolkit.growth import GrowthOutlook, growth_outlook
+
+    funnel = funnel_outlook([0.5, 0.3, 0.2], 150)
+    growth = growth_outlook(months=2, runs=5)
+    for outlook, cls in ((funnel, FunnelOutlook), (growth, GrowthOutlook)):
+        assert isinstance(outlook, cls) and dataclasses.is_dataclass(outlook)
+        for f in dataclasses.fields(outlook):
+            assert f.name in cls.__doc__, f.name  # every field is documented
+            assert outlook[f.name] is getattr(outlook, f.name)  # the dict-style convenience
+        with pytest.raises(KeyError):
+            outlook["nope"]
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            outlook.table = None
+    assert funnel.last["step"] == "customer"
+    assert growth.claim.runs == 5 and growth.claim.at_month == 2
