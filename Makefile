@@ -11,7 +11,7 @@ DATA ?=
 MAPPING ?=
 OUT ?= reports
 
-.PHONY: lab test report present check bench clean
+.PHONY: lab test report present check bench docs clean
 
 # JupyterLab settings for this venv (jupyterlab-overrides.json): a notebook opens on its own kernel
 # without a "Select Kernel" dialog (shown whenever the kernel list loads after the notebook on a
@@ -63,5 +63,10 @@ present: $(VENV)/.installed
 bench: $(VENV)/.installed-test
 	for script in benchmarks/*.py; do $(BIN)/python $$script || exit 1; done
 
+# The API reference (Sphinx + numpydoc, from the docstrings) into docs/_build/html; a warning fails.
+docs: $(VENV)/.installed-test
+	$(BIN)/python -m sphinx -W --keep-going -j 1 -q -b html docs docs/_build/html
+	@echo "open docs/_build/html/index.html"
+
 clean:
-	rm -rf $(VENV) reports .pytest_cache tests/artifacts
+	rm -rf $(VENV) reports .pytest_cache tests/artifacts docs/_build

@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 
 import toolkit
-from toolkit.growth import GrowthParams, _simulate_paths
+from toolkit.growth import GrowthParams
+from toolkit.growth.simulation import _simulate_paths
 
 
 def timed(fn, *args, repeat=1, **kwargs):
@@ -49,7 +50,7 @@ def bench_paths(scale):
     toolkit.simulate_growth(GrowthParams(), months=3, runs=10)  # warm imports
     for name, params in (
         ("typical participant (warm market 150)", GrowthParams()),
-        ("001 story (everyone duplicates the author)", GrowthParams.story_001()),
+        ("001 story (everyone duplicates the author)", GrowthParams.five_thousand_story()),
         ("saturated town (20,000 people)", GrowthParams.saturated_town()),
     ):
         seconds, result = timed(
@@ -95,7 +96,7 @@ def python_downline(member_ids, sponsor_ids, volume):
 
 def bench_people(scale):
     target_size = int(1_000_000 * scale)
-    params = GrowthParams.story_001(
+    params = GrowthParams.five_thousand_story(
         monthly_attrition=0.05, recruit_dispersion=0.5, starting_reps=200
     )
     # the month at which one run's expected size passes the target

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from toolkit.explorers import Control, Explorer, Preset, renderer
-from toolkit.explorers.core import StaticGrid
+from toolkit.explorers.static import StaticGrid
 
 MAX_EXPLORER_BYTES = 2_000_000
 
@@ -169,9 +169,11 @@ def test_static_html_is_self_contained():
 
 
 def test_funnel_outlook_by_hand():
-    from toolkit.explorers.funnel import funnel_outlook
+    from toolkit.funnel import funnel_outlook
 
-    out = funnel_outlook([0.5, 0.3, 0.2], 150)
+    outlook = funnel_outlook([0.5, 0.3, 0.2], 150)
+    assert (outlook.contacts, outlook.level, outlook.rate_trials) == (150, 0.9, None)
+    out = outlook.table
     # 150 x 0.5 x 0.3 x 0.2 = 4.5 customers expected (3 in 100, the seeds' national average)
     assert out["expected"].tolist() == pytest.approx([150, 75, 22.5, 4.5])
     assert out.loc[0, ["lower", "upper"]].tolist() == [150, 150]
@@ -194,19 +196,19 @@ def test_funnel_explorer_from_a_fitted_table(tiny):
     # 3 leads is small data: the ranges include the rates' own uncertainty by default
     assert explorer.values["rate_trials"] == 3
     result = explorer.results()
-    assert result["expected"].iloc[-1] == pytest.approx(100 * 1.0 * 0.6667 * 0.5)
+    assert result.table["expected"].iloc[-1] == pytest.approx(100 * 1.0 * 0.6667 * 0.5)
     pd.testing.assert_frame_equal(table, before)  # input not mutated
 
 
 def test_funnel_explorer_static_grid_matches_headless_and_stays_small():
     from toolkit.explorers import funnel_explorer
-    from toolkit.explorers.funnel import funnel_outlook
+    from toolkit.funnel import funnel_outlook
 
     explorer = funnel_explorer()
     grid = explorer.static_grid()
     (contacts, last) = grid.steps
     i, k = 3, 4
-    expected = funnel_outlook([0.5, 0.3, last[k]], contacts[i])["upper"].to_numpy()
+    expected = funnel_outlook([0.5, 0.3, last[k]], contacts[i]).table["upper"].to_numpy()
     got = grid.states[StaticGrid.key([i, k])]["funnel_explorer_source"]["data"]["upper"]
     np.testing.assert_array_equal(got, expected)
     assert doc_bytes(explorer.static_layout()) < MAX_EXPLORER_BYTES
@@ -215,13 +217,13 @@ def test_funnel_explorer_static_grid_matches_headless_and_stays_small():
 def test_growth_explorer_state_mirrors_the_fan_chart():
     # the fast state path must show what toolkit.plots.growth_fan draws, or the two drift apart
     from toolkit.explorers import growth_explorer
-    from toolkit.explorers.core import _model_state
-    from toolkit.explorers.growth import plot_outlook
+    from toolkit.explorers.core import model_state
+    from toolkit.plots.growth_plots import growth_outlook_figure as plot_outlook
 
     explorer = growth_explorer(runs=50)
     for preset in explorer.presets:
         outlook = explorer.results(**preset.values)
-        fast, built = explorer.state(outlook), _model_state(plot_outlook(outlook))
+        fast, built = explorer.state(outlook), model_state(plot_outlook(outlook))
         assert set(fast) == set(built)
         for name, props in built.items():
             if "data" in props:
@@ -238,11 +240,11 @@ def test_growth_explorer_presets_and_size():
 
     explorer = growth_explorer(runs=50)
     story = explorer.results(**explorer.presets[1].values)
-    # the 001 story: about 5,000 reps expected after 12 months (GrowthParams.story_001)
-    assert 4_000 < story["claim"]["expected"].iloc[0] < 6_500
+    # the 001 story: about 5,000 reps expected after 12 months (GrowthParams.five_thousand_story)
+    assert 4_000 < story.claim.expected < 6_500
     town = explorer.results(**explorer.presets[2].values)
-    assert (town["wall"]["market"] == 20_000).all()
-    assert town["wall"]["remaining_expected"].iloc[-1] < 20_000
+    assert (town.wall["market"] == 20_000).all()
+    assert town.wall["remaining_expected"].iloc[-1] < 20_000
     assert doc_bytes(explorer.static_layout()) < MAX_EXPLORER_BYTES
 
 
@@ -262,17 +264,15 @@ def _paid(model) -> dict:
 
 def test_budget_outlook_is_lead_budget_and_costs_match_cost_per(budget_model):
     import toolkit
-    from toolkit.explorers.lead_budget import budget_outlook
+    from toolkit.lead_quality import budget_outlook
 
     paid = _paid(budget_model)
     prices = {t: paid[t] for t in ("generic", "qualified")}
     mix = {"generic": 0.7, "qualified": 0.3}
     out = budget_outlook(budget_model, 800.0, prices, mix)
     # the twin passes lead_budget's numbers through untouched
-    pd.testing.assert_frame_equal(
-        out["budget"], toolkit.lead_budget(budget_model, 800.0, prices, mix)
-    )
-    cost = out["cost"].set_index(["outcome", "level"])
+    pd.testing.assert_frame_equal(out.budget, toolkit.lead_budget(budget_model, 800.0, prices, mix))
+    cost = out.cost.set_index(["outcome", "level"])
     # at the data's own prices, cost per customer of a level is model.cost_per's price / rate
     # (an independent path: cost_per reads spend / leads and the fitted rate per level)
     want = budget_model.cost_per("customer").set_index("level")
@@ -282,14 +282,14 @@ def test_budget_outlook_is_lead_budget_and_costs_match_cost_per(budget_model):
         # lead_budget's range is on the log scale, cost_per's on the logit scale: near, not equal
         assert got["ci_lower"] == pytest.approx(want.loc[level, "ci_lower"], rel=0.01)
         assert got["ci_upper"] == pytest.approx(want.loc[level, "ci_upper"], rel=0.01)
-    total = out["budget"].query("outcome == 'rep' and level == 'total'").iloc[0]
+    total = out.budget.query("outcome == 'rep' and level == 'total'").iloc[0]
     assert cost.loc[("rep", "total"), "cost_per"] == pytest.approx(800.0 / total["expected"])
     # the interval runs the other way round: the most customers make the cheapest customer
     assert cost.loc[("rep", "total"), "ci_lower"] == pytest.approx(800.0 / total["ci_upper"])
 
 
 def test_budget_outlook_lists_unbought_levels_as_unknown(budget_model):
-    from toolkit.explorers.lead_budget import budget_outlook
+    from toolkit.lead_quality import budget_outlook
 
     paid = _paid(budget_model)
     out = budget_outlook(
@@ -299,16 +299,16 @@ def test_budget_outlook_lists_unbought_levels_as_unknown(budget_model):
         {"generic": 0.0, "qualified": 1.0},
     )
     # a level with no share buys nothing: its cost per customer is unknown, not 0 or infinite
-    row = out["cost"].set_index(["outcome", "level"]).loc[("customer", "generic")]
+    row = out.cost.set_index(["outcome", "level"]).loc[("customer", "generic")]
     assert np.isnan(row["cost_per"]) and np.isnan(row["expected"])
-    assert len(out["cost"]) == 3 * 3  # customer, rep, leader x (generic, qualified, total)
+    assert len(out.cost) == 3 * 3  # customer, rep, leader x (generic, qualified, total)
 
 
 def test_lead_budget_explorer_state_mirrors_its_figures(budget_model):
     # the fast state path must hold exactly the columns and text the built figures carry
     from toolkit.explorers import lead_budget_explorer
-    from toolkit.explorers.core import _model_state
-    from toolkit.explorers.lead_budget import plot_outlook
+    from toolkit.explorers.core import model_state
+    from toolkit.plots.lead_quality_plots import budget_outlook_figure as plot_outlook
 
     paid = _paid(budget_model)
     explorer = lead_budget_explorer(
@@ -318,7 +318,7 @@ def test_lead_budget_explorer_state_mirrors_its_figures(budget_model):
     )
     for share in (0.0, 0.5, 1.0):
         outlook = explorer.results(share_0=share)
-        fast, built = explorer.state(outlook), _model_state(plot_outlook(outlook))
+        fast, built = explorer.state(outlook), model_state(plot_outlook(outlook))
         assert set(fast) == set(built)
         for name, props in built.items():
             if "data" not in props:
@@ -335,7 +335,7 @@ def test_lead_budget_explorer_state_mirrors_its_figures(budget_model):
 
 def test_lead_budget_explorer_static_grid_matches_headless_and_stays_small(budget_model):
     from toolkit.explorers import lead_budget_explorer
-    from toolkit.explorers.lead_budget import budget_outlook
+    from toolkit.lead_quality import budget_outlook
 
     paid = _paid(budget_model)
     prices = {t: paid[t] + 1.0 for t in ("generic", "qualified")}
@@ -352,12 +352,12 @@ def test_lead_budget_explorer_static_grid_matches_headless_and_stays_small(budge
             prices,
             {"generic": shares[k], "qualified": 1 - shares[k]},
         )
-        totals = want["budget"].query("level == 'total'")
+        totals = want.budget.query("level == 'total'")
         state = grid.states[StaticGrid.key([i, k])]
         counts = state["lead_budget_explorer_counts"]["data"]
         for col in ("expected", "ci_lower", "ci_upper", "likely_lower", "likely_upper"):
             np.testing.assert_allclose(counts[col], totals[col], rtol=1e-6)  # float32 in page
-        cost = want["cost"].query("outcome == 'customer'")["cost_per"].to_numpy()
+        cost = want.cost.query("outcome == 'customer'")["cost_per"].to_numpy()
         np.testing.assert_allclose(
             state["lead_quality_cost_per_source"]["data"]["cost_per"], cost, rtol=1e-6
         )
@@ -370,7 +370,7 @@ def test_lead_budget_explorer_static_grid_matches_headless_and_stays_small(budge
 
 def test_lead_budget_explorer_live_and_bad_splits(budget_model):
     from toolkit.explorers import lead_budget_explorer
-    from toolkit.explorers.lead_budget import budget_outlook
+    from toolkit.lead_quality import budget_outlook
 
     paid = _paid(budget_model)
     prices = {t: paid[t] for t in ("unqualified", "generic", "qualified")}
@@ -386,7 +386,7 @@ def test_lead_budget_explorer_live_and_bad_splits(budget_model):
     box.inputs["share_1"].value = 0.6
     want = budget_outlook(
         budget_model, 500.0, prices, {"unqualified": 0.2, "generic": 0.6, "qualified": 0.2}
-    )["budget"].query("level == 'total'")
+    ).budget.query("level == 'total'")
     np.testing.assert_allclose(
         box.models["lead_budget_explorer_counts"].data["expected"], want["expected"]
     )
@@ -420,7 +420,7 @@ def _cohort_members():
 
 def test_cohort_outlook_by_hand():
     import toolkit
-    from toolkit.explorers.cohorts import cohort_outlook
+    from toolkit.cohorts import cohort_outlook
 
     members = _cohort_members()
     before = members.copy()
@@ -556,3 +556,24 @@ def test_cohort_explorer_live_and_without_orders(sample):
     box.inputs["period"].value = "Q"
     assert len(box.models["cohort_explorer_periods"].factors) < 12
     assert box.children[-2].value == ""
+
+
+def test_headless_twins_are_frozen_result_objects_with_documented_fields():
+    import dataclasses
+
+    from toolkit.funnel import FunnelOutlook, funnel_outlook
+    from toolkit.growth import GrowthOutlook, growth_outlook
+
+    funnel = funnel_outlook([0.5, 0.3, 0.2], 150)
+    growth = growth_outlook(months=2, runs=5)
+    for outlook, cls in ((funnel, FunnelOutlook), (growth, GrowthOutlook)):
+        assert isinstance(outlook, cls) and dataclasses.is_dataclass(outlook)
+        for f in dataclasses.fields(outlook):
+            assert f.name in cls.__doc__, f.name  # every field is documented
+            assert outlook[f.name] is getattr(outlook, f.name)  # the dict-style convenience
+        with pytest.raises(KeyError):
+            outlook["nope"]
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            outlook.table = None
+    assert funnel.last["step"] == "customer"
+    assert growth.claim.runs == 5 and growth.claim.at_month == 2

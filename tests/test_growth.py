@@ -48,7 +48,7 @@ def test_a_contact_cannot_be_both_rep_and_customer():
 
 def test_presets():
     assert GrowthParams.preset("typical") == GrowthParams()
-    story = GrowthParams.preset("story_001")
+    story = GrowthParams.preset("five_thousand_story")
     # 001: about 150 leads over two years, 25 recruited, 5 of them leaders
     assert story.contacts_per_rep_per_month * 24 == pytest.approx(150)
     assert story.contact_to_rep * 150 == pytest.approx(25)
@@ -105,17 +105,17 @@ def test_unlimited_growth_factor_is_exact(contacts, to_rep, share, mult, attriti
     assert p.monthly_growth_factor == pytest.approx(factor)
 
 
-def test_story_001_reproduces_the_pitched_5000_in_a_year():
+def test_five_thousand_story_reproduces_the_pitched_5000_in_a_year():
     # Everyone doing what the author did: 6.25 contacts, 1 in 6 signs up, nobody quits:
     # (1 + 6.25 / 6) ** 12 = 5,245.9 reps after a year, the "about 5,000" of 001.
-    path = toolkit.project_growth(GrowthParams.story_001(), months=12)
+    path = toolkit.project_growth(GrowthParams.five_thousand_story(), months=12)
     assert path["cumulative_joined"].iloc[-1] == pytest.approx((1 + 6.25 / 6) ** 12)
 
 
 def test_limits_bend_the_curve():
-    free = toolkit.project_growth(GrowthParams.story_001(), months=24)
+    free = toolkit.project_growth(GrowthParams.five_thousand_story(), months=24)
     town = toolkit.project_growth(GrowthParams.saturated_town(), months=24)
-    warm = toolkit.project_growth(GrowthParams.story_001(warm_market_size=60), months=24)
+    warm = toolkit.project_growth(GrowthParams.five_thousand_story(warm_market_size=60), months=24)
     assert (town["cumulative_joined"] <= 20_000).all()
     assert (town["remaining_market"].diff().dropna() <= 1e-9).all()  # the town only empties
     assert town["cumulative_joined"].iloc[-1] < free["cumulative_joined"].iloc[-1] / 1000
@@ -169,7 +169,7 @@ def test_same_seed_same_paths():
 
 @pytest.mark.parametrize("market", [50, 500, 5_000])
 def test_total_joined_never_exceeds_the_market(market):
-    p = GrowthParams.story_001(market_size=market)
+    p = GrowthParams.five_thousand_story(market_size=market)
     result = toolkit.simulate_growth(p, months=18, runs=300, seed=2)
     assert (result.paths["cumulative_joined"] <= market).all()
     assert (result.paths["remaining_market"] >= 0).all()
@@ -219,7 +219,7 @@ def test_subcritical_lines_all_die():
 
 def test_participants_add_up():
     result = toolkit.simulate_growth(
-        GrowthParams.story_001(monthly_attrition=0.1, recruit_dispersion=0.5), 10, 40, 5
+        GrowthParams.five_thousand_story(monthly_attrition=0.1, recruit_dispersion=0.5), 10, 40, 5
     )
     people = result.participants(runs=40)
     assert people["run"].nunique() <= 40
@@ -261,7 +261,7 @@ def test_gini_by_hand():
 
 def test_warm_market_caps_each_participant():
     # a warm market of 5 people: nobody can recruit more than 5 in a lifetime
-    p = GrowthParams.story_001(warm_market_size=5, contact_to_rep=0.5)
+    p = GrowthParams.five_thousand_story(warm_market_size=5, contact_to_rep=0.5)
     people = toolkit.simulate_growth(p, months=8, runs=20, seed=0).participants(runs=20)
     assert people["personal_recruits"].max() <= 5
 
@@ -354,7 +354,7 @@ def test_goal_seek_hits_the_target():
     assert needed > 40 * p.contacts_per_rep_per_month  # the pitch needs absurd effort
     # the story's conversion from the story's effort: 1 in 6 gives about 5,000 (see above)
     rate = toolkit.goal_seek(
-        GrowthParams.story_001(),
+        GrowthParams.five_thousand_story(),
         param="contact_to_rep",
         metric="cumulative_joined",
         at_month=12,
@@ -398,7 +398,7 @@ def test_fit_recruitment_recovers_a_simulated_genealogy():
     assert fitted.leader_share == pytest.approx(0.2, abs=0.02)
     assert fitted.starting_reps == members["left_at"].isna().sum()  # the organisation as it is now
     s = fitted.fit.summary
-    assert (s["low"] <= s["estimate"]).all() or s["low"].isna().any()
+    assert (s["ci_lower"] <= s["estimate"]).all() or s["ci_lower"].isna().any()
 
 
 def test_fit_recruitment_picks_poisson_when_there_is_no_extra_spread():
@@ -493,3 +493,110 @@ def test_figures_carry_named_sources_with_the_computed_numbers():
     table = toolkit.sensitivity(GrowthParams(), metric="active_reps", at_month=12)
     bars = plots.tornado(table).select_one({"name": "tornado_source"}).data
     assert bars["parameter"][-1] == table["parameter"].iloc[0]  # largest effect on top
+
+
+# --------------------------------------------------------------------------------------------
+# renamed preset, result objects, bad input (issues 12 and 13)
+
+
+def test_story_001_is_a_deprecated_alias_of_five_thousand_story():
+    with pytest.warns(DeprecationWarning, match="five_thousand_story"):
+        old = GrowthParams.story_001(market_size=9_000)
+    assert old == GrowthParams.five_thousand_story(market_size=9_000)
+    with pytest.warns(DeprecationWarning, match="five_thousand_story"):
+        assert GrowthParams.preset("story_001") == GrowthParams.five_thousand_story()
+
+
+def test_claim_check_is_a_documented_result_object():
+    out = toolkit.claim_check(
+        _hand_result([0, 10, 20, 30]), metric="cumulative_joined", at_month=1, value=20
+    )
+    assert isinstance(out, toolkit.growth.ClaimCheck)
+    assert (out.probability, out.percentile, out.runs) == (0.5, 50.0, 4)
+    assert (out.metric, out.at_month, out.value) == ("cumulative_joined", 1, 20.0)
+    assert out.to_frame().loc[0, "median"] == 15.0
+    assert "50.0% of 4 runs" in str(out)
+    with pytest.raises(AttributeError):
+        out.probability = 1.0  # frozen
+    with pytest.raises(KeyError):
+        out["nope"]
+    # alpha chooses the level: a 99% interval is wider than the 95% one
+    wide = toolkit.claim_check(
+        _hand_result([0, 10, 20, 30]), metric="cumulative_joined", at_month=1, value=20, alpha=0.01
+    )
+    assert wide.probability_low < out.probability_low < out.probability_high < wide.probability_high
+
+
+@pytest.mark.parametrize("months", [60, 400])
+def test_a_story_too_large_to_count_is_refused_by_name(months):
+    # trap: 60 months of the story is 4e18 reps; numpy said "lam value too large" or "n < 0"
+    with pytest.raises(ValueError, match="months"):
+        toolkit.simulate_growth(GrowthParams.five_thousand_story(), months=months, runs=5)
+
+
+def test_a_very_heavy_tail_is_refused_by_name():
+    # trap: recruit_dispersion=1e-300 drew efforts near 1e300 and Poisson failed inside numpy
+    with pytest.raises(ValueError, match="recruit_dispersion"):
+        GrowthParams(recruit_dispersion=1e-300)
+
+
+def test_infinite_market_means_unlimited():
+    # trap: market_size=inf raised OverflowError from int(inf)
+    assert GrowthParams(market_size=math.inf).market_size is None
+    assert GrowthParams(warm_market_size=math.inf) == GrowthParams(warm_market_size=None)
+    with pytest.raises(ValueError, match="market_size.*1e\\+15"):
+        GrowthParams(market_size=1e30)  # was an OverflowError in simulate_growth
+    with pytest.raises(ValueError, match="starting_reps"):
+        GrowthParams(starting_reps=10**19)
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, "a", True])
+def test_bad_seeds_are_refused_by_name(seed):
+    # trap: numpy's TypeError / ValueError from deep inside SeedSequence
+    with pytest.raises(ValueError, match="seed must be a whole number >= 0"):
+        toolkit.simulate_growth(GrowthParams(), months=2, runs=2, seed=seed)
+
+
+def test_no_seed_draws_one_and_keeps_it():
+    sim = toolkit.simulate_growth(GrowthParams(), months=2, runs=3, seed=None)
+    again = toolkit.simulate_growth(GrowthParams(), months=2, runs=3, seed=sim.seed)
+    pd.testing.assert_frame_equal(sim.paths, again.paths)
+    assert len(sim.participants(runs=1)) >= 1  # was a TypeError: default_rng([None, 1])
+
+
+def test_a_dict_of_params_is_read_as_growth_params():
+    # trap: AttributeError 'dict' object has no attribute 'recruit_dispersion'
+    by_dict = toolkit.simulate_growth({"contact_to_rep": 0.05}, months=3, runs=4, seed=1)
+    by_params = toolkit.simulate_growth(GrowthParams(contact_to_rep=0.05), months=3, runs=4, seed=1)
+    pd.testing.assert_frame_equal(by_dict.paths, by_params.paths)
+    with pytest.raises(ValueError, match="unknown GrowthParams field.*'contact_rate'"):
+        toolkit.project_growth({"contact_rate": 0.05}, months=3)
+    with pytest.raises(ValueError, match="contact_to_rep"):
+        toolkit.project_growth({"contact_to_rep": 2.0}, months=3)
+    with pytest.raises(ValueError, match="params must be a GrowthParams"):
+        toolkit.simulate_growth("five_thousand_story", months=3, runs=4)
+
+
+def test_huge_horizons_and_run_counts_are_refused_by_name():
+    # trap: MemoryError allocating terabytes of paths
+    with pytest.raises(ValueError, match="runs x \\(months \\+ 1\\)"):
+        toolkit.simulate_growth(GrowthParams(), months=3, runs=10**12)
+    with pytest.raises(ValueError, match="months must be a whole number from 1 to 1200"):
+        toolkit.project_growth(GrowthParams(), months=10**7)
+    with pytest.raises(ValueError, match="overflows a float"):
+        toolkit.project_growth(GrowthParams.five_thousand_story(), months=1200)
+
+
+def test_poisson_rate_interval_by_hand():
+    from scipy.stats import chi2
+
+    from toolkit.rates import poisson_rate_interval
+
+    # 4 quits in 100 rep-months: Garwood's exact bounds, chi2 quantiles over twice the exposure
+    low, high = poisson_rate_interval(4, 100)
+    assert low == pytest.approx(chi2.ppf(0.025, 8) / 200)
+    assert high == pytest.approx(chi2.ppf(0.975, 10) / 200)
+    assert poisson_rate_interval(0, 50)[0] == 0.0  # no events: the lower bound is exactly 0
+    wide = poisson_rate_interval(4, 100, alpha=0.01)
+    assert wide[0] < low < high < wide[1]
+    assert all(math.isnan(b) for b in poisson_rate_interval(3, 0))

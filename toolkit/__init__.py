@@ -34,14 +34,14 @@ _LAZY = {
     "leads_needed": "toolkit.lead_quality.compare",
     "compare_sources": "toolkit.lead_quality.compare",
     # growth and downline
-    "GrowthParams": "toolkit.growth",
-    "project_growth": "toolkit.growth",
-    "simulate_growth": "toolkit.growth",
-    "claim_check": "toolkit.growth",
-    "sales_vs_network": "toolkit.growth",
-    "sensitivity": "toolkit.growth",
-    "goal_seek": "toolkit.growth",
-    "fit_recruitment": "toolkit.growth",
+    "GrowthParams": "toolkit.growth.params",
+    "project_growth": "toolkit.growth.projection",
+    "simulate_growth": "toolkit.growth.simulation",
+    "claim_check": "toolkit.growth.claims",
+    "sales_vs_network": "toolkit.growth.claims",
+    "sensitivity": "toolkit.growth.claims",
+    "goal_seek": "toolkit.growth.claims",
+    "fit_recruitment": "toolkit.growth.calibration",
     "downline": "toolkit.genealogy",  # not toolkit.downline: a submodule import would shadow the function
     "volume_by_level": "toolkit.genealogy",
     # money (issue 14); the defining modules, since toolkit.income.commissions is also a module

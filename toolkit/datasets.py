@@ -16,7 +16,7 @@ from toolkit.schema import (
     TABLES,
     CRMData,
     DataError,
-    _Problems,
+    Problems,
     validate,
 )
 
@@ -469,7 +469,7 @@ def read_crm(path, *, mapping=None, as_of=None) -> CRMData:
 
 
 def _raise(lines: list[str]):
-    problems = _Problems()
+    problems = Problems()
     for line in lines:
         problems.note(line)
     problems.raise_if_any()

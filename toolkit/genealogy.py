@@ -274,3 +274,27 @@ def volume_by_level(
     out["on_printout"] = True if max_level is None else out["level"] <= max_level
     out["active_members"] = out["active_members"].astype(np.int64)
     return out
+
+
+def genealogy_tree(members: pd.DataFrame, as_of=None, orders=None) -> dict:
+    """The checked sponsor tree of ``members`` that :func:`downline` works on.
+
+    Parameters
+    ----------
+    members : pandas.DataFrame
+        The ``members`` table (``member_id``, ``sponsor_id``, ``joined_at``, optional
+        ``left_at``).
+    as_of : timestamp, optional
+        Members who joined after it are left out (default: the latest moment in the data).
+    orders : pandas.DataFrame, optional
+        Only read for the default ``as_of``.
+
+    Returns
+    -------
+    dict
+        ``frame`` (the members who had joined by ``as_of``, a copy, timestamps naive UTC),
+        ``parent`` (row of each member's sponsor, -1 for a root), ``level``, ``root`` (row of
+        each member's top sponsor) and ``as_of``. Raises :class:`toolkit.DataError` on missing
+        columns, duplicate ids, unknown sponsors and sponsor cycles.
+    """
+    return _genealogy(members, as_of, orders)

@@ -49,7 +49,7 @@ from toolkit.schema import (
     STAGES,
     TABLES,
     DataError,
-    _utc_naive,
+    naive_utc_column,
 )
 
 MAPPING_FILE = "crm_mapping.toml"
@@ -599,7 +599,7 @@ def parse_dates_as_told(raw: pd.Series, option: dict) -> tuple[pd.Series, pd.Ser
             stamps = pd.to_datetime(raw[objects], errors="coerce", utc=True, format="mixed")
         except (TypeError, ValueError, OverflowError):
             stamps = pd.Series(pd.NaT, index=raw.index[objects], dtype="datetime64[us, UTC]")
-        out[objects] = _utc_naive(stamps).to_numpy()
+        out[objects] = naive_utc_column(stamps).to_numpy()
     if option.get("dayfirst") is False:
         formats = [f for f in DATE_FORMATS if "%d/%m" not in f]
     elif "date_format" in option:
@@ -612,7 +612,7 @@ def parse_dates_as_told(raw: pd.Series, option: dict) -> tuple[pd.Series, pd.Ser
             break
         parsed = pd.to_datetime(text[todo], format=fmt, errors="coerce", utc=True)
         hit = parsed.notna()
-        out[parsed.index[hit]] = _utc_naive(parsed[hit]).to_numpy()
+        out[parsed.index[hit]] = naive_utc_column(parsed[hit]).to_numpy()
         todo = todo & out.isna()
     return out, ~empty & out.isna()
 

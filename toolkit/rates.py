@@ -83,6 +83,35 @@ def wilson_interval(successes, trials, *, alpha: float = 0.05) -> tuple[np.ndarr
     return lower, upper
 
 
+def poisson_rate_interval(events, exposure, *, alpha: float = 0.05) -> tuple[float, float]:
+    """Exact (Garwood) interval of a Poisson rate ``events / exposure`` at level ``1 - alpha``.
+
+    Parameters
+    ----------
+    events : float
+        Events counted (quits, recruits), ``>= 0``.
+    exposure : float
+        The time at risk they were counted over (rep-months), ``> 0``.
+    alpha : float
+        One minus the confidence level.
+
+    Returns
+    -------
+    (lower, upper) : tuple of float
+        The lower bound is exactly 0 with no events; NaN both when ``exposure`` is not positive.
+    """
+    from scipy.stats import chi2
+
+    check_alpha(alpha)
+    if not exposure > 0:
+        return float("nan"), float("nan")
+    if events < 0:
+        raise ValueError(f"events must be >= 0, got {events!r}")
+    low = chi2.ppf(alpha / 2, 2 * events) / 2 / exposure if events > 0 else 0.0
+    high = chi2.ppf(1 - alpha / 2, 2 * events + 2) / 2 / exposure
+    return float(low), float(high)
+
+
 def check_alpha(alpha: float) -> None:
     """A ValueError unless ``0 < alpha < 1``."""
     if not 0 < alpha < 1:

@@ -1,17 +1,17 @@
 """The data contract: a CRM export as four tables (plus an optional role history) and ``as_of``.
 
-=============  ==================================  ==========================================
-table          one row per                         columns (required first)
-=============  ==================================  ==========================================
-leads          person who entered the funnel       lead_id, created_at, source, lead_type,
-                                                   cost, owner_id
-events         stage a lead reached                lead_id, stage, at
-members        customer or rep in the organisation member_id, sponsor_id, joined_at, role,
-                                                   left_at, lead_id
-orders         purchase                            order_id, member_id, ordered_at, amount,
-                                                   volume, autoship
-role_history   role a member took on (optional)    member_id, role, from_at
-=============  ==================================  ==========================================
+=============  ===================================  ========================================
+table          one row per                          columns (required first)
+=============  ===================================  ========================================
+leads          person who entered the funnel        lead_id, created_at, source, lead_type,
+                                                    cost, owner_id
+events         stage a lead reached                 lead_id, stage, at
+members        customer or rep in the organisation  member_id, sponsor_id, joined_at, role,
+                                                    left_at, lead_id
+orders         purchase                             order_id, member_id, ordered_at, amount,
+                                                    volume, autoship
+role_history   role a member took on (optional)     member_id, role, from_at
+=============  ===================================  ========================================
 
 Empty values are allowed only where the contract says so: ``owner_id`` (a lead nobody works
 yet), ``sponsor_id`` (a root of the genealogy), ``left_at`` (still active) and ``members.lead_id``
@@ -195,8 +195,11 @@ class CRMData:
 # validation
 
 
-class _Problems:
-    """Collects every problem so one DataError reports them all, each with its first examples."""
+class Problems:
+    """Collects every problem so one :class:`DataError` reports them all, each with its first
+    examples: ``add(table, column, what, bad, ids)`` for a mask of bad rows, ``note(line)`` for
+    a line of its own, then ``raise_if_any()``. Computations that check their own inputs use it
+    too, so their messages read like ``validate``'s."""
 
     def __init__(self):
         self.lines: list[str] = []
@@ -266,7 +269,8 @@ class _Parsed:
     issues: list[tuple[str, pd.Series, bool, str]] = field(default_factory=list)
 
 
-def _utc_naive(values: pd.Series) -> pd.Series:
+def naive_utc_column(values: pd.Series) -> pd.Series:
+    """A datetime column as the contract keeps it: UTC without a time zone, microseconds."""
     if isinstance(values.dtype, pd.DatetimeTZDtype):
         values = values.dt.tz_convert("UTC").dt.tz_localize(None)
     return values.astype("datetime64[us]")
@@ -297,7 +301,7 @@ def _parse_mixed_objects(raw: pd.Series, empty: pd.Series) -> _Parsed:
             stamps = pd.to_datetime(raw[objects], errors="coerce", utc=True, format="mixed")
         except (TypeError, ValueError, OverflowError):
             stamps = pd.Series(pd.NaT, index=raw.index[objects], dtype="datetime64[us, UTC]")
-        parsed[objects] = _utc_naive(stamps).to_numpy()
+        parsed[objects] = naive_utc_column(stamps).to_numpy()
     return _Parsed(
         parsed,
         [
@@ -316,7 +320,7 @@ def _parse_datetime(raw: pd.Series, empty: pd.Series) -> _Parsed:
     offsets converted to UTC (a column may mix offsets, not offsets and none).
     """
     if isinstance(raw.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(raw.dtype):
-        return _Parsed(_utc_naive(raw))
+        return _Parsed(naive_utc_column(raw))
     nat = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[us]")
     if pd.api.types.is_bool_dtype(raw.dtype) or pd.api.types.is_numeric_dtype(raw.dtype):
         numbers = raw.notna().to_numpy()
@@ -341,7 +345,7 @@ def _parse_datetime(raw: pd.Series, empty: pd.Series) -> _Parsed:
         if count == len(candidates):
             break
     out = nat.copy()
-    out[todo] = _utc_naive(best).to_numpy()
+    out[todo] = naive_utc_column(best).to_numpy()
     swapped = next((best_fmt.replace(a, b) for a, b in _SWAPPED.items() if a in best_fmt), None)
     if swapped is not None and swapped not in counts:
         counts[swapped] = int(pd.to_datetime(candidates, format=swapped, errors="coerce").count())
@@ -387,7 +391,7 @@ def _to_bool(values: pd.Series) -> pd.Series:
     return text.map(lambda v: True if v in _TRUE else False if v in _FALSE else None)
 
 
-def _normalise_table(table: Table, frame: pd.DataFrame, problems: _Problems) -> pd.DataFrame | None:
+def _normalise_table(table: Table, frame: pd.DataFrame, problems: Problems) -> pd.DataFrame | None:
     """A copy with parsed columns; None when required columns are missing (nothing else checks)."""
     if not isinstance(frame, pd.DataFrame):
         problems.note(f"{table.name}: expected a pandas DataFrame, got {type(frame).__name__}")
@@ -529,7 +533,7 @@ def validate(data: CRMData) -> CRMData:
         ``left_at`` before ``joined_at``, orders before the member joined, and timestamps after
         ``as_of``. Each line names the table and column, how many rows, and the first ids.
     """
-    problems = _Problems()
+    problems = Problems()
     frames = {
         name: _normalise_table(TABLES[name], frame, problems)
         for name, frame in data.tables().items()

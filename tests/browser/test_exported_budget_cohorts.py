@@ -83,11 +83,11 @@ def test_budget_and_cohort_explorers_respond_offline(explorers_page, page):
 def budget_customers(budget: float) -> list[float]:
     """Customers, reps and leaders expected by the headless twin at the page's prices and split."""
     import toolkit
-    from toolkit.explorers.lead_budget import budget_outlook
+    from toolkit.lead_quality import budget_outlook
 
     data = toolkit.load_sample()
     model = toolkit.LeadQualityModel(features=("lead_type",)).fit(data)
     out = budget_outlook(
         model, budget, {"generic": 1.5, "qualified": 10.0}, {"generic": 0.5, "qualified": 0.5}
     )
-    return out["budget"].query("level == 'total'")["expected"].tolist()
+    return out.budget.query("level == 'total'")["expected"].tolist()

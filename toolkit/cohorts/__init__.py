@@ -8,10 +8,12 @@ frame that came in; large pandas inputs are handed to Polars internally
 Modules: ``_cells`` (the engine plan), ``table`` (:func:`cohort_table`, :func:`cohort_matrix`,
 :func:`pool_cohorts`), ``projection`` (:func:`project_cohorts`), ``retention`` (the
 shifted-beta-geometric model, :class:`~toolkit.cohorts.retention.ShiftedBetaGeometric`; loaded
-on use, it needs SciPy), ``mix`` (:func:`member_mix`), ``transitions`` (:func:`role_transitions`).
+on use, it needs SciPy), ``mix`` (:func:`member_mix`), ``transitions`` (:func:`role_transitions`), ``outlook``
+(:func:`cohort_outlook`, the cohort explorer's headless twin).
 """
 
 from toolkit.cohorts.mix import member_mix
+from toolkit.cohorts.outlook import CohortOutlook, cohort_outlook
 from toolkit.cohorts.projection import project_cohorts
 from toolkit.cohorts.table import (
     CELL_COLUMNS,
@@ -26,10 +28,12 @@ from toolkit.cohorts.transitions import role_transitions
 
 __all__ = [
     "CELL_COLUMNS",
+    "CohortOutlook",
     "DESCRIPTION_COLUMNS",
     "METRICS",
     "REFERENCES",
     "cohort_matrix",
+    "cohort_outlook",
     "cohort_table",
     "member_mix",
     "pool_cohorts",

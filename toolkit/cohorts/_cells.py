@@ -20,7 +20,7 @@ from toolkit.censoring import (
     period_ordinal,
 )
 from toolkit.frames import collect, from_native, lazy_polars
-from toolkit.schema import EXAMPLES_SHOWN, _Problems
+from toolkit.schema import EXAMPLES_SHOWN, Problems
 
 
 def _check_period(period: str) -> str:
@@ -78,7 +78,7 @@ def _prepare(members, orders, by, period, as_of, order_cols):
     if latest is not None:
         stamps.append(latest)
     latest = max(stamps) if stamps else None
-    problems = _Problems()
+    problems = Problems()
     if as_of is None:
         as_of = latest
     else:
@@ -132,7 +132,7 @@ def _order_problems(members_nw, orders_nw) -> None:
         on="member_id",
         how="left",
     )
-    problems = _Problems()
+    problems = Problems()
     for mask, column, what in (
         (nw.col("_known").is_null(), "member_id", "referring to members not in the members table"),
         (nw.col("ordered_at") < nw.col("_joined_at"), "ordered_at", "before the member joined"),

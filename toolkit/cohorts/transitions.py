@@ -18,7 +18,7 @@ from toolkit.cohorts._cells import (
 )
 from toolkit.frames import collect, from_native
 from toolkit.rates import check_alpha, wilson_interval
-from toolkit.schema import ROLES, _Problems
+from toolkit.schema import ROLES, Problems
 
 
 def _role_spells(people: pd.DataFrame, role_history) -> pd.DataFrame:
@@ -30,7 +30,7 @@ def _role_spells(people: pd.DataFrame, role_history) -> pd.DataFrame:
     """
     history_nw = from_native(role_history, "role_history", ["member_id", "role", "from_at"])
     history = collect(history_nw.select("member_id", "role", "from_at")).to_pandas()
-    problems = _Problems()
+    problems = Problems()
     problems.add(
         "role_history",
         "member_id",

@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import pandas as pd
 
-from toolkit.explorers.core import Control, Explorer, _model_state
+from toolkit.cohorts.outlook import RECENT, CohortOutlook, cohort_outlook
+from toolkit.explorers.core import Control, Explorer, model_state
 
 NONE = "none"  # how the segment control says "everyone together" (None is not a widget value)
 # explorer metric -> (cohort_table metric, cumulative, what a cell says)
@@ -24,76 +24,12 @@ PERIOD_WORDS = {"M": "months", "Q": "quarters", "Y": "years"}
 STATIC_METRICS = ("active", "ordering", "revenue")
 # heatmap cells the exported page may carry over all its states (about 115 bytes each)
 MAX_GRID_CELLS = 15_000
-RECENT = 6  # curves: the latest cohorts of each group with a finished first period
-
-
-def cohort_outlook(
-    members,
-    orders=None,
-    *,
-    period: str = "M",
-    metric: str = "active",
-    cumulative: bool = False,
-    segment: str | None = None,
-    as_of=None,
-    recent: int = RECENT,
-) -> dict[str, pd.DataFrame]:
-    """The cohort table and the cohorts drawn as curves (the headless twin of
-    :func:`cohort_explorer`).
-
-    Parameters
-    ----------
-    members, orders
-        The contract's members and orders tables (any engine); orders are needed for every
-        metric but "active".
-    period, metric, cumulative, as_of
-        Passed to :func:`toolkit.cohort_table`.
-    segment : str, optional
-        A members column to split cohorts by (``"role"``); None keeps everyone together.
-    recent : int
-        How many cohorts of each segment the curves show: the latest whose first period has
-        finished (a cohort still in its first period has nothing to draw yet).
-
-    Returns
-    -------
-    dict
-        - ``table``: :func:`toolkit.cohort_table` as pandas, unchanged: the segment column (if
-          any), ``cohort``, ``period``, ``size``, ``value``, ``rate``, ``rate_lower``,
-          ``rate_upper``, ``complete``. Unfinished cells are NaN, never 0.
-        - ``curves``: the rows of ``table`` for the ``recent`` latest cohorts of each segment
-          that have at least one finished period.
-    """
-    from toolkit.cohorts import cohort_table
-    from toolkit.frames import to_pandas as _pandas
-
-    if isinstance(recent, bool) or int(recent) != recent or recent < 1:
-        raise ValueError(f"recent must be a whole number >= 1, got {recent!r}")
-    table = _pandas(
-        cohort_table(
-            members,
-            orders,
-            period=period,
-            metric=metric,
-            by=segment,
-            cumulative=cumulative,
-            as_of=as_of,
-        )
-    )
-    by = [segment] if segment else []
-    finished = table[table["complete"].astype(bool)][[*by, "cohort"]].drop_duplicates()
-    if by:
-        latest = finished.sort_values("cohort").groupby(by, sort=False, observed=True).tail(recent)
-    else:
-        latest = finished.sort_values("cohort").tail(recent)
-    curves = table.merge(latest, on=[*by, "cohort"], how="inner")
-    return {"table": table, "curves": curves.reset_index(drop=True)}
 
 
 # -- drawing: names, layout and column plumbing only, no numbers --------------------------------
 
 # The heatmap's columns that its glyphs and tooltips read (the rest would only weigh the page).
 HEAT_COLUMNS = ("x", "label", "rate", "rate_lower", "rate_upper", "size", "state", "text")
-CURVE_COLUMNS = ("period", "rate", "rate_lower", "rate_upper", "size", "label")
 HEAT_SOURCES = {"observed": "cohort_heatmap_observed", "not finished": "cohort_heatmap_incomplete"}
 # Properties (besides data, text and factors) that change with the metric or the segment.
 _PROPS = {
@@ -105,13 +41,18 @@ _PROPS = {
 }
 
 
-def _colors(n: int) -> list[str]:
-    from bokeh.palettes import Viridis256
+def _title(outlook: CohortOutlook) -> str:
+    """The heatmap's title, in words, from what the outlook holds."""
+    what = next(
+        words
+        for name, cumulative, words in METRICS.values()
+        if (name, cumulative) == (outlook.metric, outlook.cumulative)
+    )
+    split = "" if outlook.segment is None else f", by {outlook.segment}"
+    return what[0].upper() + what[1:] + split
 
-    return [Viridis256[int(i)] for i in np.linspace(0, 230, max(n, 1))][:n]
 
-
-def _build(outlook: dict, *, slots: int):
+def _build(outlook: CohortOutlook, *, slots: int):
     """The heatmap and the curves, named so that each control change can replace their data.
 
     ``slots`` curves always exist (empty ones included), so every state of the static grid has
@@ -119,9 +60,9 @@ def _build(outlook: dict, *, slots: int):
     from bokeh.layouts import column
     from bokeh.models import ColumnDataSource, GlyphRenderer, HoverTool, LinearColorMapper
 
-    from toolkit.plots.cohort_plots import cohort_heatmap, retention_curves
+    from toolkit.plots.cohort_plots import cohort_heatmap, curve_colors, retention_curves
 
-    heat = cohort_heatmap(outlook["table"], title=outlook["title"])
+    heat = cohort_heatmap(outlook.table, title=_title(outlook))
     heat.name = "cohort_explorer_heatmap"
     heat.x_range.name = "cohort_explorer_periods"
     heat.y_range.name = "cohort_explorer_cohorts"
@@ -132,7 +73,7 @@ def _build(outlook: dict, *, slots: int):
     for source in heat.select(type=ColumnDataSource):
         source.data = {c: source.data[c] for c in HEAT_COLUMNS}
 
-    curves = retention_curves(outlook["curves"], title="The latest cohorts, period by period")
+    curves = retention_curves(outlook.curves, title="The latest cohorts, period by period")
     curves.name = "cohort_explorer_curves"
     curves.select_one(HoverTool).name = "cohort_explorer_curves_hover"
     curves.yaxis[0].name = "cohort_explorer_curves_axis"
@@ -140,7 +81,7 @@ def _build(outlook: dict, *, slots: int):
     n_lines = len({r.data_source.name for r in renderers})
     if n_lines > slots:
         raise ValueError(f"{n_lines} curves for {slots} slots")  # a bug, not bad data
-    pad = _colors(slots)
+    pad = curve_colors(slots)
     for i in range(n_lines, slots):
         src = ColumnDataSource(_empty_curve(), name=f"retention_observed_{i}")
         curves.line("period", "rate", source=src, color=pad[i], line_width=2)
@@ -167,7 +108,7 @@ def _read_state(layout) -> dict:
     heatmap's height, colour range and tooltips, the curves' axis label, tooltips and colours."""
     from bokeh.models import Line, Scatter
 
-    state = _model_state(layout)
+    state = model_state(layout)
     for model in layout.references():
         name = model.name or ""
         if name in _PROPS:
@@ -181,85 +122,48 @@ def _read_state(layout) -> dict:
     return state
 
 
-def _state(outlook: dict, *, slots: int) -> dict:
+def _state(outlook: CohortOutlook, *, slots: int) -> dict:
     """The same as ``_read_state(_build(outlook))`` without building figures (building 30
-    curves and a heatmap takes about a second). It mirrors what
-    :func:`toolkit.plots.cohort_heatmap` and :func:`toolkit.plots.retention_curves` draw; a
+    curves and a heatmap takes about a second). It reads the data the figures draw from
+    :func:`toolkit.plots.cohort_plots.heatmap_frame` and
+    :func:`~toolkit.plots.cohort_plots.retention_frame`, the preparations the figures use; a
     test checks that both agree for every state of the static grid."""
-    from toolkit.plots.cohort_plots import _labels, _money
+    from toolkit.plots.cohort_plots import (
+        CURVE_COLUMNS,
+        curve_colors,
+        heatmap_frame,
+        retention_frame,
+    )
     from toolkit.plots.style import source_data
 
-    frame = outlook["table"].copy()
-    frame["label"] = _labels(frame)
-    frame["state"] = np.where(frame["complete"], "observed", "not finished")
-    money = _money(frame)
-    fmt = "{:,.0f}" if money else "{:.0%}"
-    frame["text"] = [
-        fmt.format(r) if np.isfinite(r) else "" for r in frame["rate"].to_numpy(dtype="float64")
-    ]
-    frame["x"] = frame["period"].astype("str")
-    labels = list(dict.fromkeys(frame["label"]))[::-1]
-    observed = frame[frame["state"] == "observed"]
-    high = (
-        float(observed["rate"].max())
-        if len(observed) and np.isfinite(observed["rate"].max())
-        else 1.0
-    )
-    rate, low, up = (
-        ("@rate{0,0.00}", "@rate_lower{0,0.00}", "@rate_upper{0,0.00}")
-        if money
-        else ("@rate{0.0%}", "@rate_lower{0.0%}", "@rate_upper{0.0%}")
-    )
+    heat = heatmap_frame(outlook.table)
     state: dict = {
-        source: {"data": source_data(frame.loc[frame["state"] == kind, list(HEAT_COLUMNS)])}
+        source: {"data": source_data(heat.state(kind)[list(HEAT_COLUMNS)])}
         for kind, source in HEAT_SOURCES.items()
     }
     state.update(
         {
-            "cohort_explorer_heatmap": {"height": max(300, 18 * len(labels) + 120)},
-            "cohort_explorer_periods": {
-                "factors": [str(p) for p in sorted(frame["period"].unique())]
-            },
-            "cohort_explorer_cohorts": {"factors": labels},
-            "cohort_explorer_heatmap_title": {"text": outlook["title"]},
-            "cohort_explorer_colors": {"low": 0, "high": max(high, 1e-9)},
-            "cohort_explorer_heatmap_hover": {
-                "tooltips": [
-                    ["cohort", "@label"],
-                    ["period", "@x"],
-                    ["state", "@state"],
-                    ["starting members", "@size"],
-                    ["rate", f"{rate} ({low} to {up})"],
-                ]
-            },
+            "cohort_explorer_heatmap": {"height": heat.height},
+            "cohort_explorer_periods": {"factors": heat.periods},
+            "cohort_explorer_cohorts": {"factors": heat.labels},
+            "cohort_explorer_heatmap_title": {"text": _title(outlook)},
+            "cohort_explorer_colors": {"low": 0, "high": heat.high},
+            "cohort_explorer_heatmap_hover": {"tooltips": [list(t) for t in heat.tooltips]},
         }
     )
-    curves = outlook["curves"].copy()
-    curves["label"] = _labels(curves)
-    money = _money(curves)
-    names = list(dict.fromkeys(curves["label"]))
-    colors = [*_colors(len(names)), *_colors(slots)[len(names) :]]
+    curves = retention_frame(outlook.curves)
+    names = curves.labels
+    colors = [*curve_colors(len(names)), *curve_colors(slots)[len(names) :]]
     for i in range(slots):
         if i < len(names):
-            part = curves[curves["label"] == names[i]].sort_values("period")
-            seen = part[part["complete"].astype(bool)]
-            data = source_data(seen[list(CURVE_COLUMNS)])
+            data = source_data(curves.observed(names[i])[list(CURVE_COLUMNS)])
         else:
             data = _empty_curve()
         state[f"retention_observed_{i}"] = {"data": data}
         state[f"cohort_explorer_line_{i}"] = {"line_color": colors[i]}
         state[f"cohort_explorer_scatter_{i}"] = {"fill_color": colors[i], "line_color": colors[i]}
-    fmt = "{0,0.00}" if money else "{0.0%}"
-    state["cohort_explorer_curves_hover"] = {
-        "tooltips": [
-            ["cohort", "@label"],
-            ["period", "@period"],
-            ["rate", f"@rate{fmt} (@rate_lower{fmt} to @rate_upper{fmt})"],
-        ]
-    }
-    state["cohort_explorer_curves_axis"] = {
-        "axis_label": "per starting member" if money else "share of the starting group"
-    }
+    state["cohort_explorer_curves_hover"] = {"tooltips": [list(t) for t in curves.tooltips]}
+    state["cohort_explorer_curves_axis"] = {"axis_label": curves.y_axis_label}
     return state
 
 
@@ -319,8 +223,8 @@ def cohort_explorer(
     slots = recent * max(groups.values())
 
     def compute(period, metric, segment):
-        name, cumulative, what = METRICS[metric]
-        outlook = cohort_outlook(
+        name, cumulative, _ = METRICS[metric]
+        return cohort_outlook(
             members,
             orders,
             period=period,
@@ -330,9 +234,6 @@ def cohort_explorer(
             as_of=as_of,
             recent=recent,
         )
-        split = "" if segment == NONE else f", by {segment}"
-        # the heatmap's title (words only; the numbers are cohort_outlook's)
-        return {**outlook, "title": what[0].upper() + what[1:] + split}
 
     def build(outlook):
         return _build(outlook, slots=slots)
@@ -340,7 +241,7 @@ def cohort_explorer(
     # The exported page carries every heatmap of its grid: as many menus step through tables
     # computed in advance as keep it near 2 MB; the others stay at the notebook's choice.
     segment = segment or NONE
-    first = compute(period, metric, segment)["table"]
+    first = compute(period, metric, segment).table
     rectangle = first["cohort"].nunique() * first["period"].nunique()
     static_metrics = tuple(dict.fromkeys([m for m in STATIC_METRICS if m in metrics] + [metric]))
     all_cells = len(static_metrics) * sum(rectangle * n for n in groups.values())

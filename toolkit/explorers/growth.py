@@ -3,206 +3,39 @@ wall and the claim check (how likely "5,000 in a year" is)."""
 
 from __future__ import annotations
 
-import html
 import math
 
-import numpy as np
-import pandas as pd
-
 from toolkit.explorers.core import Control, Explorer, Preset
+from toolkit.growth.outlook import FAN_QUANTILES, GrowthOutlook, growth_outlook
+
+__all__ = ["growth_explorer", "growth_outlook"]
 
 NO_LIMIT = 0  # how a select control says "no limit" (None is not a widget value)
 PRESETS = {
     "typical": "A typical participant",
-    "story_001": "The 5,000-in-a-year story",
+    "five_thousand_story": "The 5,000-in-a-year story",
     "saturated_town": "The same story in a town of 20,000",
 }
-FAN_QUANTILES = (0.1, 0.5, 0.9)  # growth_fan's default band and median
-MAX_FOLLOWED = 30_000  # participants simulated one by one for the typical-participant panel
 
 
-def growth_outlook(
-    params=None,
-    *,
-    months: int = 12,
-    runs: int = 200,
-    seed: int = 0,
-    metric: str = "cumulative_joined",
-    claim_value: float = 5_000,
-    claim_month: int | None = None,
-) -> dict:
-    """Everything the growth explorer shows, from :mod:`toolkit.growth` (its headless twin).
-
-    Parameters
-    ----------
-    params : GrowthParams, optional
-        The what-if (default: a typical participant).
-    months, runs, seed
-        Horizon, Monte Carlo runs and seed of :func:`toolkit.simulate_growth`.
-    metric : str
-        The path column the fan and the claim are about (default: reps who ever joined).
-    claim_value, claim_month
-        The pitched outcome checked by :func:`toolkit.claim_check` (default: 5,000 by the
-        horizon).
-
-    Returns
-    -------
-    dict
-        - ``simulation``: the :class:`~toolkit.growth.GrowthSimulation` (the fan chart's input).
-        - ``quantiles``: ``simulation.quantiles((0.1, 0.5, 0.9))``.
-        - ``claim``: one-row DataFrame of :func:`toolkit.claim_check` (``probability``,
-          ``probability_low``, ``probability_high``, ``percentile``, ``median``, ``mean``,
-          ``expected``, ``runs``) plus ``metric``, ``at_month`` and ``value``.
-        - ``typical``: one-row DataFrame of ``GrowthSimulation.typical()``
-          (``share_recruited_nobody``, ``median_downline``, ``top1pct_share_of_recruits``,
-          ``gini_downline``, ``share_lines_died_out``, ``participants``, ``runs``); NaN with
-          ``participants`` 0 when an organisation is too large to follow one person at a time.
-        - ``wall``: one row per month: ``month``, ``market`` (the market's size; NaN when
-          unlimited), ``remaining_expected`` and ``remaining_median`` (people nobody has
-          approached yet), ``joined_median`` (reps who ever joined, median run).
-    """
-    from toolkit.growth import GrowthParams, claim_check, simulate_growth
-
-    p = params if params is not None else GrowthParams()
-    at = months if claim_month is None else int(claim_month)
-    sim = simulate_growth(p, months=months, runs=runs, seed=seed, progress=False)
-    claim = claim_check(sim, metric=metric, at_month=at, value=claim_value)
-    claim = pd.DataFrame([{**claim, "metric": metric, "at_month": at, "value": claim_value}])
-    try:
-        typical = sim.typical(max_participants=MAX_FOLLOWED)
-    except ValueError:  # too many people to follow one at a time: say so, do not guess
-        typical = {
-            "share_recruited_nobody": np.nan,
-            "median_downline": np.nan,
-            "top1pct_share_of_recruits": np.nan,
-            "gini_downline": np.nan,
-            "share_lines_died_out": np.nan,
-            "participants": 0,
-            "runs": 0,
-        }
-    quantiles = sim.quantiles(FAN_QUANTILES)
-    median = quantiles[quantiles["quantile"] == 0.5].drop(columns="quantile").set_index("month")
-    expected = sim.expected.set_index("month")
-    market = np.nan if p.market_size is None else float(p.market_size)
-    wall = pd.DataFrame(
-        {
-            "month": expected.index.to_numpy(),
-            "market": np.full(len(expected), market),
-            "remaining_expected": expected["remaining_market"].to_numpy(),
-            "remaining_median": median["remaining_market"].to_numpy(),
-            "joined_median": median["cumulative_joined"].to_numpy(),
-        }
-    )
-    return {
-        "simulation": sim,
-        "quantiles": quantiles,
-        "claim": claim,
-        "typical": pd.DataFrame([typical]),
-        "wall": wall,
-    }
-
-
-def _claim_text(claim: pd.DataFrame) -> str:
-    c = claim.iloc[0]
-    what = {"cumulative_joined": "reps who ever joined", "active_reps": "active reps"}.get(
-        c["metric"], html.escape(str(c["metric"]).replace("_", " "))
-    )
-    return (
-        f"<div style='font-size:15px'><b>Claim check:</b> {c['value']:,.0f} {what} by month "
-        f"{int(c['at_month'])}?<br>Reached in <b>{c['probability']:.0%}</b> of {int(c['runs']):,} "
-        f"runs (95% interval {c['probability_low']:.0%} to {c['probability_high']:.0%}). "
-        f"Median run: <b>{c['median']:,.0f}</b>; expected value: {c['expected']:,.0f}.</div>"
-    )
-
-
-def _typical_text(typical: pd.DataFrame) -> str:
-    t = typical.iloc[0]
-    if t["participants"] == 0:
-        return (
-            "<div style='font-size:15px'><b>The typical participant:</b> too many people to "
-            "follow one by one at this horizon; shorten it to see them.</div>"
-        )
-    return (
-        f"<div style='font-size:15px'><b>The typical participant</b> "
-        f"(of {int(t['participants']):,} followed one by one):<br>"
-        f"<b>{t['share_recruited_nobody']:.0%}</b> recruit nobody; median downline "
-        f"<b>{t['median_downline']:,.0f}</b>; the top 1% of recruiters make "
-        f"{t['top1pct_share_of_recruits']:.0%} of all recruits.</div>"
-    )
-
-
-def _state(outlook: dict, *, metric: str) -> dict:
+def _state(outlook: GrowthOutlook, *, metric: str) -> dict:
     """What changes on screen, without building figures (building the fan takes ~100 ms)."""
-    from toolkit.plots.growth_plots import fan_data
+    from toolkit.plots.growth_plots import claim_readout, fan_data, typical_readout
     from toolkit.plots.style import source_data
 
-    fan = fan_data(outlook["simulation"], metric=metric, q=FAN_QUANTILES)
+    fan = fan_data(outlook.simulation, metric=metric, q=FAN_QUANTILES)
     return {
         **{name: {"data": data} for name, data in fan.items()},
-        "growth_explorer_wall": {"data": source_data(outlook["wall"])},
-        "growth_explorer_claim": {"text": _claim_text(outlook["claim"])},
-        "growth_explorer_typical": {"text": _typical_text(outlook["typical"])},
+        "growth_explorer_wall": {"data": source_data(outlook.wall)},
+        "growth_explorer_claim": {"text": claim_readout(outlook.claim)},
+        "growth_explorer_typical": {"text": typical_readout(outlook.typical)},
     }
 
 
-def plot_outlook(outlook: dict, *, metric: str = "cumulative_joined"):
-    """The explorer's layout: readouts, the fan chart and the market wall. Draws only."""
-    from bokeh.layouts import column, row
-    from bokeh.models import ColumnDataSource, Div, NumeralTickFormatter
+def _figure(outlook: GrowthOutlook, *, metric: str):
+    from toolkit.plots.growth_plots import growth_outlook_figure
 
-    from toolkit.plots.growth_plots import COUNT_FORMAT, growth_fan
-    from toolkit.plots.style import OBSERVED, PROJECTED, new_figure, source_data
-
-    fan = growth_fan(outlook["simulation"], metric=metric, title="The organisation, month by month")
-    wall = ColumnDataSource(source_data(outlook["wall"]), name="growth_explorer_wall")
-    fig = new_figure(
-        "growth_explorer_wall_figure",
-        title="The market wall: people nobody has approached yet (no line: no limit set)",
-        x_axis_label="month",
-        y_axis_label="people",
-        height=260,
-        x_range=fan.x_range,
-    )
-    fig.line(
-        "month",
-        "market",
-        source=wall,
-        color="#e31a1c",
-        line_dash="dotted",
-        line_width=2,
-        legend_label="market size",
-    )
-    fig.line(
-        "month",
-        "remaining_median",
-        source=wall,
-        color=OBSERVED,
-        line_width=3,
-        legend_label="not yet approached (median run)",
-    )
-    fig.line(
-        "month",
-        "joined_median",
-        source=wall,
-        color=PROJECTED,
-        line_width=2,
-        legend_label="reps who ever joined (median run)",
-    )
-    fig.yaxis.formatter = NumeralTickFormatter(format=COUNT_FORMAT)
-    fig.legend.location = "top_left"
-    claim = Div(
-        text=_claim_text(outlook["claim"]),
-        name="growth_explorer_claim",
-        sizing_mode="stretch_width",
-    )
-    typical = Div(
-        text=_typical_text(outlook["typical"]),
-        name="growth_explorer_typical",
-        sizing_mode="stretch_width",
-    )
-    return column(
-        row(claim, typical, sizing_mode="stretch_width"), fan, fig, sizing_mode="stretch_width"
-    )
+    return growth_outlook_figure(outlook, metric=metric)
 
 
 def _choice(value):
@@ -344,7 +177,7 @@ def growth_explorer(
         "Growth: what duplication gives, and what it gives the typical person",
         controls,
         compute,
-        lambda outlook: plot_outlook(outlook, metric=metric),
+        lambda outlook: _figure(outlook, metric=metric),
         presets=presets,
         state=lambda outlook: _state(outlook, metric=metric),
         note=f"{runs:,} simulated organisations over {months} months. The band holds 80% of them; "

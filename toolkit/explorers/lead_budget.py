@@ -4,232 +4,30 @@ fitted :class:`toolkit.LeadQualityModel` (:func:`toolkit.lead_budget`)."""
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping
 
 import numpy as np
-import pandas as pd
 
 from toolkit.explorers.core import Control, Explorer
+from toolkit.lead_quality.budget import check_fitted
+from toolkit.lead_quality.outlook import BudgetOutlook, budget_outlook
 
 BUDGET_STEPS = (100, 250, 500, 1000, 2000, 5000)
 SHARE_STEPS = (0.0, 0.2, 0.4, 0.5, 0.6, 0.8, 1.0)
-OUTCOME_WORDS = {"customer": "customers", "rep": "reps", "leader": "leaders"}
 
 
-def budget_outlook(
-    model,
-    budget: float,
-    prices: Mapping[str, float],
-    mix: Mapping[str, float],
-    *,
-    draws: int = 4000,
-    seed: int = 0,
-) -> dict[str, pd.DataFrame]:
-    """What ``budget`` spent on leads at ``prices`` split by ``mix`` should bring.
+def _state(outlook: BudgetOutlook) -> dict:
+    from toolkit.plots.lead_quality_plots import budget_outlook_data, budget_outlook_readout
 
-    The headless twin of :func:`lead_budget_explorer`: :func:`toolkit.lead_budget`, plus the
-    cost of one customer, rep and leader read off its rows.
-
-    Parameters
-    ----------
-    model : fitted LeadQualityModel
-    budget : float
-        Money to spend on leads.
-    prices : mapping
-        Level (e.g. lead type) -> price per lead.
-    mix : mapping
-        Level -> share of the budget (shares add up to 1). Levels with share 0 are listed in
-        ``cost`` with NaN (nothing bought).
-    draws, seed
-        Passed to :func:`toolkit.lead_budget` (the "likely" range).
-
-    Returns
-    -------
-    dict
-        - ``budget``: :func:`toolkit.lead_budget`'s frame, unchanged (``outcome``, ``level``,
-          ``price``, ``share``, ``spend``, ``leads``, ``conversion``, ``expected``,
-          ``ci_lower``, ``ci_upper``, ``likely_lower``, ``likely_upper``, ``note``).
-        - ``cost``: one row per outcome and level of ``mix`` (in ``mix`` order) plus ``total``:
-          ``outcome``, ``level``, ``spend``, ``expected``, ``cost_per`` (``spend / expected``)
-          with ``ci_lower`` and ``ci_upper`` (``spend`` over the expected count's ``ci_upper``
-          and ``ci_lower``: the model's uncertainty; the money spent is known). NaN where
-          nothing is bought or nothing is expected.
-    """
-    from toolkit.lead_quality import lead_budget
-
-    table = lead_budget(model, budget, prices, mix, draws=draws, seed=seed)
-    levels = [*mix, "total"]
-    rows = []
-    for outcome, part in table.groupby("outcome", sort=False):
-        part = part.set_index("level").reindex(levels)
-        spend = part["spend"].to_numpy(dtype="float64")
-        with np.errstate(divide="ignore", invalid="ignore"):
-            cost = np.where(part["expected"] > 0, spend / part["expected"], np.nan)
-            low = np.where(part["ci_upper"] > 0, spend / part["ci_upper"], np.nan)
-            high = np.where(part["ci_lower"] > 0, spend / part["ci_lower"], np.nan)
-        rows.append(
-            pd.DataFrame(
-                {
-                    "outcome": outcome,
-                    "level": levels,
-                    "spend": spend,
-                    "expected": part["expected"].to_numpy(dtype="float64"),
-                    "cost_per": cost,
-                    "ci_lower": low,
-                    "ci_upper": high,
-                }
-            )
-        )
-    return {"budget": table, "cost": pd.concat(rows, ignore_index=True)}
+    state = {name: {"data": data} for name, data in budget_outlook_data(outlook).items()}
+    state["lead_budget_explorer_readout"] = {"text": budget_outlook_readout(outlook)}
+    return state
 
 
-# -- drawing (no computation: labels and layout only) -------------------------------------------
+def _figure(outlook: BudgetOutlook):
+    from toolkit.plots.lead_quality_plots import budget_outlook_figure
 
-
-def _totals(outlook: dict) -> pd.DataFrame:
-    table = outlook["budget"]
-    return table[table["level"] == "total"].reset_index(drop=True)
-
-
-def _count_data(outlook: dict) -> dict:
-    from toolkit.plots.style import source_data
-
-    totals = _totals(outlook)
-    frame = totals[
-        ["outcome", "expected", "ci_lower", "ci_upper", "likely_lower", "likely_upper"]
-    ].copy()
-    frame["label"] = [
-        f"{e:,.1f} (likely {lo:,.0f}–{hi:,.0f})"
-        for e, lo, hi in zip(
-            frame["expected"], frame["likely_lower"], frame["likely_upper"], strict=True
-        )
-    ]
-    frame["top"] = frame["likely_upper"].astype(float)
-    return source_data(frame)
-
-
-def _cost_frame(outlook: dict) -> pd.DataFrame:
-    cost = outlook["cost"]
-    return cost[cost["outcome"] == "customer"].reset_index(drop=True)
-
-
-def _money(value: float) -> str:
-    return f"${value:,.2f}" if np.isfinite(value) else "n/a"
-
-
-def _readout(outlook: dict) -> str:
-    totals = _totals(outlook).set_index("outcome")
-    cost = _cost_frame(outlook).set_index("level").loc["total"]
-    first = totals.iloc[0]
-    parts = []
-    for outcome, row in totals.iterrows():
-        word = OUTCOME_WORDS.get(outcome, html.escape(str(outcome)))
-        parts.append(
-            f"<b>{row['expected']:,.1f}</b> {word} ({row['ci_lower']:,.1f} to "
-            f"{row['ci_upper']:,.1f}; in one go you might see {row['likely_lower']:,.0f} to "
-            f"{row['likely_upper']:,.0f})"
-        )
-    notes = sorted({str(n) for n in _totals(outlook)["note"] if str(n)})
-    warning = (
-        f"<br><span style='color:#b30000'>Model checks: {html.escape('; '.join(notes))}</span>"
-        if notes
-        else ""
-    )
-    return (
-        f"<div style='font-size:15px'>Spending <b>{_money(first['spend'])}</b> on "
-        f"<b>{first['leads']:,.0f}</b> leads should bring " + ", ".join(parts) + ".<br>"
-        f"One customer costs <b>{_money(cost['cost_per'])}</b> "
-        f"({_money(cost['ci_lower'])} to {_money(cost['ci_upper'])})." + warning + "</div>"
-    )
-
-
-def _state(outlook: dict) -> dict:
-    from toolkit.plots.style import source_data
-
-    return {
-        "lead_budget_explorer_counts": {"data": _count_data(outlook)},
-        "lead_quality_cost_per_source": {"data": source_data(_with_colors(_cost_frame(outlook)))},
-        "lead_budget_explorer_readout": {"text": _readout(outlook)},
-    }
-
-
-def _with_colors(frame: pd.DataFrame) -> pd.DataFrame:
-    # the same column toolkit.plots.cost_per_customer adds (its source carries it)
-    from toolkit.plots.lead_quality_plots import _colors
-
-    frame = frame.copy()
-    frame["color"] = _colors(frame)
-    return frame
-
-
-def plot_outlook(outlook: dict):
-    """The explorer's layout: a readout, expected counts with their ranges, and the cost of one
-    customer per lead type (:func:`toolkit.plots.cost_per_customer`). Draws only."""
-    from bokeh.layouts import column, row
-    from bokeh.models import ColumnDataSource, Div, HoverTool, LabelSet, Whisker
-
-    from toolkit.plots.lead_quality_plots import cost_per_customer
-    from toolkit.plots.style import OBSERVED, new_figure
-
-    counts = ColumnDataSource(_count_data(outlook), name="lead_budget_explorer_counts")
-    outcomes = [str(o) for o in counts.data["outcome"]]
-    fig = new_figure(
-        "lead_budget_explorer_figure",
-        x_range=outcomes,
-        title="Expected from the budget (thick: the expected number's range; thin: what one "
-        "try might give)",
-        y_axis_label="people",
-        tools="save",
-        height=340,
-    )
-    bars = fig.vbar(x="outcome", top="expected", width=0.6, source=counts, color=OBSERVED)
-    fig.add_layout(
-        Whisker(
-            base="outcome",
-            lower="likely_lower",
-            upper="likely_upper",
-            source=counts,
-            line_width=1,
-            line_color="#777777",
-        )
-    )
-    fig.segment(
-        "outcome", "ci_lower", "outcome", "ci_upper", source=counts, line_width=6, color="#333333"
-    )
-    fig.add_layout(
-        LabelSet(
-            x="outcome",
-            y="top",
-            text="label",
-            source=counts,
-            y_offset=4,
-            text_align="center",
-            text_font_size="9pt",
-        )
-    )
-    fig.add_tools(
-        HoverTool(
-            renderers=[bars],
-            tooltips=[
-                ("outcome", "@outcome"),
-                ("expected", "@expected{0,0.0}"),
-                ("range of the expected number", "@ci_lower{0,0.0} to @ci_upper{0,0.0}"),
-                ("one try might give", "@likely_lower{0,0} to @likely_upper{0,0}"),
-            ],
-        )
-    )
-    fig.y_range.start = 0
-    fig.y_range.range_padding = 0.15
-    fig.xgrid.grid_line_color = None
-    cost = cost_per_customer(
-        _cost_frame(outlook), title="What one customer costs, by lead type and for the whole mix"
-    )
-    cost.height = 340
-    readout = Div(
-        text=_readout(outlook), name="lead_budget_explorer_readout", sizing_mode="stretch_width"
-    )
-    return column(readout, row(fig, cost, sizing_mode="stretch_width"), sizing_mode="stretch_width")
+    return budget_outlook_figure(outlook)
 
 
 def _default_prices(model) -> dict[str, float]:
@@ -273,9 +71,7 @@ def lead_budget_explorer(
         share; the last level gets the rest. In exported HTML the budget and the first share
         step through results computed in advance; the prices stay at the notebook's values.
     """
-    from toolkit.lead_quality import _check_fitted
-
-    _check_fitted(model)
+    check_fitted(model)
     prices = dict(prices) if prices is not None else _default_prices(model)
     if mix is None:
         mix = {level: 1 / len(prices) for level in prices}
@@ -355,7 +151,7 @@ def lead_budget_explorer(
         "Lead budget: what should my money bring?",
         controls,
         compute,
-        plot_outlook,
+        _figure,
         state=_state,
         note=f"The last lead type ({levels[-1]}) gets what the shares leave of the budget. "
         "Thick bars: the range of the expected number; thin whiskers: what one try might give "

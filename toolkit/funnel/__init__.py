@@ -9,16 +9,19 @@ default it is left out of the rates. Results come back as the same kind of frame
 
 Modules: ``steps`` (what the caller writes), ``_plan`` (the per-lead engine query),
 ``table`` (:func:`funnel_table`), ``trend`` (:func:`conversion_trend`), ``compare``
-(:func:`compare_segments`), ``survival`` (:func:`time_to_convert`, Kaplan-Meier).
+(:func:`compare_segments`), ``survival`` (:func:`time_to_convert`, Kaplan-Meier), ``outlook``
+(:func:`funnel_outlook`, the funnel explorer's headless twin).
 """
 
 from toolkit.funnel.compare import compare_segments
+from toolkit.funnel.outlook import FunnelOutlook, funnel_outlook
 from toolkit.funnel.steps import ORDERS, Step, parse_steps
 from toolkit.funnel.survival import TimeToConvert, time_to_convert
 from toolkit.funnel.table import TABLE_COLUMNS, funnel_table
 from toolkit.funnel.trend import TREND_COLUMNS, conversion_trend
 
 __all__ = [
+    "FunnelOutlook",
     "ORDERS",
     "TABLE_COLUMNS",
     "TREND_COLUMNS",
@@ -26,6 +29,7 @@ __all__ = [
     "TimeToConvert",
     "compare_segments",
     "conversion_trend",
+    "funnel_outlook",
     "funnel_table",
     "parse_steps",
     "time_to_convert",

@@ -3,13 +3,13 @@ customer costs when leads are bought, and what a budget buys.
 
 Modules: ``aggregate`` (leads reduced to counts per covariate pattern by their own engine),
 ``design`` (the design matrix and the GLM fit on those counts), ``model``
-(:class:`LeadQualityModel`), ``budget`` (:func:`lead_budget`, :func:`best_mix`), ``compare``
+(:class:`LeadQualityModel`), ``budget`` (:func:`lead_budget`, :func:`best_mix`), ``outlook``
+(:func:`budget_outlook`, the lead budget explorer's headless twin), ``compare``
 (:func:`compare_sources`, :func:`leads_needed`).
 """
 
 from toolkit.lead_quality.aggregate import aggregate_leads
-from toolkit.lead_quality.budget import _check_fitted as _check_fitted  # the budget explorer's
-from toolkit.lead_quality.budget import best_mix, lead_budget
+from toolkit.lead_quality.budget import best_mix, check_fitted, lead_budget
 from toolkit.lead_quality.compare import compare_sources, leads_needed
 from toolkit.lead_quality.design import MIN_EVENTS_PER_TERM
 from toolkit.lead_quality.model import (
@@ -19,9 +19,11 @@ from toolkit.lead_quality.model import (
     LeadQualityModel,
     ModelCheckWarning,
 )
+from toolkit.lead_quality.outlook import BudgetOutlook, budget_outlook
 
 __all__ = [
     "BUDGET_OUTCOMES",
+    "BudgetOutlook",
     "MIN_EVENTS_PER_TERM",
     "MISSING_LEVEL",
     "OUTCOMES",
@@ -29,6 +31,8 @@ __all__ = [
     "ModelCheckWarning",
     "aggregate_leads",
     "best_mix",
+    "budget_outlook",
+    "check_fitted",
     "compare_sources",
     "lead_budget",
     "leads_needed",

@@ -14,9 +14,14 @@ from toolkit.lead_quality.model import BUDGET_OUTCOMES, LeadQualityModel
 from toolkit.rates import z_value
 
 
-def _check_fitted(model) -> None:
+def check_fitted(model) -> None:
+    """Raise ``ValueError`` unless ``model`` is a fitted :class:`LeadQualityModel` (what every
+    budget computation and the lead budget explorer need)."""
     if not isinstance(model, LeadQualityModel) or not hasattr(model, "results_"):
         raise ValueError("pass a fitted LeadQualityModel (call .fit(data) first)")
+
+
+_check_fitted = check_fitted  # the name it had before it was public
 
 
 def _outcome_counts(model, outcome, levels, prices, leads, *, draws, seed) -> pd.DataFrame:

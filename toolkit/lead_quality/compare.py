@@ -8,7 +8,7 @@ import warnings
 
 import pandas as pd
 
-from toolkit.lead_quality.budget import _check_fitted
+from toolkit.lead_quality.budget import check_fitted
 from toolkit.lead_quality.model import LeadQualityModel, ModelCheckWarning
 from toolkit.rates import compare_proportions
 from toolkit.schema import CRMData
@@ -68,7 +68,7 @@ def compare_sources(
         window has passed count; in-progress leads are not failures.
     """
     if isinstance(source, LeadQualityModel):
-        _check_fitted(source)
+        check_fitted(source)
         model = source
     elif isinstance(source, CRMData):
         model = LeadQualityModel(outcome=outcome, features=(by,), window=window, alpha=alpha)

@@ -11,6 +11,7 @@ _LAZY = {
     "funnel": "toolkit.plots.funnel_plots",
     "time_to_convert": "toolkit.plots.funnel_plots",
     "conversion_trend": "toolkit.plots.funnel_plots",
+    "funnel_outlook_figure": "toolkit.plots.funnel_plots",
     "cohort_heatmap": "toolkit.plots.cohort_plots",
     "retention_curves": "toolkit.plots.cohort_plots",
     "member_mix": "toolkit.plots.cohort_plots",
@@ -18,9 +19,11 @@ _LAZY = {
     "conversion_by_type": "toolkit.plots.lead_quality_plots",
     "price_quality": "toolkit.plots.lead_quality_plots",
     "cost_per_customer": "toolkit.plots.lead_quality_plots",
+    "budget_outlook_figure": "toolkit.plots.lead_quality_plots",
     "growth_fan": "toolkit.plots.growth_plots",
     "participant_outcomes": "toolkit.plots.growth_plots",
     "tornado": "toolkit.plots.growth_plots",
+    "growth_outlook_figure": "toolkit.plots.growth_plots",
     "volume_by_level": "toolkit.plots.downline_plots",
 }
 

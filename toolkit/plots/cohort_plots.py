@@ -4,6 +4,8 @@ computed; nothing here computes a rate."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 from bokeh.models import ColumnDataSource, HoverTool, Legend, LinearAxis, Range1d
@@ -21,8 +23,9 @@ from toolkit.plots.style import (
 from toolkit.schema import ROLES
 
 
-def _labels(frame: pd.DataFrame) -> pd.Series:
-    """Row label per cohort: the by-group (if any) and the cohort's month."""
+def cohort_labels(frame: pd.DataFrame) -> pd.Series:
+    """Row label per cohort of a cohort table (pandas): the by-group (if any) and the cohort's
+    first day, ``"leader | 2024-01-01"``."""
     by = [c for c in frame.columns if c not in CELL_COLUMNS]
     label = frame["cohort"].dt.strftime("%Y-%m-%d")
     for col in reversed(by):
@@ -30,7 +33,7 @@ def _labels(frame: pd.DataFrame) -> pd.Series:
     return label
 
 
-def _money(frame: pd.DataFrame) -> bool:
+def amount_per_member(frame: pd.DataFrame) -> bool:
     """True when the table's rate is an amount per starting member (revenue or volume against the
     starting size), False for shares and ratios: read from the table's own ``metric`` and
     ``reference`` columns (see :func:`toolkit.cohort_table`), never guessed from the values
@@ -58,6 +61,102 @@ def _cell_text(frame: pd.DataFrame, money: bool) -> list[str]:
     return [fmt.format(r) if np.isfinite(r) else "" for r in rates]
 
 
+@dataclass(frozen=True)
+class HeatmapFrame:
+    """What :func:`cohort_heatmap` draws, prepared once for the heatmap and the cohort explorer.
+
+    Attributes
+    ----------
+    cells : pandas.DataFrame
+        The table's rows (as pandas) plus ``label`` (the row's cohort label), ``projected``,
+        ``state`` (``"observed"``, ``"not finished"`` or ``"projected"``), ``text`` (what the
+        cell says) and ``x`` (the period as a category).
+    labels : list of str
+        Row labels, oldest cohort on top.
+    periods : list of str
+        Column categories, in order.
+    money : bool
+        Whether the rate is an amount per starting member (see :func:`amount_per_member`).
+    high : float
+        Top of the colour scale: the largest observed rate (1 with none).
+    height : int
+        The figure's height in pixels for that many rows.
+    title : str
+        The default title for what the table holds.
+    tooltips : list of (str, str)
+        The hover's rows.
+    """
+
+    cells: pd.DataFrame
+    labels: list
+    periods: list
+    money: bool
+    high: float
+    height: int
+    title: str
+    tooltips: list
+
+    def state(self, state: str) -> pd.DataFrame:
+        """The cells in ``state``."""
+        return self.cells[self.cells["state"] == state]
+
+
+def heatmap_frame(table) -> HeatmapFrame:
+    """Prepare a cohort table (any engine, projected or not) for :func:`cohort_heatmap`.
+
+    Parameters
+    ----------
+    table : dataframe
+        A result of :func:`toolkit.cohort_table` or :func:`toolkit.project_cohorts`.
+
+    Returns
+    -------
+    HeatmapFrame
+        The cells with their labels, states and texts, and the figure's layout values.
+    """
+    frame = to_pandas(table).copy()
+    frame["label"] = cohort_labels(frame)
+    frame["projected"] = frame["projected"].astype(bool) if "projected" in frame else False
+    frame["state"] = np.where(
+        frame["projected"], "projected", np.where(frame["complete"], "observed", "not finished")
+    )
+    money = amount_per_member(frame)
+    frame["text"] = _cell_text(frame, money)
+    frame["x"] = frame["period"].astype("str")
+    labels = list(dict.fromkeys(frame["label"]))[::-1]  # oldest cohort on top
+    observed = frame[frame["state"] == "observed"]
+    high = (
+        float(observed["rate"].max())
+        if len(observed) and np.isfinite(observed["rate"].max())
+        else 1.0
+    )
+    rate, low, up = (
+        ("@rate{0,0.00}", "@rate_lower{0,0.00}", "@rate_upper{0,0.00}")
+        if money
+        else ("@rate{0.0%}", "@rate_lower{0.0%}", "@rate_upper{0.0%}")
+    )
+    return HeatmapFrame(
+        cells=frame,
+        labels=labels,
+        periods=[str(p) for p in sorted(frame["period"].unique())],
+        money=money,
+        high=max(high, 1e-9),
+        height=max(300, 18 * len(labels) + 120),
+        title=(
+            "Cohorts: amount per starting member, period by period"
+            if money
+            else "Cohorts: share of each starting group, period by period"
+        ),
+        tooltips=[
+            ("cohort", "@label"),
+            ("period", "@x"),
+            ("state", "@state"),
+            ("starting members", "@size"),
+            ("rate", f"{rate} ({low} to {up})"),
+        ],
+    )
+
+
 def cohort_heatmap(table, *, title: str | None = None, fig=None):
     """Cohort x period grid coloured by ``rate``.
 
@@ -75,39 +174,19 @@ def cohort_heatmap(table, *, title: str | None = None, fig=None):
     """
     from bokeh.transform import linear_cmap
 
-    frame = to_pandas(table).copy()
-    frame["label"] = _labels(frame)
-    frame["projected"] = frame["projected"].astype(bool) if "projected" in frame else False
-    frame["state"] = np.where(
-        frame["projected"], "projected", np.where(frame["complete"], "observed", "not finished")
-    )
-    money = _money(frame)
-    frame["text"] = _cell_text(frame, money)
-    labels = list(dict.fromkeys(frame["label"]))[::-1]  # oldest cohort on top
-    periods = [str(p) for p in sorted(frame["period"].unique())]
-    frame["x"] = frame["period"].astype("str")
+    heat = heatmap_frame(table)
     fig = fig or new_figure(
         "cohort_heatmap",
-        x_range=periods,
-        y_range=labels,
-        height=max(300, 18 * len(labels) + 120),
-        title=title
-        or (
-            "Cohorts: amount per starting member, period by period"
-            if money
-            else "Cohorts: share of each starting group, period by period"
-        ),
+        x_range=heat.periods,
+        y_range=heat.labels,
+        height=heat.height,
+        title=title or heat.title,
         x_axis_label="periods since joining",
         tools="hover,save,reset",
     )
-    observed = frame[frame["state"] == "observed"]
-    high = (
-        float(observed["rate"].max())
-        if len(observed) and np.isfinite(observed["rate"].max())
-        else 1.0
-    )
+    observed = heat.state("observed")
     cmap = linear_cmap(
-        "rate", palette=Viridis256[::-1][:200], low=0, high=max(high, 1e-9), nan_color=INCOMPLETE
+        "rate", palette=Viridis256[::-1][:200], low=0, high=heat.high, nan_color=INCOMPLETE
     )
     src = ColumnDataSource(source_data(observed), name="cohort_heatmap_observed")
     fig.rect(
@@ -120,7 +199,7 @@ def cohort_heatmap(table, *, title: str | None = None, fig=None):
         line_color=None,
         legend_label="observed",
     )
-    unknown = frame[frame["state"] == "not finished"]
+    unknown = heat.state("not finished")
     src_unknown = ColumnDataSource(source_data(unknown), name="cohort_heatmap_incomplete")
     fig.rect(
         "x",
@@ -135,7 +214,7 @@ def cohort_heatmap(table, *, title: str | None = None, fig=None):
         hatch_alpha=0.8,
         legend_label="not finished (unknown)",
     )
-    projected = frame[frame["state"] == "projected"]
+    projected = heat.state("projected")
     if len(projected):
         src_proj = ColumnDataSource(source_data(projected), name="cohort_heatmap_projected")
         fig.rect(
@@ -174,21 +253,82 @@ def cohort_heatmap(table, *, title: str | None = None, fig=None):
     )
     hover = fig.select_one(HoverTool)
     if hover is not None:
-        rate = "@rate{0,0.00}" if money else "@rate{0.0%}"
-        low = "@rate_lower{0,0.00}" if money else "@rate_lower{0.0%}"
-        up = "@rate_upper{0,0.00}" if money else "@rate_upper{0.0%}"
-        hover.tooltips = [
-            ("cohort", "@label"),
-            ("period", "@x"),
-            ("state", "@state"),
-            ("starting members", "@size"),
-            ("rate", f"{rate} ({low} to {up})"),
-        ]
+        hover.tooltips = heat.tooltips
     fig.xgrid.visible = fig.ygrid.visible = False
     fig.legend.location = "top_right"
     fig.legend.click_policy = "hide"
     fig.legend.label_text_font_size = "8pt"
     return fig
+
+
+#: The columns of each retention curve's data source.
+CURVE_COLUMNS = ("period", "rate", "rate_lower", "rate_upper", "size", "label")
+
+
+def curve_colors(n: int) -> list[str]:
+    """The colours of ``n`` retention curves, oldest cohort first (Viridis, without its
+    palest yellows)."""
+    return [Viridis256[int(i)] for i in np.linspace(0, 230, max(n, 1))][:n]
+
+
+@dataclass(frozen=True)
+class RetentionFrame:
+    """What :func:`retention_curves` draws, prepared once for the figure and the cohort explorer.
+
+    Attributes
+    ----------
+    cells : pandas.DataFrame
+        The table's rows (as pandas) plus ``label`` and ``projected``.
+    labels : list of str
+        One per curve, in the table's order.
+    money : bool
+        Whether the rate is an amount per starting member.
+    y_axis_label : str
+        What the vertical axis counts.
+    tooltips : list of (str, str)
+        The hover's rows.
+    """
+
+    cells: pd.DataFrame
+    labels: list
+    money: bool
+    y_axis_label: str
+    tooltips: list
+
+    def observed(self, label: str) -> pd.DataFrame:
+        """The finished cells of one curve, by period (what its solid line draws)."""
+        part = self.cells[self.cells["label"] == label].sort_values("period")
+        return part[part["complete"].astype(bool)]
+
+
+def retention_frame(table) -> RetentionFrame:
+    """Prepare a cohort table (any engine, projected or not) for :func:`retention_curves`.
+
+    Parameters
+    ----------
+    table : dataframe
+        A result of :func:`toolkit.cohort_table` or :func:`toolkit.project_cohorts`.
+
+    Returns
+    -------
+    RetentionFrame
+    """
+    frame = to_pandas(table).copy()
+    frame["label"] = cohort_labels(frame)
+    frame["projected"] = frame["projected"].astype(bool) if "projected" in frame else False
+    money = amount_per_member(frame)
+    fmt = "{0,0.00}" if money else "{0.0%}"
+    return RetentionFrame(
+        cells=frame,
+        labels=list(dict.fromkeys(frame["label"])),
+        money=money,
+        y_axis_label="per starting member" if money else "share of the starting group",
+        tooltips=[
+            ("cohort", "@label"),
+            ("period", "@period"),
+            ("rate", f"@rate{fmt} (@rate_lower{fmt} to @rate_upper{fmt})"),
+        ],
+    )
 
 
 def retention_curves(table, *, title: str | None = None, fig=None):
@@ -200,25 +340,21 @@ def retention_curves(table, *, title: str | None = None, fig=None):
         A cohort table, projected or not (any engine). Cells that are neither observed nor
         projected are not drawn.
     """
-    frame = to_pandas(table).copy()
-    frame["label"] = _labels(frame)
-    frame["projected"] = frame["projected"].astype(bool) if "projected" in frame else False
-    money = _money(frame)
+    curves = retention_frame(table)
+    frame, money = curves.cells, curves.money
     fig = fig or new_figure(
         "retention_curves",
         title=title or "Retention by cohort (dashed: projected)",
         x_axis_label="periods since joining",
-        y_axis_label="per starting member" if money else "share of the starting group",
+        y_axis_label=curves.y_axis_label,
         tools="pan,wheel_zoom,box_zoom,reset,save,hover",
     )
-    labels = list(dict.fromkeys(frame["label"]))
-    colors = [Viridis256[int(i)] for i in np.linspace(0, 230, max(len(labels), 1))]
-    for i, (label, color) in enumerate(zip(labels, colors, strict=False)):
+    colors = curve_colors(len(curves.labels))
+    for i, (label, color) in enumerate(zip(curves.labels, colors, strict=True)):
         part = frame[frame["label"] == label].sort_values("period")
-        seen = part[part["complete"].astype(bool)]
+        seen = curves.observed(label)
         src = ColumnDataSource(
-            source_data(seen[["period", "rate", "rate_lower", "rate_upper", "size", "label"]]),
-            name=f"retention_observed_{i}",
+            source_data(seen[list(CURVE_COLUMNS)]), name=f"retention_observed_{i}"
         )
         fig.line("period", "rate", source=src, color=color, line_width=2)
         fig.scatter("period", "rate", source=src, color=color, size=4)
@@ -227,9 +363,7 @@ def retention_curves(table, *, title: str | None = None, fig=None):
             # join the dashed part to the last observed point so the curve reads as one line
             bridge = pd.concat([seen.tail(1), ahead])
             src_p = ColumnDataSource(
-                source_data(
-                    bridge[["period", "rate", "rate_lower", "rate_upper", "size", "label"]]
-                ),
+                source_data(bridge[list(CURVE_COLUMNS)]),
                 name=f"retention_projected_{i}",
             )
             fig.line(
@@ -243,12 +377,7 @@ def retention_curves(table, *, title: str | None = None, fig=None):
             )
     hover = fig.select_one(HoverTool)
     if hover is not None:
-        fmt = "{0,0.00}" if money else "{0.0%}"
-        hover.tooltips = [
-            ("cohort", "@label"),
-            ("period", "@period"),
-            ("rate", f"@rate{fmt} (@rate_lower{fmt} to @rate_upper{fmt})"),
-        ]
+        hover.tooltips = curves.tooltips
     if not money:
         fig.y_range.start = 0
     return fig

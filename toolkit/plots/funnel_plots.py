@@ -3,6 +3,8 @@ and draws it; nothing is computed here beyond labels and positions."""
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pandas as pd
 from bokeh.models import FactorRange, HoverTool, Legend, NumeralTickFormatter, Whisker
@@ -10,7 +12,7 @@ from bokeh.transform import dodge
 
 from toolkit.frames import to_pandas as _pandas
 from toolkit.funnel import TABLE_COLUMNS, TREND_COLUMNS
-from toolkit.plots.style import INCOMPLETE, new_figure, new_source, palette
+from toolkit.plots.style import INCOMPLETE, OBSERVED, new_figure, new_source, palette, source_data
 
 
 def _segment_labels(frame: pd.DataFrame, by: list[str]) -> pd.Series:
@@ -276,3 +278,70 @@ def conversion_trend(trend, *, title: str = "Conversion by entry period", fig=No
     )
     fig.add_layout(Legend(items=items, location="top_left"), "right")
     return fig
+
+
+# -- the funnel explorer's layout --------------------------------------------------------------
+
+
+def funnel_outlook_data(outlook) -> dict[str, dict]:
+    """The data of :func:`funnel_outlook_figure`'s source, by source name
+    (``funnel_explorer_source``: step, expected, lower, upper, probability_of_none, label, top);
+    live and static explorers replace it. Labels are formatting, not computation."""
+    table = outlook.table
+    frame = table[["step", "expected", "lower", "upper", "probability_of_none"]].copy()
+    frame["label"] = [
+        f"{e:,.1f} ({lo:,}–{hi:,})"
+        for e, lo, hi in zip(frame["expected"], frame["lower"], frame["upper"], strict=True)
+    ]
+    frame["top"] = frame["upper"].astype(float)
+    return {"funnel_explorer_source": source_data(frame)}
+
+
+def funnel_outlook_readout(outlook) -> str:
+    """The funnel explorer's readout (HTML): what the last step should get, with its range."""
+    last = outlook.last
+    return (
+        f"Out of <b>{int(last['contacts']):,}</b> {html.escape(str(outlook.table['step'].iloc[0]))}s, "
+        f"expect about <b>{last['expected']:,.1f}</b> to reach {html.escape(str(last['step']))}; "
+        f"{last['level']:.0%} of the time between <b>{int(last['lower']):,}</b> and "
+        f"<b>{int(last['upper']):,}</b>. Chance of none: <b>{last['probability_of_none']:.0%}</b>."
+    )
+
+
+def funnel_outlook_figure(outlook):
+    """The funnel explorer's layout from a :class:`toolkit.funnel.FunnelOutlook`: a readout and
+    bars of expected counts per step with their range (whiskers). Draws, never computes."""
+    from bokeh.layouts import column
+    from bokeh.models import ColumnDataSource, Div, LabelSet
+
+    source = ColumnDataSource(
+        funnel_outlook_data(outlook)["funnel_explorer_source"], name="funnel_explorer_source"
+    )
+    steps = [str(s) for s in outlook.table["step"]]
+    fig = new_figure(
+        "funnel_explorer_figure",
+        x_range=FactorRange(*steps, name="funnel_explorer_steps"),
+        title="Expected people at each step, with the range to expect",
+        y_axis_label="people",
+        tools="save",
+    )
+    fig.vbar(x="step", top="expected", width=0.6, source=source, color=OBSERVED, alpha=0.8)
+    fig.add_layout(
+        Whisker(base="step", lower="lower", upper="upper", source=source, line_width=1.5)
+    )
+    fig.add_layout(
+        LabelSet(
+            x="step",
+            y="top",
+            text="label",
+            source=source,
+            y_offset=4,
+            text_align="center",
+            text_font_size="10pt",
+        )
+    )
+    fig.y_range.start = 0
+    fig.y_range.range_padding = 0.12  # room for the labels above the tallest bar
+    fig.xgrid.grid_line_color = None
+    readout = Div(text=funnel_outlook_readout(outlook), name="funnel_explorer_readout")
+    return column(readout, fig, sizing_mode="stretch_width")

@@ -1,6 +1,9 @@
-"""Growth figures: the fan of Monte Carlo outcomes, participants' outcomes, the tornado."""
+"""Growth figures: the fan of Monte Carlo outcomes, participants' outcomes, the tornado, and the
+growth explorer's layout (:func:`growth_outlook_figure`)."""
 
 from __future__ import annotations
+
+import html
 
 import numpy as np
 import pandas as pd
@@ -270,3 +273,96 @@ def tornado(table: pd.DataFrame, *, fig=None, title=None):
     )
     fig.legend.location = "bottom_right"
     return fig
+
+
+# -- the growth explorer's layout --------------------------------------------------------------
+
+
+def claim_readout(c) -> str:
+    """The claim check in words (HTML): the growth explorer's readout of a
+    :class:`toolkit.growth.ClaimCheck`."""
+    what = {"cumulative_joined": "reps who ever joined", "active_reps": "active reps"}.get(
+        c.metric, html.escape(c.metric.replace("_", " "))
+    )
+    return (
+        f"<div style='font-size:15px'><b>Claim check:</b> {c.value:,.0f} {what} by month "
+        f"{c.at_month}?<br>Reached in <b>{c.probability:.0%}</b> of {c.runs:,} "
+        f"runs (95% interval {c.probability_low:.0%} to {c.probability_high:.0%}). "
+        f"Median run: <b>{c.median:,.0f}</b>; expected value: {c.expected:,.0f}.</div>"
+    )
+
+
+def typical_readout(typical: pd.DataFrame) -> str:
+    """The typical participant in words (HTML), from ``GrowthOutlook.typical`` (one row)."""
+    t = typical.iloc[0]
+    if t["participants"] == 0:
+        return (
+            "<div style='font-size:15px'><b>The typical participant:</b> too many people to "
+            "follow one by one at this horizon; shorten it to see them.</div>"
+        )
+    return (
+        f"<div style='font-size:15px'><b>The typical participant</b> "
+        f"(of {int(t['participants']):,} followed one by one):<br>"
+        f"<b>{t['share_recruited_nobody']:.0%}</b> recruit nobody; median downline "
+        f"<b>{t['median_downline']:,.0f}</b>; the top 1% of recruiters make "
+        f"{t['top1pct_share_of_recruits']:.0%} of all recruits.</div>"
+    )
+
+
+def growth_outlook_figure(outlook, *, metric: str = "cumulative_joined"):
+    """The growth explorer's layout from a :class:`toolkit.growth.GrowthOutlook`: the claim and
+    typical-participant readouts, the fan chart (:func:`growth_fan`) and the market wall.
+    Draws only."""
+    from bokeh.layouts import column, row
+    from bokeh.models import Div
+
+    fan = growth_fan(outlook.simulation, metric=metric, title="The organisation, month by month")
+    wall = ColumnDataSource(source_data(outlook.wall), name="growth_explorer_wall")
+    fig = new_figure(
+        "growth_explorer_wall_figure",
+        title="The market wall: people nobody has approached yet (no line: no limit set)",
+        x_axis_label="month",
+        y_axis_label="people",
+        height=260,
+        x_range=fan.x_range,
+    )
+    fig.line(
+        "month",
+        "market",
+        source=wall,
+        color="#e31a1c",
+        line_dash="dotted",
+        line_width=2,
+        legend_label="market size",
+    )
+    fig.line(
+        "month",
+        "remaining_median",
+        source=wall,
+        color=OBSERVED,
+        line_width=3,
+        legend_label="not yet approached (median run)",
+    )
+    fig.line(
+        "month",
+        "joined_median",
+        source=wall,
+        color=PROJECTED,
+        line_width=2,
+        legend_label="reps who ever joined (median run)",
+    )
+    fig.yaxis.formatter = NumeralTickFormatter(format=COUNT_FORMAT)
+    fig.legend.location = "top_left"
+    claim = Div(
+        text=claim_readout(outlook.claim),
+        name="growth_explorer_claim",
+        sizing_mode="stretch_width",
+    )
+    typical = Div(
+        text=typical_readout(outlook.typical),
+        name="growth_explorer_typical",
+        sizing_mode="stretch_width",
+    )
+    return column(
+        row(claim, typical, sizing_mode="stretch_width"), fan, fig, sizing_mode="stretch_width"
+    )

@@ -3,15 +3,25 @@ cost per customer. Each takes a frame computed by :mod:`toolkit.lead_quality` an
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pandas as pd
 from bokeh.models import ColumnDataSource, HoverTool, NumeralTickFormatter, Span
 
-from toolkit.plots.style import LEAD_TYPE_COLORS, new_figure, new_source, palette, source_data
+from toolkit.plots.style import (
+    LEAD_TYPE_COLORS,
+    OBSERVED,
+    new_figure,
+    new_source,
+    palette,
+    source_data,
+)
 
 
-def _colors(frame: pd.DataFrame) -> list[str]:
-    """A lead type's colour where the level starts with one, a palette colour otherwise."""
+def level_colors(frame: pd.DataFrame) -> list[str]:
+    """A colour per row of ``frame``: its lead type's colour where the ``level`` starts with one,
+    a palette colour otherwise (the colours every lead quality figure uses)."""
     levels = frame["level"].astype(str).tolist()
     first = [lev.split(" / ")[0].split(":")[0] for lev in levels]
     fallback = palette(levels)
@@ -70,7 +80,7 @@ def conversion_by_type(
     """
     _require(conversion, ["level", "conversion", "ci_lower", "ci_upper"], "conversion_by_type")
     frame = conversion.reset_index(drop=True).copy()
-    frame["color"] = _colors(frame)
+    frame["color"] = level_colors(frame)
     levels = frame["level"].astype(str).tolist()
     if fig is None:
         fig = new_figure(
@@ -126,7 +136,7 @@ def price_quality(
         fig.yaxis.formatter = NumeralTickFormatter(format="0.0%")
         fig.xaxis.formatter = NumeralTickFormatter(format="$0[.]00")
     levels = list(dict.fromkeys(curve["level"].astype(str)))
-    colors = dict(zip(levels, _colors(pd.DataFrame({"level": levels})), strict=True))
+    colors = dict(zip(levels, level_colors(pd.DataFrame({"level": levels})), strict=True))
     for level in levels:
         part = curve[curve["level"].astype(str) == level]
         src = new_source(part, f"lead_quality_price_curve_{level}")
@@ -165,7 +175,7 @@ def cost_per_customer(cost: pd.DataFrame, *, fig=None, title: str | None = None)
     """Cost per customer (or rep, leader) per level with its interval (``model.cost_per()``)."""
     _require(cost, ["level", "cost_per", "ci_lower", "ci_upper"], "cost_per_customer")
     frame = cost.reset_index(drop=True).copy()
-    frame["color"] = _colors(frame)
+    frame["color"] = level_colors(frame)
     outcome = str(frame["outcome"].iloc[0]) if "outcome" in frame and len(frame) else "customer"
     levels = frame["level"].astype(str).tolist()[::-1]
     if fig is None:
@@ -193,3 +203,150 @@ def cost_per_customer(cost: pd.DataFrame, *, fig=None, title: str | None = None)
         )
     )
     return fig
+
+
+# -- the lead budget explorer's layout ---------------------------------------------------------
+
+OUTCOME_WORDS = {"customer": "customers", "rep": "reps", "leader": "leaders"}
+
+
+def _totals(outlook) -> pd.DataFrame:
+    return outlook.totals
+
+
+def _count_data(outlook) -> dict:
+    totals = _totals(outlook)
+    frame = totals[
+        ["outcome", "expected", "ci_lower", "ci_upper", "likely_lower", "likely_upper"]
+    ].copy()
+    frame["label"] = [
+        f"{e:,.1f} (likely {lo:,.0f}–{hi:,.0f})"
+        for e, lo, hi in zip(
+            frame["expected"], frame["likely_lower"], frame["likely_upper"], strict=True
+        )
+    ]
+    frame["top"] = frame["likely_upper"].astype(float)
+    return source_data(frame)
+
+
+def _cost_frame(outlook) -> pd.DataFrame:
+    cost = outlook.cost
+    return cost[cost["outcome"] == "customer"].reset_index(drop=True)
+
+
+def _money(value: float) -> str:
+    return f"${value:,.2f}" if np.isfinite(value) else "n/a"
+
+
+def budget_outlook_readout(outlook) -> str:
+    """The lead budget explorer's readout (HTML): what the money should bring and what one
+    customer costs, with the model checks' warnings."""
+    totals = _totals(outlook).set_index("outcome")
+    cost = _cost_frame(outlook).set_index("level").loc["total"]
+    first = totals.iloc[0]
+    parts = []
+    for outcome, row in totals.iterrows():
+        word = OUTCOME_WORDS.get(outcome, html.escape(str(outcome)))
+        parts.append(
+            f"<b>{row['expected']:,.1f}</b> {word} ({row['ci_lower']:,.1f} to "
+            f"{row['ci_upper']:,.1f}; in one go you might see {row['likely_lower']:,.0f} to "
+            f"{row['likely_upper']:,.0f})"
+        )
+    notes = sorted({str(n) for n in _totals(outlook)["note"] if str(n)})
+    warning = (
+        f"<br><span style='color:#b30000'>Model checks: {html.escape('; '.join(notes))}</span>"
+        if notes
+        else ""
+    )
+    return (
+        f"<div style='font-size:15px'>Spending <b>{_money(first['spend'])}</b> on "
+        f"<b>{first['leads']:,.0f}</b> leads should bring " + ", ".join(parts) + ".<br>"
+        f"One customer costs <b>{_money(cost['cost_per'])}</b> "
+        f"({_money(cost['ci_lower'])} to {_money(cost['ci_upper'])})." + warning + "</div>"
+    )
+
+
+def _with_colors(frame: pd.DataFrame) -> pd.DataFrame:
+    # the same column cost_per_customer adds (its source carries it)
+    frame = frame.copy()
+    frame["color"] = level_colors(frame)
+    return frame
+
+
+def budget_outlook_data(outlook) -> dict[str, dict]:
+    """The data of :func:`budget_outlook_figure`'s sources, by source name
+    (``lead_budget_explorer_counts``: expected counts with their ranges and labels;
+    ``lead_quality_cost_per_source``: the cost of one customer per level); live and static
+    explorers replace it."""
+    return {
+        "lead_budget_explorer_counts": _count_data(outlook),
+        "lead_quality_cost_per_source": source_data(_with_colors(_cost_frame(outlook))),
+    }
+
+
+def budget_outlook_figure(outlook):
+    """The lead budget explorer's layout from a :class:`toolkit.lead_quality.BudgetOutlook`: a readout, expected counts with their ranges, and the cost of one customer per
+    lead type (:func:`cost_per_customer`). Draws only."""
+    from bokeh.layouts import column, row
+    from bokeh.models import Div, LabelSet, Whisker
+
+    counts = ColumnDataSource(_count_data(outlook), name="lead_budget_explorer_counts")
+    outcomes = [str(o) for o in counts.data["outcome"]]
+    fig = new_figure(
+        "lead_budget_explorer_figure",
+        x_range=outcomes,
+        title="Expected from the budget (thick: the expected number's range; thin: what one "
+        "try might give)",
+        y_axis_label="people",
+        tools="save",
+        height=340,
+    )
+    bars = fig.vbar(x="outcome", top="expected", width=0.6, source=counts, color=OBSERVED)
+    fig.add_layout(
+        Whisker(
+            base="outcome",
+            lower="likely_lower",
+            upper="likely_upper",
+            source=counts,
+            line_width=1,
+            line_color="#777777",
+        )
+    )
+    fig.segment(
+        "outcome", "ci_lower", "outcome", "ci_upper", source=counts, line_width=6, color="#333333"
+    )
+    fig.add_layout(
+        LabelSet(
+            x="outcome",
+            y="top",
+            text="label",
+            source=counts,
+            y_offset=4,
+            text_align="center",
+            text_font_size="9pt",
+        )
+    )
+    fig.add_tools(
+        HoverTool(
+            renderers=[bars],
+            tooltips=[
+                ("outcome", "@outcome"),
+                ("expected", "@expected{0,0.0}"),
+                ("range of the expected number", "@ci_lower{0,0.0} to @ci_upper{0,0.0}"),
+                ("one try might give", "@likely_lower{0,0} to @likely_upper{0,0}"),
+            ],
+        )
+    )
+    fig.y_range.start = 0
+    fig.y_range.range_padding = 0.15
+    fig.xgrid.grid_line_color = None
+    cost = cost_per_customer(
+        _cost_frame(outlook), title="What one customer costs, by lead type and for the whole mix"
+    )
+    cost.height = 340
+    readout = Div(
+        text=budget_outlook_readout(outlook),
+        name="lead_budget_explorer_readout",
+        sizing_mode="stretch_width",
+    )
+    return column(readout, row(fig, cost, sizing_mode="stretch_width"), sizing_mode="stretch_width")

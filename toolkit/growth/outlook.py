@@ -1,0 +1,133 @@
+"""Everything the growth explorer shows, computed without a widget (:func:`growth_outlook`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+import pandas as pd
+
+from toolkit.growth.claims import ClaimCheck, claim_check
+from toolkit.growth.params import GrowthParams, as_params
+from toolkit.growth.simulation import GrowthSimulation, simulate_growth
+
+FAN_QUANTILES = (0.1, 0.5, 0.9)  # growth_fan's default band and median
+MAX_FOLLOWED = 30_000  # participants simulated one by one for the typical-participant panel
+#: Columns of ``GrowthOutlook.typical`` (those of ``GrowthSimulation.typical()``).
+TYPICAL_COLUMNS = (
+    "share_recruited_nobody",
+    "median_downline",
+    "top1pct_share_of_recruits",
+    "gini_downline",
+    "share_lines_died_out",
+    "participants",
+    "runs",
+)
+
+
+@dataclass(frozen=True)
+class GrowthOutlook:
+    """What the growth explorer shows for one set of parameters (made by :func:`growth_outlook`).
+
+    Attributes
+    ----------
+    params : GrowthParams
+        The what-if.
+    metric : str
+        The path column the fan and the claim are about.
+    simulation : GrowthSimulation
+        The Monte Carlo runs (the fan chart's input).
+    quantiles : pandas.DataFrame
+        ``simulation.quantiles((0.1, 0.5, 0.9))``: ``month``, ``quantile`` and the path columns.
+    claim : ClaimCheck
+        The pitched outcome checked at ``claim.at_month``.
+    typical : pandas.DataFrame
+        One row, the columns of ``GrowthSimulation.typical()`` (``share_recruited_nobody``,
+        ``median_downline``, ``top1pct_share_of_recruits``, ``gini_downline``,
+        ``share_lines_died_out``, ``participants``, ``runs``); NaN with ``participants`` 0 when
+        an organisation is too large to follow one person at a time.
+    wall : pandas.DataFrame
+        One row per month: ``month``, ``market`` (the market's size; NaN when unlimited),
+        ``remaining_expected`` and ``remaining_median`` (people nobody has approached yet),
+        ``joined_median`` (reps who ever joined, median run).
+
+    ``outlook["wall"]`` reads a field like a dict key, a convenience kept from when the
+    outlook was a dict.
+    """
+
+    params: GrowthParams
+    metric: str
+    simulation: GrowthSimulation
+    quantiles: pd.DataFrame
+    claim: ClaimCheck
+    typical: pd.DataFrame
+    wall: pd.DataFrame
+
+    def __getitem__(self, name: str):
+        if name not in {f.name for f in fields(self)}:
+            raise KeyError(name)
+        return getattr(self, name)
+
+    def __repr__(self) -> str:
+        return f"GrowthOutlook(metric={self.metric!r}, claim={self.claim})"
+
+
+def growth_outlook(
+    params: GrowthParams | dict | None = None,
+    *,
+    months: int = 12,
+    runs: int = 200,
+    seed: int = 0,
+    metric: str = "cumulative_joined",
+    claim_value: float = 5_000,
+    claim_month: int | None = None,
+) -> GrowthOutlook:
+    """Everything the growth explorer shows (its headless twin).
+
+    Parameters
+    ----------
+    params : GrowthParams or dict, optional
+        The what-if (default: a typical participant).
+    months, runs, seed
+        Horizon, Monte Carlo runs and seed of :func:`toolkit.simulate_growth`.
+    metric : str
+        The path column the fan and the claim are about (default: reps who ever joined).
+    claim_value, claim_month
+        The pitched outcome checked by :func:`toolkit.claim_check` (default: 5,000 by the
+        horizon).
+
+    Returns
+    -------
+    GrowthOutlook
+        ``simulation``, ``quantiles``, ``claim``, ``typical`` and ``wall`` (see its fields).
+    """
+    p = as_params(params)
+    at = months if claim_month is None else int(claim_month)
+    sim = simulate_growth(p, months=months, runs=runs, seed=seed, progress=False)
+    claim = claim_check(sim, metric=metric, at_month=at, value=claim_value)
+    try:
+        typical = sim.typical(max_participants=MAX_FOLLOWED)
+    except ValueError:  # too many people to follow one at a time: say so, do not guess
+        typical = {name: np.nan for name in TYPICAL_COLUMNS} | {"participants": 0, "runs": 0}
+    quantiles = sim.quantiles(FAN_QUANTILES)
+    median = quantiles[quantiles["quantile"] == 0.5].drop(columns="quantile").set_index("month")
+    expected = sim.expected.set_index("month")
+    market = np.nan if p.market_size is None else float(p.market_size)
+    wall = pd.DataFrame(
+        {
+            "month": expected.index.to_numpy(),
+            "market": np.full(len(expected), market),
+            "remaining_expected": expected["remaining_market"].to_numpy(),
+            "remaining_median": median["remaining_market"].to_numpy(),
+            "joined_median": median["cumulative_joined"].to_numpy(),
+        }
+    )
+    return GrowthOutlook(
+        params=p,
+        metric=metric,
+        simulation=sim,
+        quantiles=quantiles,
+        claim=claim,
+        typical=pd.DataFrame([{name: typical[name] for name in TYPICAL_COLUMNS}]),
+        wall=wall,
+    )
