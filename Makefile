@@ -10,7 +10,7 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 DATA ?=
 OUT ?= reports
 
-.PHONY: lab test report present bench clean
+.PHONY: lab test report present bench bench-peers clean
 
 # JupyterLab settings for this venv (jupyterlab-overrides.json): a notebook opens on its own kernel
 # without a "Select Kernel" dialog (shown whenever the kernel list loads after the notebook on a
@@ -54,6 +54,18 @@ present: $(VENV)/.installed
 
 bench: $(VENV)/.installed-test
 	for script in benchmarks/*.py; do $(BIN)/python $$script || exit 1; done
+
+# Issue 18's comparisons with retentioneering and lifelines, each in the benchmarks' own
+# environment (benchmarks/.peer-venv, not a project dependency; retentioneering's telemetry off).
+PEER_PYTHON ?= python3.11
+benchmarks/.peer-venv/.installed: benchmarks/peers/requirements.txt
+	test -x benchmarks/.peer-venv/bin/python || $(PEER_PYTHON) -m venv benchmarks/.peer-venv
+	benchmarks/.peer-venv/bin/pip install --quiet -r benchmarks/peers/requirements.txt
+	touch $@
+
+bench-peers: $(VENV)/.installed-test benchmarks/.peer-venv/.installed
+	$(BIN)/python benchmarks/funnel_small.py
+	$(BIN)/python benchmarks/calls.py --lifelines
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache tests/artifacts

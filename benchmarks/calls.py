@@ -1,0 +1,171 @@
+"""Per-call cost on the bundled sample (35k events, 1.7k members): the median of warm calls of
+the five calls a notebook re-runs most, against issue 18's target of 30 ms each.
+
+    .venv/bin/python benchmarks/calls.py                 # the five calls, 15 warm calls each
+    .venv/bin/python benchmarks/calls.py --repeat 31     # steadier medians
+    .venv/bin/python benchmarks/calls.py --lifelines     # also time_to_convert vs lifelines
+
+"Warm" means imports done and one call made first (lazy imports, first-call caches), then
+``--repeat`` calls on the same plain frames, nothing prepared between them; the candidates take
+turns (one call of each per round) so a busy moment of the shared machine hits all of them.
+
+``--lifelines`` compares ``time_to_convert`` with lifelines' ``KaplanMeierFitter`` (issue 18:
+within 1.2x), both from durations (the Kaplan-Meier fit alone, given each lead's time and
+whether it converted) and from events (the whole job: the durations derived from the events
+table with pandas, then the fit). lifelines is not a project dependency: it runs in the
+benchmarks' own environment (benchmarks/peers/, ``make bench-peers``), in its own interpreter,
+on durations this script writes to a temporary Parquet file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+TARGET_MS = 30.0
+STEPS = ("contact", "lead", "prospect", "customer")
+
+
+def calls(data):
+    import toolkit
+
+    def funnel():
+        return toolkit.funnel_table(
+            data.events, STEPS, window="90D", by="lead_type", leads=data.leads, as_of=data.as_of
+        )
+
+    def cohorts():
+        return toolkit.cohort_table(data.members, data.orders, as_of=data.as_of)
+
+    def mix():
+        return toolkit.member_mix(
+            data.members, data.orders, as_of=data.as_of, role_history=data.role_history
+        )
+
+    def ttc():
+        return toolkit.time_to_convert(
+            data.events, "lead", "customer", by="lead_type", leads=data.leads, as_of=data.as_of
+        )
+
+    def lqm():
+        return toolkit.LeadQualityModel(outcome="customer", features=("lead_type",)).fit(data)
+
+    return {
+        "funnel_table(by=lead_type)": funnel,
+        "cohort_table": cohorts,
+        "member_mix": mix,
+        "time_to_convert(by=lead_type)": ttc,
+        "LeadQualityModel.fit": lqm,
+    }
+
+
+def take_turns(candidates: dict, repeat: int) -> dict[str, list[float]]:
+    """Seconds per call of each candidate, one call of each per round."""
+    for fn in candidates.values():
+        fn()  # warm: lazy imports, first-call caches
+    times: dict[str, list[float]] = {name: [] for name in candidates}
+    for _ in range(repeat):
+        for name, fn in candidates.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def durations_from_events(events, as_of, from_stage="lead", to_stage="customer"):
+    """What a lifelines user writes: each lead's time from its first ``from_stage`` to its first
+    ``to_stage`` after it (converted), or to ``as_of`` (censored), in days."""
+    import pandas as pd
+
+    ev = events[events["at"] <= as_of]
+    start = ev[ev["stage"] == from_stage].groupby("lead_id")["at"].min()
+    end = ev[ev["stage"] == to_stage].groupby("lead_id")["at"].min()
+    frame = pd.DataFrame({"start": start}).join(end.rename("end"), how="left")
+    converted = frame["end"].notna() & (frame["end"] >= frame["start"])
+    stop = frame["end"].where(converted, pd.Timestamp(as_of))
+    days = (stop - frame["start"]) / pd.Timedelta(days=1)
+    return pd.DataFrame({"duration": days.to_numpy(), "event": converted.to_numpy()})
+
+
+def peer_python() -> Path | None:
+    """The benchmarks' own interpreter (benchmarks/.peer-venv), made on first use."""
+    sys.path.insert(0, str(HERE))
+    from peers import ensure_venv
+
+    return ensure_venv()
+
+
+def lifelines_compare(data, repeat: int) -> None:
+    import numpy as np
+
+    import toolkit
+
+    python = peer_python()
+    if python is None:
+        print("lifelines: the benchmarks' environment could not be made; comparison skipped")
+        return
+    durations = durations_from_events(data.events, data.as_of)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "durations.parquet"
+        durations.to_parquet(path)
+        events_path = Path(tmp) / "events.parquet"
+        data.events.to_parquet(events_path)
+        out = subprocess.run(
+            [str(python), str(HERE / "peers" / "lifelines_km.py"), str(path), str(events_path),
+             str(data.as_of), str(repeat)],
+            capture_output=True, text=True, check=True,
+        )
+    peer = json.loads(out.stdout.strip().splitlines()[-1])
+
+    def ours():
+        return toolkit.time_to_convert(data.events, "lead", "customer", as_of=data.as_of)
+
+    ours()
+    mine = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = ours()
+        mine.append(time.perf_counter() - start)
+    ms = 1000 * statistics.median(mine)
+    print("\ntime_to_convert(lead -> customer, no by) vs lifelines KaplanMeierFitter "
+          f"{peer['version']} (its own interpreter)")
+    print(f"  leads at risk: toolkit {result.summary['leads'].sum() if 'leads' in result.summary else '?'}"
+          f", lifelines {peer['n']}; median survival at 30 days: lifelines {peer['s30']:.4f}")
+    print(f"  toolkit from events       {ms:8.2f} ms")
+    for key, label in (("from_durations", "lifelines from durations"),
+                       ("from_events", "lifelines from events")):
+        print(f"  {label:25s} {peer[key]:8.2f} ms   toolkit / lifelines = {ms / peer[key]:.2f}"
+              " (target <= 1.2)")
+    del np
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--lifelines", action="store_true")
+    args = parser.parse_args()
+
+    import toolkit
+
+    data = toolkit.load_sample()
+    times = take_turns(calls(data), args.repeat)
+    print(f"bundled sample: {len(data.events):,} events, {len(data.leads):,} leads, "
+          f"{len(data.members):,} members, {len(data.orders):,} orders; "
+          f"median of {args.repeat} warm calls, candidates taking turns")
+    for name, secs in times.items():
+        ms = 1000 * statistics.median(secs)
+        print(f"  {name:32s} {ms:8.1f} ms  (min {1000 * min(secs):6.1f})  "
+              f"{ms / TARGET_MS:5.2f}x the {TARGET_MS:.0f} ms target")
+    if args.lifelines:
+        lifelines_compare(data, args.repeat)
+
+
+if __name__ == "__main__":
+    main()
