@@ -60,3 +60,15 @@ def test_claim_check_value_must_be_finite(simulation, value):
     # trap: nan >= x is False for every run, so claim_check said "probability 0" without a word
     with pytest.raises(ValueError, match="value must be a finite number"):
         toolkit.claim_check(simulation, metric="cumulative_joined", at_month=3, value=value)
+
+
+@pytest.mark.parametrize("window", [90, "90", 90.0])
+def test_a_funnel_window_needs_a_unit(sample, window):
+    # trap (issue 12): the one duration parser refuses a bare number for funnels too, per-step
+    # windows included
+    with pytest.raises(ValueError, match="has no unit"):
+        toolkit.funnel_table(sample.events, window=window)
+    with pytest.raises(ValueError, match="has no unit"):
+        toolkit.funnel_table(
+            sample.events, steps=("contact", "lead", "prospect"), window=["30D", window]
+        )

@@ -93,6 +93,9 @@ def test_active_by_hand(crm):
         "rate_lower",
         "rate_upper",
         "complete",
+        "metric",
+        "reference",
+        "alpha",
     ]
     # January: 3 active at the end of January, 2 at the end of February (B left; C left on
     # 1 March at midnight, so was still there at the end of February)
@@ -403,6 +406,9 @@ def test_empty_input_gives_empty_table(crm):
         "rate_lower",
         "rate_upper",
         "complete",
+        "metric",
+        "reference",
+        "alpha",
     ]
     mix = member_mix(members.iloc[:0], orders.iloc[:0])
     assert mix.empty and "customers_per_rep" in mix.columns
@@ -538,9 +544,14 @@ def test_pooled_shares_and_what_cannot_be_pooled(crm):
     )
     with pytest.raises(ValueError, match="reference='initial'"):
         pool_cohorts(cohort_table(members, orders, as_of=AS_OF, reference="previous"))
+    # the table says its metric in its own column, so a Polars table pools as the pandas one;
+    # a table that does not say it needs metric=
+    assert pool_cohorts(to_engine(table, "polars")).equals(pooled)
     with pytest.raises(ValueError, match="metric="):
-        pool_cohorts(to_engine(table, "polars"))
-    assert pool_cohorts(to_engine(table, "polars"), metric="active").equals(pooled)
+        pool_cohorts(to_engine(table.drop(columns="metric"), "polars"))
+    assert pool_cohorts(to_engine(table.drop(columns="metric"), "polars"), metric="active").equals(
+        pooled
+    )
     with pytest.raises(ValueError, match="intervals=True"):
         pool_cohorts(cohort_table(members, orders, as_of=AS_OF, metric="revenue", intervals=False))
 
@@ -712,11 +723,11 @@ def test_large_pandas_handoff_to_polars(crm, monkeypatch):
     # big pandas inputs run on Polars internally: same table, and error messages still name the
     # order ids (a column the hand-off does not carry)
     pytest.importorskip("polars")
-    import toolkit.cohorts as cohorts
+    import toolkit.frames
 
     members, orders = crm
     expected = cohort_table(members, orders, as_of=AS_OF, metric="revenue", by="role")
-    monkeypatch.setattr(cohorts, "HANDOFF_ROWS", 0)
+    monkeypatch.setattr(toolkit.frames, "HANDOFF_ROWS", 0)
     result = cohort_table(members, orders, as_of=AS_OF, metric="revenue", by="role")
     assert isinstance(result, pd.DataFrame)
     pd.testing.assert_frame_equal(result, expected, check_dtype=False)
@@ -753,3 +764,81 @@ def test_intervals_on_and_off_give_identical_values(small_world, engine_name, kw
     # every complete cell with a rate has its interval (a one-member cohort has no spread)
     assert on.loc[on["complete"] & (on["rate"] > 0) & (on["size"] > 1), "rate_lower"].notna().all()
     assert off["rate_lower"].isna().all()
+
+
+# ------------------------------------------------------------------ what a table says it holds
+
+
+def test_the_metric_is_a_column_a_polars_result_keeps(crm):
+    # trap (issue 12): the metric lived in pandas .attrs, which a Polars or Spark result does not
+    # have, so pool_cohorts had to be told and the heatmap guessed money from values above 1
+    pl = pytest.importorskip("polars")
+    members, orders = crm
+    kw = dict(as_of=AS_OF, metric="revenue", alpha=0.1)
+    result = cohort_table(pl.from_pandas(members), pl.from_pandas(orders), **kw)
+    assert isinstance(result, pl.DataFrame)
+    described = result.select("metric", "reference", "alpha").unique().rows()
+    assert described == [("revenue", "initial", 0.1)]
+    pd.testing.assert_frame_equal(
+        pool_cohorts(result), pool_cohorts(cohort_table(members, orders, **kw))
+    )
+    with pytest.raises(ValueError, match="metric='active'"):
+        project_cohorts(result)
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_the_metric_is_a_column_a_spark_result_keeps(spark, crm):
+    import pyarrow as pa
+
+    members, orders = crm
+    sp = lambda frame: spark.createDataFrame(pa.Table.from_pandas(frame, preserve_index=False))  # noqa: E731
+    result = cohort_table(
+        sp(members), sp(orders), as_of=AS_OF, metric="ordering", reference="previous"
+    )
+    rows = result.select("metric", "reference", "alpha").distinct().collect()
+    assert [tuple(r) for r in rows] == [("ordering", "previous", 0.05)]
+    with pytest.raises(ValueError, match="reference='initial'"):
+        pool_cohorts(result)
+
+
+def test_alpha_sets_the_level_of_cohort_intervals(crm):
+    from statsmodels.stats.proportion import proportion_confint
+
+    members, orders = crm
+    wide, narrow = (cohort_table(members, orders, as_of=AS_OF, alpha=a) for a in (0.05, 0.2))
+    # January at the end of February: 2 of 3 still active
+    lo, hi = proportion_confint(2, 3, alpha=0.2, method="wilson")
+    assert cell(narrow, "2025-01-01", 1, "rate_lower") == pytest.approx(lo)
+    assert cell(narrow, "2025-01-01", 1, "rate_upper") == pytest.approx(hi)
+    assert cell(wide, "2025-01-01", 1, "rate_lower") < lo
+    with pytest.raises(ValueError, match="alpha"):
+        cohort_table(members, orders, as_of=AS_OF, alpha=5)
+
+
+def test_revenue_per_member_under_one_dollar_is_drawn_as_money(crm):
+    # trap (issue 12): the heatmap took a table whose rates never exceed 1 for shares, so
+    # 30 cents per member was written "30%" and its tooltip read as a percentage
+    from toolkit import plots
+
+    members, orders = crm
+    cents = orders.assign(amount=orders["amount"] / 100)  # 0.10 ... 0.60 per order
+    table = cohort_table(members, cents, as_of=AS_OF, metric="revenue")
+    assert table.loc[table["complete"], "rate"].max() < 1
+    fig = plots.cohort_heatmap(table)
+    observed = fig.select_one({"name": "cohort_heatmap_observed"}).data
+    # January's 3 members bought 0.60 in January: 0.20 per starting member
+    keys = zip(observed["label"], observed["x"], strict=True)
+    cells = dict(zip(keys, observed["text"], strict=True))
+    assert cells[("2025-01-01", "0")] == "0.20"
+    assert not any(text.endswith("%") for text in observed["text"])
+    from bokeh.models import HoverTool
+
+    tips = dict(fig.select_one(HoverTool).tooltips)
+    assert "{0,0.00}" in tips["rate"] and "%" not in tips["rate"]
+    assert "per starting member" in fig.title.text
+    # the same table's share of members ordering stays a percentage
+    shares = plots.cohort_heatmap(cohort_table(members, cents, as_of=AS_OF, metric="ordering"))
+    assert all(
+        t.endswith("%") for t in shares.select_one({"name": "cohort_heatmap_observed"}).data["text"]
+    )

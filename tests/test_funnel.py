@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 import toolkit
 from toolkit import funnel as F
+from toolkit.funnel import _plan
 
 AS_OF = pd.Timestamp("2025-06-30")
 STEPS4 = ("contact", "lead", "prospect", "customer")
@@ -101,7 +102,7 @@ def test_engines_agree_on_the_sample(sample, engine):
 def test_pandas_handoff_to_polars_gives_the_same_table(sample, monkeypatch):
     kw = dict(steps=STEPS4, by="lead_type", leads=sample.leads, as_of=sample.as_of)
     slow = table(sample.events, **kw)
-    monkeypatch.setattr(F, "HANDOFF_ROWS", 0)
+    monkeypatch.setattr(toolkit.frames, "HANDOFF_ROWS", 0)
     fast = toolkit.funnel_table(sample.events, **kw)
     assert isinstance(fast, pd.DataFrame)  # pandas in, pandas out
     pd.testing.assert_frame_equal(fast, slow, check_dtype=False)
@@ -136,14 +137,16 @@ def test_slices_of_leads_give_the_same_table(sample, monkeypatch, kw):
     events = _with_repeats(sample.events)
     kw = dict(steps=STEPS4, leads=sample.leads, as_of=sample.as_of) | kw
     whole = table(events, **kw)  # pandas, small: no hand-off, no slices
-    monkeypatch.setattr(F, "SLICE_FROM", 1)
-    monkeypatch.setattr(F, "SLICE_EVENTS", 4_000)
+    monkeypatch.setattr(_plan, "SLICE_FROM", 1)
+    monkeypatch.setattr(_plan, "SLICE_EVENTS", 4_000)
     ev_pl, ld_pl = pl.from_pandas(events), pl.from_pandas(sample.leads)
-    wrapped = F._wrap_inputs(ev_pl, ld_pl, ["lead_type"])
-    assert len(F._slices(wrapped[1], wrapped[2])) == -(-len(events) // 4_000)
+    wrapped = _plan._wrap_inputs(ev_pl, ld_pl, ["lead_type"])
+    assert len(_plan._slices(wrapped[1], wrapped[2])) == -(-len(events) // 4_000)
     sliced = table(ev_pl, **kw | {"leads": ld_pl})
     pd.testing.assert_frame_equal(sliced, whole, check_dtype=False)
-    monkeypatch.setattr(F, "HANDOFF_ROWS", 0)  # pandas handed to Polars (stage as codes)
+    monkeypatch.setattr(
+        toolkit.frames, "HANDOFF_ROWS", 0
+    )  # pandas handed to Polars (stage as codes)
     handed = toolkit.funnel_table(events, **kw)
     pd.testing.assert_frame_equal(handed, whole, check_dtype=False)
 
@@ -152,15 +155,15 @@ def test_a_lazy_query_is_not_sliced(sample, monkeypatch):
     # each slice reads its input again: only frames already in memory are cut
     import polars as pl
 
-    monkeypatch.setattr(F, "SLICE_FROM", 1)
-    monkeypatch.setattr(F, "SLICE_EVENTS", 4_000)
+    monkeypatch.setattr(_plan, "SLICE_FROM", 1)
+    monkeypatch.setattr(_plan, "SLICE_EVENTS", 4_000)
     lazy = pl.from_pandas(sample.events).lazy()
-    assert len(F._slices(F._lazy(nw.from_native(lazy)), None)) > 1
+    assert len(_plan._slices(toolkit.frames.lazy(nw.from_native(lazy)), None)) > 1
     query = lazy.filter(pl.col("stage") != "leader")
-    assert len(F._slices(F._lazy(nw.from_native(query)), None)) == 1
+    assert len(_plan._slices(toolkit.frames.lazy(nw.from_native(query)), None)) == 1
     # ids of another type hash differently: not cut
     ld = pl.from_pandas(sample.leads).with_columns(pl.col("lead_id").cast(pl.Categorical)).lazy()
-    assert len(F._slices(F._lazy(nw.from_native(lazy)), nw.from_native(ld))) == 1
+    assert len(_plan._slices(toolkit.frames.lazy(nw.from_native(lazy)), nw.from_native(ld))) == 1
 
 
 @pytest.mark.spark

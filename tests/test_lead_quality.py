@@ -464,16 +464,17 @@ def test_leads_needed_matches_cohens_table():
 
 
 def test_compare_sources_two_proportion_test(sample):
-    from statsmodels.stats.proportion import proportions_ztest
+    from statsmodels.stats.proportion import test_proportions_2indep
 
     out = compare_sources(sample, "seminar", "lead_broker").iloc[0]
     model = LeadQualityModel(features=("source",)).fit(sample)
     per = model.patterns_.set_index("source")
     assert out["leads_a"] == per.loc["seminar", "trials"]
     assert out["conversions_b"] == per.loc["lead_broker", "s_customer"]
-    _, p = proportions_ztest(
-        [out["conversions_a"], out["conversions_b"]], [out["leads_a"], out["leads_b"]]
-    )
+    # the score test compare_segments uses (issue 12: one two-proportion test, not a z test here)
+    p = test_proportions_2indep(
+        out["conversions_a"], out["leads_a"], out["conversions_b"], out["leads_b"], method="score"
+    ).pvalue
     assert out["p_value"] == pytest.approx(p)
     assert out["ci_lower"] > 0 and out["ratio_ci_lower"] > 1
     same = compare_sources(model, "seminar", "lead_broker")

@@ -90,3 +90,76 @@ def test_expected_range_holds_the_expectation(n, rate, level):
     r = expected_range(n, rate, level=level)
     assert 0 <= r.lower <= r.upper <= n
     assert r.lower - 1 <= r.expected <= r.upper + 1
+
+
+def test_wilson_edge_rule_is_one_for_every_caller():
+    # trap (issue 12): cohorts had their own Wilson that clipped successes to trials and gave
+    # bounds a rounding error away from 0 and 1; there is one rule now
+    lower, upper = wilson_interval([0, 5, np.nan, 2], [5, 5, 4, np.nan])
+    assert lower[0] == 0.0 and upper[0] < 1  # no successes: exactly 0 below
+    assert upper[1] == 1.0 and lower[1] > 0  # all successes: exactly 1 above
+    assert np.isnan(lower[2:]).all() and np.isnan(upper[2:]).all()  # a missing count: unknown
+    with pytest.raises(ValueError, match="between 0 and trials"):
+        wilson_interval([6], [5])  # more successes than trials is an error, never clipped
+
+
+def test_one_two_proportion_test_for_segments_and_sources():
+    # trap (issue 12): compare_segments used the score test and compare_sources a z test, so
+    # the same counts got two p-values; both now call rates.compare_proportions
+    import pandas as pd
+
+    import toolkit
+    from toolkit.rates import compare_proportions
+
+    rng = np.random.default_rng(3)
+    n = 600
+    created = pd.Timestamp("2025-01-01") + pd.to_timedelta(rng.integers(0, 200, n), unit="D")
+    source = np.where(np.arange(n) % 2 == 0, "seminar", "lead_broker")
+    leads = pd.DataFrame(
+        {"lead_id": np.arange(n), "created_at": created.astype("datetime64[us]"), "source": source}
+    )
+    buys = rng.random(n) < np.where(source == "seminar", 0.35, 0.2)
+    delay = pd.to_timedelta(rng.integers(1, 120, n), unit="D")
+    events = pd.concat(
+        [
+            pd.DataFrame({"lead_id": leads["lead_id"], "stage": "contact", "at": created}),
+            pd.DataFrame(
+                {
+                    "lead_id": leads["lead_id"][buys],
+                    "stage": "customer",
+                    "at": (created + delay)[buys],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    events["at"] = events["at"].astype("datetime64[us]")
+    as_of = pd.Timestamp("2025-12-31")
+    model = toolkit.LeadQualityModel(features=("source",)).fit(leads, events, as_of=as_of)
+    sources = toolkit.compare_sources(model, "seminar", "lead_broker").iloc[0]
+    segments = toolkit.compare_segments(
+        events,
+        "source",
+        "seminar",
+        "lead_broker",
+        steps=("contact", "customer"),
+        leads=leads,
+        as_of=as_of,
+    ).iloc[0]
+    # the same leads counted the same way (contact at creation, a 90-day window) ...
+    assert (sources["conversions_a"], sources["leads_a"]) == (
+        segments["converted_a"],
+        segments["eligible_a"],
+    )
+    assert (sources["conversions_b"], sources["leads_b"]) == (
+        segments["converted_b"],
+        segments["eligible_b"],
+    )
+    # ... give the same difference, interval and p-value
+    for col in ("difference", "ci_lower", "ci_upper", "p_value"):
+        assert sources[col] == pytest.approx(segments[col], rel=1e-12), col
+    test = compare_proportions(
+        sources["conversions_a"], sources["leads_a"], sources["conversions_b"], sources["leads_b"]
+    )
+    assert test.p_value == pytest.approx(sources["p_value"], rel=1e-12)
+    assert 0 < test.p_value < 0.05 and test.ci_lower > 0

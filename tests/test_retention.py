@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import toolkit
-from toolkit.retention import BoundaryWarning, ShiftedBetaGeometric
+from toolkit.cohorts.retention import BoundaryWarning, ShiftedBetaGeometric
 
 REFERENCE = Path(__file__).parent / "reference"
 

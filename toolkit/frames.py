@@ -1,25 +1,46 @@
-"""Engine-agnostic frame handling shared by the computations written once against Narwhals.
+"""The engine room: every dataframe-engine concern of the computations has its home here.
 
-pandas, Polars (eager or lazy), PyArrow, DuckDB relations and PySpark DataFrames come in; the
-result goes back as the same kind (a lazy input gives a lazy result).
+The computations are written once against Narwhals. pandas, Polars (eager or lazy), PyArrow,
+DuckDB relations and PySpark DataFrames come in (:func:`from_native`); a large pandas input is
+handed to Polars for the heavy work (:func:`hand_off`, one threshold, :data:`HANDOFF_ROWS`, and
+one method, through Arrow); a small computed result goes back as the caller's own kind of frame
+(:func:`to_kind`: a lazy input gives a lazy result); any frame comes to pandas through
+:func:`to_pandas`.
+
+Durations, ``as_of`` and calendar periods live in :mod:`toolkit.censoring`; intervals and
+comparisons of rates in :mod:`toolkit.rates`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import narwhals as nw
-import numpy as np
 import pandas as pd
 
 from toolkit.schema import DataError
 
+# A pandas input whose largest table has at least this many rows is handed to Polars (when it is
+# installed) for the per-row work: pandas in, pandas out, the same numbers. Below it the
+# conversion costs more than Polars saves. One threshold for funnels, cohorts and lead quality
+# (they had 200k, 2M and 500k): 200k, where each of them was already as fast or faster on Polars
+# including the conversion (benchmarks/funnel.py, cohorts.py, lead_quality.py at 200k-300k rows).
+HANDOFF_ROWS = 200_000
+# Columns handed over as dictionary codes: a handful of distinct names over millions of rows
+# (codes take a quarter of the memory of Polars' strings, and compare as fast).
+CODED_COLUMNS = ("stage",)
+
 
 def from_native(obj: Any, table: str, required: Iterable[str]) -> nw.DataFrame | nw.LazyFrame:
-    """Wrap ``obj`` in Narwhals and check that ``table`` has the ``required`` columns."""
+    """Wrap ``obj`` in Narwhals and check that ``table`` has the ``required`` columns.
+
+    Raises
+    ------
+    DataError
+        ``obj`` is not a dataframe, or lacks some of ``required`` (the message names the table,
+        the missing columns and the columns present).
+    """
     try:
         frame = nw.from_native(obj)
     except TypeError as exc:
@@ -36,11 +57,39 @@ def from_native(obj: Any, table: str, required: Iterable[str]) -> nw.DataFrame |
 
 
 def is_lazy(frame: nw.DataFrame | nw.LazyFrame) -> bool:
+    """True for a Narwhals LazyFrame (Polars lazy, DuckDB, PySpark)."""
     return isinstance(frame, nw.LazyFrame)
 
 
 def collect(frame: nw.DataFrame | nw.LazyFrame) -> nw.DataFrame:
+    """The frame computed (a no-op for an eager frame)."""
     return frame.collect() if is_lazy(frame) else frame
+
+
+def lazy(frame):
+    """The frame as a Narwhals LazyFrame (eager Polars goes lazy: its optimiser then fuses the
+    steps instead of materialising every intermediate column). None stays None."""
+    if frame is None or is_lazy(frame):
+        return frame
+    return frame.lazy()
+
+
+def lazy_polars(frame):
+    """An eager Polars frame as a lazy one (the optimiser then fuses the steps instead of
+    materialising every intermediate column of millions of rows, about twice as fast); every
+    other frame, and None, as it is (their eager plans are what those computations expect)."""
+    if frame is not None and not is_lazy(frame) and frame.implementation.is_polars():
+        return frame.lazy()
+    return frame
+
+
+def to_pandas(frame) -> pd.DataFrame:
+    """Any frame (native or Narwhals, eager or lazy) as a pandas DataFrame; pandas as it is."""
+    if isinstance(frame, pd.DataFrame):
+        return frame
+    if not isinstance(frame, (nw.DataFrame, nw.LazyFrame)):
+        frame = nw.from_native(frame)
+    return collect(frame).to_pandas()
 
 
 def latest_timestamp(frame: nw.DataFrame | nw.LazyFrame, columns: Iterable[str]) -> pd.Timestamp:
@@ -49,6 +98,80 @@ def latest_timestamp(frame: nw.DataFrame | nw.LazyFrame, columns: Iterable[str])
     # a lone column skips max_horizontal: on Spark it becomes greatest(), which wants two or more
     latest = maxima[0] if len(maxima) == 1 else nw.max_horizontal(*maxima)
     return pd.Timestamp(collect(frame.select(latest)).row(0)[0])
+
+
+def hand_off(tables: Mapping[str, Any], columns: Mapping[str, Sequence[str]]) -> dict[str, Any]:
+    """Large pandas inputs as Polars LazyFrames, for the heavy work (same numbers, faster).
+
+    The tables are handed over together or not at all: when every one given is a pandas frame,
+    holds its ``columns`` and the largest has at least :data:`HANDOFF_ROWS` rows, and Polars is
+    installed. Only the ``columns`` a computation reads are converted (a leads table may carry
+    names, e-mails and notes nobody asked for), through Arrow so that numbers and timestamps are
+    shared rather than copied; :data:`CODED_COLUMNS` go as dictionary codes. Otherwise the
+    tables come back as they are (a missing column is then reported from the caller's own
+    frame, with all its columns named).
+
+    Parameters
+    ----------
+    tables : mapping of name to frame or None
+        The caller's inputs (None: a table not used this time).
+    columns : mapping of name to column names
+        The columns each table must hand over.
+
+    Returns
+    -------
+    dict
+        The same keys, with Polars LazyFrames in place of the pandas frames when handed off.
+    """
+    given = {name: frame for name, frame in tables.items() if frame is not None}
+    if not given or not all(isinstance(frame, pd.DataFrame) for frame in given.values()):
+        return dict(tables)
+    if max(len(frame) for frame in given.values()) < HANDOFF_ROWS:
+        return dict(tables)
+    wanted = {name: list(dict.fromkeys(columns[name])) for name in given}
+    if any(c not in given[name].columns for name, cols in wanted.items() for c in cols):
+        return dict(tables)
+    try:
+        import polars as pl
+    except ImportError:
+        return dict(tables)
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    out = dict(tables)
+    for name, frame in given.items():
+        table = pa.Table.from_pandas(frame[wanted[name]], preserve_index=False)
+        for col in CODED_COLUMNS:
+            if col in table.column_names:
+                kind = table.schema.field(col).type
+                if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+                    i = table.schema.get_field_index(col)
+                    table = table.set_column(i, col, pc.dictionary_encode(table.column(col)))
+        out[name] = pl.from_arrow(table).lazy()
+    return out
+
+
+def materialize(frame: nw.LazyFrame) -> nw.LazyFrame:
+    """Run a lazy query once and keep its (small) result, for a plan that reads it twice.
+
+    Polars' common sub-plan elimination does not always see a shared sub-plan and DuckDB has
+    none for relations: without this, each reader recomputes the shared part.
+    pandas and PyArrow compute eagerly anyway.
+    """
+    impl, native = frame.implementation, frame.to_native()
+    if impl.is_polars():
+        return nw.from_native(native.collect().lazy())
+    if impl.is_duckdb():
+        return nw.from_native(native.materialize())
+    if impl.is_pyspark() and hasattr(native, "localCheckpoint"):
+        return nw.from_native(native.localCheckpoint())
+    return frame
+
+
+def in_memory(native) -> bool:
+    """True for a Polars LazyFrame that only reads a DataFrame in memory (``df.lazy()``)."""
+    plan = native.explain(optimized=False).strip()
+    return plan.startswith("DF [") and "\n" not in plan
 
 
 def to_kind(table: pd.DataFrame, like: nw.DataFrame | nw.LazyFrame) -> Any:
@@ -64,28 +187,9 @@ def to_kind(table: pd.DataFrame, like: nw.DataFrame | nw.LazyFrame) -> Any:
     import pyarrow as pa
 
     arrow = nw.from_native(pa.Table.from_pandas(table, preserve_index=False), eager_only=True)
-    if isinstance(like, nw.DataFrame):
+    if not is_lazy(like):
         if impl.is_pyarrow():
             return arrow.to_native()
-        return nw.from_dict(arrow.to_dict(as_series=False), backend=impl).to_native()
+        return nw.from_arrow(arrow.to_native(), backend=impl).to_native()
     session = like.to_native().sparkSession if impl.is_spark_like() else None
     return arrow.lazy(backend=impl, session=session).to_native()
-
-
-def parse_duration(value: Any, name: str = "window") -> pd.Timedelta:
-    """A positive duration with a unit ("90D", "12h", ``pd.Timedelta``); a bare number is refused."""
-    if isinstance(value, (pd.Timedelta, dt.timedelta, np.timedelta64)):
-        out = pd.Timedelta(value)
-    elif isinstance(value, str) and not re.fullmatch(r"\s*[-+]?[\d.]+\s*", value):
-        try:
-            out = pd.Timedelta(value)
-        except ValueError as exc:
-            raise ValueError(f"{name}={value!r} is not a duration such as '90D' or '12h'") from exc
-    else:
-        raise ValueError(
-            f"{name}={value!r} has no unit; write a duration with its unit, such as '90D' (days) "
-            "or '12W' (weeks), or pass a pandas Timedelta"
-        )
-    if out <= pd.Timedelta(0):
-        raise ValueError(f"{name} must be positive, got {value!r}")
-    return out

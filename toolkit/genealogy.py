@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from toolkit.frames import parse_duration
+from toolkit.censoring import parse_duration
 from toolkit.schema import EXAMPLES_SHOWN, CRMData, DataError, sponsor_loops
 
 MEMBER_COLUMNS = ("member_id", "sponsor_id", "joined_at")

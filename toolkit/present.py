@@ -36,8 +36,14 @@ class CappedKernelManager(AsyncMappingKernelManager):
         return await super().start_kernel(*args, **kwargs)
 
 
-def voila_argv(port: int, token: str, max_kernels: int, idle_timeout: int,
-               cull_interval: int, notebook: str = NOTEBOOK) -> list[str]:
+def voila_argv(
+    port: int,
+    token: str,
+    max_kernels: int,
+    idle_timeout: int,
+    cull_interval: int,
+    notebook: str = NOTEBOOK,
+) -> list[str]:
     """The Voila command line for the protected presenter server."""
     return [
         notebook,
@@ -70,6 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Voila hard-codes allow_remote_access=True; tornado_settings are applied after it, so any Host
     # but localhost or a loopback IP (a DNS-rebinding page) gets 403. A bool, hence not on argv.
     config = Config({"Voila": {"tornado_settings": {"allow_remote_access": False}}})
-    Voila.launch_instance(voila_argv(args.port, token, args.max_kernels, args.idle_timeout,
-                                     args.cull_interval), config=config)
+    Voila.launch_instance(
+        voila_argv(args.port, token, args.max_kernels, args.idle_timeout, args.cull_interval),
+        config=config,
+    )
     return 0

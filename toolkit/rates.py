@@ -1,7 +1,22 @@
-"""Small helpers for rates: Wilson intervals, and the range of outcomes one person can expect.
+"""Rates: the one place intervals of proportions and comparisons of two proportions are
+computed, and the range of outcomes one person can expect.
 
 Every rate the toolkit reports carries an interval. The interval arithmetic is statsmodels' and
 scipy's; this module only handles the edges (no trials, arrays, a fraction given as a count).
+
+One vocabulary for intervals, across funnels, cohorts, lead quality and income:
+
+- the confidence level is chosen with ``alpha`` (0.05 gives a 95% interval) wherever it can be;
+- the interval of a row's headline rate is ``ci_lower`` / ``ci_upper``; the interval of any other
+  estimate on the row is ``<estimate>_ci_lower`` / ``<estimate>_ci_upper`` (funnels'
+  ``start_ci_lower``, Kaplan-Meier's ``median_ci_lower``, lead quality's ``ratio_ci_lower``,
+  ``cost_ci_lower``, ``break_even_ci_lower``);
+- cohort tables keep their older ``<estimate>_lower`` / ``<estimate>_upper`` (``rate_lower``,
+  ``share_lower``, ``customer_volume_share_lower``): those names are read by the notebooks, the
+  explorers' exported pages and their tests, and renaming them would break every saved page;
+- a range that is not a confidence interval but where one outcome is likely to fall (a budget's
+  simulated count) is ``likely_lower`` / ``likely_upper``;
+- bounds are NaN where the estimate is NaN (no trials), never a made-up [0, 1].
 """
 
 from __future__ import annotations
@@ -12,11 +27,22 @@ import numpy as np
 import pandas as pd
 
 
+def z_value(alpha: float = 0.05) -> float:
+    """The two-sided standard normal quantile for level ``1 - alpha`` (1.96 at 0.05)."""
+    from scipy.stats import norm
+
+    check_alpha(alpha)
+    return float(norm.ppf(1 - alpha / 2))
+
+
 def wilson_interval(successes, trials, *, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
     """Wilson score interval of ``successes / trials`` at level ``1 - alpha``.
 
     A thin wrapper around ``statsmodels.stats.proportion.proportion_confint(method="wilson")``
-    that accepts arrays and gives NaN (not a warning or an error) where ``trials`` is 0.
+    that accepts arrays. The edge rule, the same for every caller: NaN (not a warning or an
+    error) where ``trials`` is 0 or either count is missing (NaN); the lower bound exactly 0 at
+    no successes and the upper exactly 1 at all successes; successes below 0 or above trials
+    are an error, never clipped.
 
     Parameters
     ----------
@@ -28,19 +54,25 @@ def wilson_interval(successes, trials, *, alpha: float = 0.05) -> tuple[np.ndarr
     Returns
     -------
     (lower, upper) : tuple of float arrays
-        The interval bounds, NaN where ``trials`` is 0.
+        The interval bounds, NaN where ``trials`` is 0 or a count is NaN.
+
+    Raises
+    ------
+    ValueError
+        ``successes`` outside ``[0, trials]``, or ``alpha`` outside (0, 1).
     """
     from statsmodels.stats.proportion import proportion_confint
 
-    _check_alpha(alpha)
+    check_alpha(alpha)
     k = np.asarray(successes, dtype="float64")
     n = np.asarray(trials, dtype="float64")
     k, n = np.broadcast_arrays(k, n)
-    if np.any(k < 0) or np.any(k > n):
+    known = np.isfinite(k) & np.isfinite(n)
+    if np.any(known & ((k < 0) | (k > n))):
         raise ValueError("successes must lie between 0 and trials")
     lower = np.full(k.shape, np.nan)
     upper = np.full(k.shape, np.nan)
-    ok = n > 0
+    ok = known & (n > 0)
     if ok.any():
         lo, hi = proportion_confint(k[ok], n[ok], alpha=alpha, method="wilson")
         lower[ok] = np.clip(lo, 0.0, 1.0)
@@ -51,9 +83,87 @@ def wilson_interval(successes, trials, *, alpha: float = 0.05) -> tuple[np.ndarr
     return lower, upper
 
 
-def _check_alpha(alpha: float) -> None:
+def check_alpha(alpha: float) -> None:
+    """A ValueError unless ``0 < alpha < 1``."""
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must lie strictly between 0 and 1, got {alpha!r}")
+
+
+@dataclass(frozen=True)
+class TwoProportions:
+    """Two rates compared: ``x1 / n1`` (a) against ``x2 / n2`` (b).
+
+    Attributes
+    ----------
+    difference : ``rate_a - rate_b`` (NaN when a side has no trials).
+    ci_lower, ci_upper : Newcombe's hybrid score interval of the difference (built from Wilson
+        intervals), at level ``1 - alpha``.
+    ratio : ``rate_a / rate_b`` (NaN when ``rate_b`` is 0 or a side has no trials).
+    ratio_ci_lower, ratio_ci_upper : log interval of the ratio (NaN unless both sides have
+        successes).
+    p_value : two-sided score test of equal rates (1.0 when everyone or no one succeeded on
+        both sides: no evidence of a difference; NaN when a side has no trials).
+    """
+
+    difference: float
+    ci_lower: float
+    ci_upper: float
+    ratio: float
+    ratio_ci_lower: float
+    ratio_ci_upper: float
+    p_value: float
+
+
+def compare_proportions(x1: int, n1: int, x2: int, n2: int, *, alpha: float = 0.05):
+    """The toolkit's one comparison of two proportions (funnel segments, lead sources).
+
+    Wraps statsmodels: ``confint_proportions_2indep`` (Newcombe's interval for the difference,
+    the log interval for the ratio) and ``test_proportions_2indep(method="score")``.
+
+    Parameters
+    ----------
+    x1, n1 : int
+        Successes and trials of a.
+    x2, n2 : int
+        Successes and trials of b.
+    alpha : float
+        Intervals at level ``1 - alpha``.
+
+    Returns
+    -------
+    TwoProportions
+    """
+    from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
+
+    check_alpha(alpha)
+    x1, n1, x2, n2 = (int(v) for v in (x1, n1, x2, n2))
+    for x, n in ((x1, n1), (x2, n2)):
+        if not 0 <= x <= n:
+            raise ValueError("successes must lie between 0 and trials")
+    nan = float("nan")
+    if not (n1 and n2):
+        return TwoProportions(nan, nan, nan, nan, nan, nan, nan)
+    args = (x1, n1, x2, n2)
+    # statsmodels also works out ratios it is not asked for: 0/0 there is no concern here
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lo, hi = confint_proportions_2indep(*args, method="newcomb", compare="diff", alpha=alpha)
+        if 0 < x1 + x2 < n1 + n2:
+            p = float(test_proportions_2indep(*args, method="score", compare="diff").pvalue)
+        else:
+            p = 1.0  # everyone or no one succeeded on both sides: no evidence of a difference
+        rlo = rhi = nan
+        if x1 > 0 and x2 > 0:
+            rlo, rhi = confint_proportions_2indep(*args, method="log", compare="ratio", alpha=alpha)
+    rate_a, rate_b = x1 / n1, x2 / n2
+    return TwoProportions(
+        difference=rate_a - rate_b,
+        ci_lower=float(lo),
+        ci_upper=float(hi),
+        ratio=rate_a / rate_b if x2 else nan,
+        ratio_ci_lower=float(rlo),
+        ratio_ci_upper=float(rhi),
+        p_value=p,
+    )
 
 
 @dataclass(frozen=True)

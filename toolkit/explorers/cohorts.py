@@ -64,7 +64,7 @@ def cohort_outlook(
           that have at least one finished period.
     """
     from toolkit.cohorts import cohort_table
-    from toolkit.plots.cohort_plots import _pandas
+    from toolkit.frames import to_pandas as _pandas
 
     if isinstance(recent, bool) or int(recent) != recent or recent < 1:
         raise ValueError(f"recent must be a whole number >= 1, got {recent!r}")

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.explorers.core import Control, Explorer
+from toolkit.frames import to_pandas as _to_pandas
 
 DEFAULT_STEPS = ("contact", "lead", "prospect", "customer")
 # 100 names give about 50 info requests (003); contact to customer then about 3 in 100 (000).
@@ -274,12 +275,3 @@ def funnel_explorer(
         note="Bars: expected people; whiskers: the range that holds the count "
         f"{level:.0%} of the time. One person's numbers are small numbers.",
     )
-
-
-def _to_pandas(native) -> pd.DataFrame:
-    import narwhals as nw
-
-    frame = nw.from_native(native)
-    if isinstance(frame, nw.LazyFrame):
-        frame = frame.collect()
-    return frame.to_pandas()

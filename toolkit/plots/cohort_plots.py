@@ -4,13 +4,13 @@ computed; nothing here computes a rate."""
 
 from __future__ import annotations
 
-import narwhals as nw
 import numpy as np
 import pandas as pd
 from bokeh.models import ColumnDataSource, HoverTool, Legend, LinearAxis, Range1d
 from bokeh.palettes import Viridis256
 
 from toolkit.cohorts import CELL_COLUMNS
+from toolkit.frames import to_pandas
 from toolkit.plots.style import (
     INCOMPLETE,
     PROJECTED,
@@ -19,13 +19,6 @@ from toolkit.plots.style import (
     source_data,
 )
 from toolkit.schema import ROLES
-
-
-def _pandas(table) -> pd.DataFrame:
-    if isinstance(table, pd.DataFrame):
-        return table
-    frame = nw.from_native(table)
-    return (frame.collect() if isinstance(frame, nw.LazyFrame) else frame).to_pandas()
 
 
 def _labels(frame: pd.DataFrame) -> pd.Series:
@@ -38,8 +31,31 @@ def _labels(frame: pd.DataFrame) -> pd.Series:
 
 
 def _money(frame: pd.DataFrame) -> bool:
-    done = frame.loc[frame["complete"].astype(bool), "rate"]
-    return bool(len(done)) and float(np.nanmax(done.to_numpy(dtype="float64"), initial=0)) > 1.0
+    """True when the table's rate is an amount per starting member (revenue or volume against the
+    starting size), False for shares and ratios: read from the table's own ``metric`` and
+    ``reference`` columns (see :func:`toolkit.cohort_table`), never guessed from the values
+    (revenue per member under 1.00 is still money)."""
+    missing = [c for c in ("metric", "reference") if c not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"the table does not say what it holds (no {' or '.join(missing)} column): draw a "
+            "result of toolkit.cohort_table or toolkit.project_cohorts"
+        )
+    metric = set(frame["metric"].dropna().unique())
+    reference = set(frame["reference"].dropna().unique())
+    return metric <= {"revenue", "volume"} and bool(metric) and reference == {"initial"}
+
+
+def _cell_text(frame: pd.DataFrame, money: bool) -> list[str]:
+    """The number written in each cell: a share as a percentage, money as an amount (with cents
+    when every amount is under 10, so that 0.45 per member does not read as 0)."""
+    rates = frame["rate"].to_numpy(dtype="float64")
+    if not money:
+        fmt = "{:.0%}"
+    else:
+        finite = np.abs(rates[np.isfinite(rates)])
+        fmt = "{:,.2f}" if len(finite) and finite.max() < 10 else "{:,.0f}"
+    return [fmt.format(r) if np.isfinite(r) else "" for r in rates]
 
 
 def cohort_heatmap(table, *, title: str | None = None, fig=None):
@@ -59,17 +75,14 @@ def cohort_heatmap(table, *, title: str | None = None, fig=None):
     """
     from bokeh.transform import linear_cmap
 
-    frame = _pandas(table).copy()
+    frame = to_pandas(table).copy()
     frame["label"] = _labels(frame)
     frame["projected"] = frame["projected"].astype(bool) if "projected" in frame else False
     frame["state"] = np.where(
         frame["projected"], "projected", np.where(frame["complete"], "observed", "not finished")
     )
     money = _money(frame)
-    fmt = "{:,.0f}" if money else "{:.0%}"
-    frame["text"] = [
-        fmt.format(r) if np.isfinite(r) else "" for r in frame["rate"].to_numpy(dtype="float64")
-    ]
+    frame["text"] = _cell_text(frame, money)
     labels = list(dict.fromkeys(frame["label"]))[::-1]  # oldest cohort on top
     periods = [str(p) for p in sorted(frame["period"].unique())]
     frame["x"] = frame["period"].astype("str")
@@ -78,7 +91,12 @@ def cohort_heatmap(table, *, title: str | None = None, fig=None):
         x_range=periods,
         y_range=labels,
         height=max(300, 18 * len(labels) + 120),
-        title=title or "Cohorts: share of each starting group, period by period",
+        title=title
+        or (
+            "Cohorts: amount per starting member, period by period"
+            if money
+            else "Cohorts: share of each starting group, period by period"
+        ),
         x_axis_label="periods since joining",
         tools="hover,save,reset",
     )
@@ -182,7 +200,7 @@ def retention_curves(table, *, title: str | None = None, fig=None):
         A cohort table, projected or not (any engine). Cells that are neither observed nor
         projected are not drawn.
     """
-    frame = _pandas(table).copy()
+    frame = to_pandas(table).copy()
     frame["label"] = _labels(frame)
     frame["projected"] = frame["projected"].astype(bool) if "projected" in frame else False
     money = _money(frame)
@@ -245,7 +263,7 @@ def member_mix(mix, *, title: str | None = None, fig=None):
         A result of :func:`toolkit.member_mix` (any engine). The period still in progress at
         ``as_of`` is drawn faded.
     """
-    frame = _pandas(mix)
+    frame = to_pandas(mix)
     wide = frame.pivot_table(
         index="period", columns="role", values="members", aggfunc="sum", fill_value=0
     )

@@ -3,22 +3,14 @@ and draws it; nothing is computed here beyond labels and positions."""
 
 from __future__ import annotations
 
-import narwhals as nw
 import numpy as np
 import pandas as pd
 from bokeh.models import FactorRange, HoverTool, Legend, NumeralTickFormatter, Whisker
 from bokeh.transform import dodge
 
+from toolkit.frames import to_pandas as _pandas
 from toolkit.funnel import TABLE_COLUMNS, TREND_COLUMNS
 from toolkit.plots.style import INCOMPLETE, new_figure, new_source, palette
-
-
-def _pandas(frame) -> pd.DataFrame:
-    if isinstance(frame, pd.DataFrame):
-        return frame
-    native = nw.from_native(frame)
-    native = native.collect() if isinstance(native, nw.LazyFrame) else native
-    return native.to_pandas()
 
 
 def _segment_labels(frame: pd.DataFrame, by: list[str]) -> pd.Series:

@@ -1,0 +1,307 @@
+"""The customer and rep mix per period: members by role, customers per rep and who buys the
+volume (:func:`member_mix`)."""
+
+from __future__ import annotations
+
+import narwhals as nw
+import numpy as np
+import pandas as pd
+
+from toolkit.censoring import (
+    period_ordinal,
+    period_ordinal_of,
+    period_ordinals,
+    period_start,
+)
+from toolkit.cohorts._cells import (
+    _check_period,
+    _flag,
+    _order_problems,
+    _prepare,
+)
+from toolkit.cohorts.transitions import _role_spells
+from toolkit.frames import collect, from_native, hand_off, to_kind
+from toolkit.rates import check_alpha, z_value
+from toolkit.schema import CUSTOMER_ROLES, REP_ROLES, ROLES
+
+# the open ends of a member's first and last role spell, as period ordinals
+_ALL_TIME = (-(2**40), 2**40)
+
+
+def member_mix(
+    members, orders, *, period: str = "M", as_of=None, role_history=None, alpha: float = 0.05
+):
+    """Per period: members by role, the customers-to-reps ratio, and who buys the volume.
+
+    A healthy business has more paying customers than reps, and most of its volume bought by
+    customers rather than by reps for their own use.
+
+    Parameters
+    ----------
+    members : dataframe (any engine)
+        ``member_id``, ``joined_at``, ``left_at``, ``role`` (the member's current role).
+    orders : dataframe (any engine)
+        ``member_id``, ``ordered_at``, ``amount``, ``volume``.
+    period : {"W", "M", "Q", "Y"}
+    as_of : timestamp-like, optional
+        Defaults to the latest timestamp in the inputs.
+    role_history : dataframe (any engine), optional
+        The contract's role_history table (``member_id``, ``role``, ``from_at``). With it each
+        member counts, and their orders count, in the role held at the end of each period: a
+        preferred customer who became a builder in June is a customer until May. Without it
+        every member counts in their current role throughout, which shows past periods with
+        too many reps when customers grow into builders.
+    alpha : float
+        Intervals at level ``1 - alpha``.
+
+    Returns
+    -------
+    Same kind of frame as ``members``; one row per period and role, with columns:
+
+    - ``period``: start of the calendar period; ``role``; ``group``: "customer" or "rep"
+    - ``members``: members of that role who had joined and not left by the end of the period
+      (for the period in progress: by ``as_of``)
+    - ``ordering``: members of that role who ordered in the period
+    - ``amount``, ``volume``: what they bought in the period
+    - ``customers``, ``reps``: members per group (repeated on each row of the period)
+    - ``customers_per_rep``: customers / reps (NaN without reps)
+    - ``paying_customers_per_rep``: customers who ordered in the period / reps
+    - ``customer_volume_share``: share of the period's volume bought by customers (the rest is
+      reps' own consumption); ``customer_volume_share_lower`` / ``_upper``: interval from a
+      normal approximation over the buying members (NaN when nobody bought)
+    - ``complete``: False for the period in progress at ``as_of``
+    """
+    _check_period(period)
+    check_alpha(alpha)
+    if orders is None:
+        raise ValueError("member_mix needs the orders table")
+    like = from_native(members, "members", ["member_id"])
+    frames = hand_off(
+        {"members": members, "orders": orders},
+        {
+            "members": ["member_id", "joined_at", "left_at", "role"],
+            "orders": ["member_id", "ordered_at", "amount", "volume"],
+        },
+    )
+    members_nw, orders_nw, as_of = _prepare(
+        frames["members"], frames["orders"], ["role"], period, as_of, ["amount", "volume"]
+    )
+    columns = [
+        "period",
+        "role",
+        "group",
+        "members",
+        "ordering",
+        "amount",
+        "volume",
+        "customers",
+        "reps",
+        "customers_per_rep",
+        "paying_customers_per_rep",
+        "customer_volume_share",
+        "customer_volume_share_lower",
+        "customer_volume_share_upper",
+        "complete",
+    ]
+    if as_of is None:
+        return to_kind(_empty_mix(columns), like)
+
+    now = period_ordinal_of(as_of, period)
+    if role_history is None:
+        people = members_nw.select(
+            nw.col("role"),
+            period_ordinal("joined_at", period).alias("_join"),
+            period_ordinal("left_at", period).alias("_left"),
+        )
+        spans = collect(people.group_by("role", "_join", "_left").agg(nw.len().alias("_n")))
+        spans = spans.to_pandas()
+    else:
+        roles_held = _roles_by_period(members_nw, role_history, period)
+        spans = roles_held.groupby(["role", "_join", "_left"], dropna=False).size()
+        spans = spans.rename("_n").reset_index()
+    if spans.empty:
+        return to_kind(_empty_mix(columns), like)
+    ordinals = np.arange(int(spans["_join"].min()), now + 1)
+    roles = [r for r in ROLES if r in set(spans["role"])] + sorted(set(spans["role"]) - set(ROLES))
+    grid = pd.MultiIndex.from_product([ordinals, roles], names=["_p", "role"]).to_frame(index=False)
+    # members at the end of period p: joined by p and not left by its end (left in a later period)
+    counts = np.zeros(len(grid))
+    role_pos = {r: i for i, r in enumerate(roles)}
+    for role, join, left, n in spans[["role", "_join", "_left", "_n"]].itertuples(index=False):
+        stop = now + 1 if pd.isna(left) else int(left)
+        if stop > int(join):
+            counts[(np.arange(int(join), stop) - ordinals[0]) * len(roles) + role_pos[role]] += n
+    grid["members"] = counts
+
+    # orders per member and period, then per role: members ordering, amount, volume, and the
+    # per-member sums of squares the share's interval needs
+    per_member = (
+        orders_nw.select(
+            nw.col("member_id"),
+            period_ordinal("ordered_at", period).alias("_p"),
+            nw.col("amount").cast(nw.Float64),
+            nw.col("volume").cast(nw.Float64),
+            nw.col("ordered_at"),
+        )
+        .group_by("member_id", "_p")
+        .agg(
+            nw.col("amount").sum(),
+            nw.col("volume").sum(),
+            nw.col("ordered_at").min().alias("_first"),
+        )
+    )
+    known = members_nw.select(
+        "member_id",
+        *(["role"] if role_history is None else []),
+        nw.col("joined_at").alias("_joined_at"),
+        _flag(nw.lit(True)).alias("_known"),
+    )
+    cells = per_member.join(known, on="member_id", how="left")
+    if role_history is not None:
+        # the role held at the end of the order's period: the spells cover all time, so each
+        # known member's row meets exactly one (an unknown member's meets none and is kept)
+        spells = roles_held[["member_id", "role", "_from", "_to"]]
+        spells = nw.from_native(to_kind(spells, orders_nw))
+        in_spell = (nw.col("_from") <= nw.col("_p")) & (nw.col("_p") < nw.col("_to"))
+        cells = cells.join(spells, on="member_id", how="left").filter(
+            nw.col("_from").is_null() | in_spell
+        )
+    cells = (
+        cells.with_columns(
+            (nw.col("volume") ** 2).alias("_vsq"),
+            _flag(nw.col("_first") < nw.col("_joined_at")).alias("_early"),
+            _flag(nw.col("_known").is_null()).alias("_unknown"),
+            nw.lit(1).alias("ordering"),
+        )
+        .group_by("role", "_p")
+        .agg(
+            nw.col("ordering").sum(),
+            nw.col("amount").sum(),
+            nw.col("volume").sum(),
+            nw.col("_vsq").sum(),
+            nw.col("_early").sum(),
+            nw.col("_unknown").sum(),
+        )
+        .with_columns(nw.col("ordering", "_early", "_unknown").cast(nw.Float64))
+    )
+    cells = collect(cells).to_pandas()
+    if cells["_unknown"].sum() or cells["_early"].sum():
+        _order_problems(from_native(members, "members", []), from_native(orders, "orders", []))
+    cells = cells[cells["role"].notna()]
+    cells["_p"] = cells["_p"].astype("int64")
+    grid = grid.merge(cells, on=["_p", "role"], how="left")
+    for col in ("ordering", "amount", "volume", "_vsq"):
+        grid[col] = grid[col].fillna(0.0)
+    grid["group"] = np.where(
+        grid["role"].isin(CUSTOMER_ROLES),
+        "customer",
+        np.where(grid["role"].isin(REP_ROLES), "rep", "other"),
+    )
+
+    is_customer = grid["group"] == "customer"
+    is_rep = grid["group"] == "rep"
+    per_period = (
+        pd.DataFrame(
+            {
+                "_p": grid["_p"],
+                "customers": np.where(is_customer, grid["members"], 0.0),
+                "reps": np.where(is_rep, grid["members"], 0.0),
+                "paying": np.where(is_customer, grid["ordering"], 0.0),
+                "cust_volume": np.where(is_customer, grid["volume"], 0.0),
+                "cust_vsq": np.where(is_customer, grid["_vsq"], 0.0),
+                "cust_buyers": np.where(is_customer, grid["ordering"], 0.0),
+                "volume": grid["volume"],
+                "vsq": grid["_vsq"],
+                "buyers": grid["ordering"],
+            }
+        )
+        .groupby("_p")
+        .sum()
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_period["customers_per_rep"] = per_period["customers"] / per_period["reps"].where(
+            per_period["reps"] > 0
+        )
+        per_period["paying_customers_per_rep"] = per_period["paying"] / per_period["reps"].where(
+            per_period["reps"] > 0
+        )
+        share, lower, upper = _share_interval(per_period, alpha)
+    per_period["customer_volume_share"] = share
+    per_period["customer_volume_share_lower"] = lower
+    per_period["customer_volume_share_upper"] = upper
+    keep = [
+        "customers",
+        "reps",
+        "customers_per_rep",
+        "paying_customers_per_rep",
+        "customer_volume_share",
+        "customer_volume_share_lower",
+        "customer_volume_share_upper",
+    ]
+    grid = grid.merge(per_period[keep], left_on="_p", right_index=True, how="left")
+    grid["complete"] = grid["_p"].to_numpy() < now
+    grid["period"] = period_start(grid["_p"], period)
+    grid["ordering"] = grid["ordering"].astype("int64")
+    for col in ("members", "customers", "reps"):
+        grid[col] = grid[col].astype("int64")
+    out = grid[columns].reset_index(drop=True)
+    return to_kind(out, like)
+
+
+def _share_interval(per_period: pd.DataFrame, alpha: float):
+    """Customers' share of volume as a ratio estimator over buying members (delta method).
+
+    With y_i a buyer's volume and c_i 1 for customers, share = sum(c y) / sum(y); its variance
+    over buyers treated as a sample is sum((c_i - share)^2 y_i^2) / sum(y)^2, which needs only
+    the per-group sums of squares.
+    """
+    total = per_period["volume"].to_numpy()
+    share = per_period["cust_volume"].to_numpy() / total
+    cust_sq = per_period["cust_vsq"].to_numpy()
+    rep_sq = per_period["vsq"].to_numpy() - cust_sq
+    var = ((1 - share) ** 2 * cust_sq + share**2 * rep_sq) / total**2
+    half = z_value(alpha) * np.sqrt(var)
+    ok = np.isfinite(share) & (total > 0)
+    share = np.where(ok, share, np.nan)
+    lower = np.where(ok, np.clip(share - half, 0, 1), np.nan)
+    upper = np.where(ok, np.clip(share + half, 0, 1), np.nan)
+    return share, lower, upper
+
+
+def _roles_by_period(members_nw, role_history, period: str) -> pd.DataFrame:
+    """Each member's role spells in periods, for counting members in the role held at the end
+    of each period.
+
+    One row per member and role held at the end of some period: ``_from`` .. ``_to`` - 1 are
+    the periods it covers (the first spell reaches back, the last forward, without limit, so
+    every order finds its spell), ``_join`` .. ``_left`` - 1 the periods the member counts in
+    that role (``_left`` NaN while it lasts). Several changes within one period: the last wins.
+    """
+    people = collect(members_nw.select("member_id", "role", "joined_at", "left_at")).to_pandas()
+    spells = _role_spells(people, role_history)
+    spells["_from"] = period_ordinals(spells["from_at"], period)
+    spells = spells.drop_duplicates(["member_id", "_from"], keep="last")
+    following = spells.groupby("member_id", sort=False)["_from"].shift(-1).to_numpy("float64")
+    # the first role recorded holds from joining (and before: an early order is reported, not lost)
+    first = ~spells["member_id"].duplicated().to_numpy()
+    spells["_from"] = np.where(first, _ALL_TIME[0], spells["_from"])
+    spells["_to"] = np.where(np.isnan(following), _ALL_TIME[1], following).astype("int64")
+    spells["_join"] = np.maximum(period_ordinals(spells["joined_at"], period), spells["_from"])
+    stays = spells["left_at"].isna()
+    left = period_ordinals(spells["left_at"].fillna(spells["joined_at"]), period)
+    spells["_left"] = np.fmin(np.where(stays, np.nan, left), following)
+    return spells
+
+
+def _empty_mix(columns) -> pd.DataFrame:
+    dtypes = {
+        "period": "datetime64[us]",
+        "role": "str",
+        "group": "str",
+        "complete": "bool",
+        "members": "int64",
+        "ordering": "int64",
+        "customers": "int64",
+        "reps": "int64",
+    }
+    return pd.DataFrame({c: pd.Series(dtype=dtypes.get(c, "float64")) for c in columns})
