@@ -340,13 +340,16 @@ def _indicator_counts(
         ):
             cols[f"{name}_{k}"] = np.where(flag, weight, 0)
         in_progress_prev = in_progress
-    frame = pd.DataFrame(cols)
-    if not by:
-        return frame.sum().to_frame().T.astype("int64")
-    for c in by:
-        frame[c] = hist[c].to_numpy()
-    counts = frame.groupby(by, dropna=False, sort=False, as_index=False)[names].sum()
-    return counts[[*by, *names]]
+    # the sums per segment by numpy (a pandas groupby of the few rows costs more than the rest)
+    if by:
+        segment, counts = fastpath.group([hist[c] for c in by])
+    else:
+        segment, counts = np.zeros(len(code), np.int64), pd.DataFrame(index=range(1))
+    sums = {
+        name: np.bincount(segment, weights=cols[name], minlength=len(counts)).astype(np.int64)
+        for name in names
+    }
+    return pd.concat([counts.reset_index(drop=True), pd.DataFrame(sums)], axis=1)
 
 
 def _step_counts(
