@@ -84,21 +84,6 @@ def take_turns(candidates: dict, repeat: int) -> tuple[dict, dict]:
     return wall, cpu
 
 
-def durations_from_events(events, as_of, from_stage="lead", to_stage="customer"):
-    """What a lifelines user writes: each lead's time from its first ``from_stage`` to its first
-    ``to_stage`` after it (converted), or to ``as_of`` (censored), in days."""
-    import pandas as pd
-
-    ev = events[events["at"] <= as_of]
-    start = ev[ev["stage"] == from_stage].groupby("lead_id")["at"].min()
-    end = ev[ev["stage"] == to_stage].groupby("lead_id")["at"].min()
-    frame = pd.DataFrame({"start": start}).join(end.rename("end"), how="left")
-    converted = frame["end"].notna() & (frame["end"] >= frame["start"])
-    stop = frame["end"].where(converted, pd.Timestamp(as_of))
-    days = (stop - frame["start"]) / pd.Timedelta(days=1)
-    return pd.DataFrame({"duration": days.to_numpy(), "event": converted.to_numpy()})
-
-
 def peer_python() -> Path | None:
     """The benchmarks' own interpreter (benchmarks/.peer-venv), made on first use."""
     sys.path.insert(0, str(HERE))
@@ -108,23 +93,19 @@ def peer_python() -> Path | None:
 
 
 def lifelines_compare(data, repeat: int) -> None:
-    import numpy as np
-
+    """time_to_convert (lead -> customer, no by) against lifelines in its own interpreter."""
     import toolkit
 
     python = peer_python()
     if python is None:
         print("lifelines: the benchmarks' environment could not be made; comparison skipped")
         return
-    durations = durations_from_events(data.events, data.as_of)
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "durations.parquet"
-        durations.to_parquet(path)
-        events_path = Path(tmp) / "events.parquet"
-        data.events.to_parquet(events_path)
+        path = Path(tmp) / "events.parquet"
+        data.events.to_parquet(path)
         out = subprocess.run(
-            [str(python), str(HERE / "peers" / "lifelines_km.py"), str(path), str(events_path),
-             str(data.as_of), str(repeat)],
+            [str(python), str(HERE / "peers" / "lifelines_km.py"), str(path), str(data.as_of),
+             str(repeat)],
             capture_output=True, text=True, check=True,
         )
     peer = json.loads(out.stdout.strip().splitlines()[-1])
@@ -132,23 +113,23 @@ def lifelines_compare(data, repeat: int) -> None:
     def ours():
         return toolkit.time_to_convert(data.events, "lead", "customer", as_of=data.as_of)
 
-    ours()
-    mine = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = ours()
-        mine.append(time.perf_counter() - start)
-    ms = 1000 * statistics.median(mine)
-    print("\ntime_to_convert(lead -> customer, no by) vs lifelines KaplanMeierFitter "
-          f"{peer['version']} (its own interpreter)")
-    print(f"  leads at risk: toolkit {result.summary['leads'].sum() if 'leads' in result.summary else '?'}"
-          f", lifelines {peer['n']}; median survival at 30 days: lifelines {peer['s30']:.4f}")
-    print(f"  toolkit from events       {ms:8.2f} ms")
+    wall, cpu = take_turns({"toolkit": ours}, repeat)
+    result = ours()
+    curve = result.table
+    s30 = 1 - float(curve.loc[curve["days"] <= 30, "converted_share"].iloc[-1])
+    ms = 1000 * statistics.median(wall["toolkit"])
+    cpu_ms = 1000 * statistics.median(cpu["toolkit"])
+    print(f"\ntime_to_convert(lead -> customer) vs lifelines {peer['version']} KaplanMeierFitter "
+          "(its own interpreter, run just before)")
+    print(f"  leads {int(result.summary['leads'].iloc[0]):,} / {peer['n']:,}, converted "
+          f"{int(result.summary['converted'].iloc[0]):,} / {peer['converted']:,}, "
+          f"S(30 days) {s30:.6f} / {peer['s30']:.6f} (toolkit / lifelines)")
+    print(f"  toolkit from events          {ms:8.2f} ms wall {cpu_ms:8.2f} ms CPU")
     for key, label in (("from_durations", "lifelines from durations"),
                        ("from_events", "lifelines from events")):
-        print(f"  {label:25s} {peer[key]:8.2f} ms   toolkit / lifelines = {ms / peer[key]:.2f}"
-              " (target <= 1.2)")
-    del np
+        theirs, theirs_cpu = peer[key], peer[f"{key}_cpu"]
+        print(f"  {label:28s} {theirs:8.2f} ms wall {theirs_cpu:8.2f} ms CPU   toolkit / "
+              f"lifelines = {ms / theirs:.2f} wall, {cpu_ms / theirs_cpu:.2f} CPU (target <= 1.2)")
 
 
 def main() -> None:
