@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -151,11 +152,11 @@ class Peer:
         self.info = json.loads(self.proc.stdout.readline())
         self.label = f"retentioneering {self.info['version']} funnel_data"
 
-    def call(self) -> tuple[float, list[int]]:
+    def call(self) -> tuple[float, float, list[int]]:
         self.proc.stdin.write("run\n")
         self.proc.stdin.flush()
         reply = json.loads(self.proc.stdout.readline())
-        return reply["secs"], reply["counts"]
+        return reply["secs"], reply["cpu"], reply["counts"]
 
     def close(self) -> None:
         self.proc.stdin.close()
@@ -185,10 +186,10 @@ class DuckDBQuery:
         counts = ", ".join(f"(SELECT COUNT(*) FROM s{k})" for k in range(1, len(PEER_STEPS) + 1))
         self.sql = f"WITH {', '.join(ctes)} SELECT {counts}"
 
-    def call(self) -> tuple[float, list[int]]:
-        start = time.perf_counter()
+    def call(self) -> tuple[float, float, list[int]]:
+        start, cpu = time.perf_counter(), time.process_time()
         row = self.con.execute(self.sql).fetchall()[0]
-        return time.perf_counter() - start, [int(x) for x in row]
+        return time.perf_counter() - start, time.process_time() - cpu, [int(x) for x in row]
 
     def close(self) -> None:
         self.con.close()
@@ -203,13 +204,15 @@ def run_size(scale: int, repeat: int, python: Path | None) -> None:
         peer = Peer(python, path) if python is not None else DuckDBQuery(clicks)
         try:
             toolkit_call(events)  # warm: imports, first-call caches (not a prepared form)
-            ours, theirs = [], []
+            ours, theirs, ours_cpu, theirs_cpu = [], [], [], []
             for _ in range(repeat):
-                start = time.perf_counter()
+                start, cpu = time.perf_counter(), time.process_time()
                 our_counts = toolkit_call(events)
+                ours_cpu.append(time.process_time() - cpu)
                 ours.append(time.perf_counter() - start)
-                secs, their_counts = peer.call()
+                secs, secs_cpu, their_counts = peer.call()
                 theirs.append(secs)
+                theirs_cpu.append(secs_cpu)
         finally:
             peer.close()
     t_ours, t_theirs = statistics.median(ours), statistics.median(theirs)
@@ -220,7 +223,10 @@ def run_size(scale: int, repeat: int, python: Path | None) -> None:
     print(f"  toolkit funnel_table (pandas, cold) {1000 * t_ours:9.1f} ms  (min {1000 * min(ours):.1f})")
     print(f"  {peer.label:34s} {1000 * t_theirs:9.1f} ms  (min {1000 * min(theirs):.1f}; "
           f"its one-off build {1000 * peer.info['build']:.0f} ms, not counted)")
-    print(f"  toolkit / peer = {t_ours / t_theirs:.2f}  (target <= 1.00)")
+    c_ours, c_theirs = statistics.median(ours_cpu), statistics.median(theirs_cpu)
+    print(f"  CPU (all threads): toolkit {1000 * c_ours:.1f} ms, peer {1000 * c_theirs:.1f} ms")
+    print(f"  toolkit / peer = {t_ours / t_theirs:.2f} wall, {c_ours / c_theirs:.2f} CPU  "
+          f"(target <= 1.00; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
 
 
 def main() -> None:

@@ -146,3 +146,10 @@ def test_fast_path_covers_plain_pandas_only():
     import polars as pl
 
     assert not fastpath.covers(pl.from_pandas(events))
+
+
+def test_large_tables_keep_the_engine_route(monkeypatch):
+    # the numpy route is measured up to MAX_ROWS; beyond it the sliced Polars hand-off runs
+    events = pd.DataFrame({"lead_id": [1, 2], "stage": ["contact"] * 2, "at": [START] * 2})
+    monkeypatch.setattr(fastpath, "MAX_ROWS", 1)
+    assert not fastpath.covers(events)

@@ -4,7 +4,7 @@
 
 Builds the Eventstream once (timed apart: the issue compares the funnel call without it), then
 answers each line read on stdin with one JSON line: the seconds of one ``funnel_data`` call
-and the paths counted at each step. The parent alternates these calls with its own, so the
+(wall and CPU, all its threads) and the paths counted at each step. The parent alternates these calls with its own, so the
 candidates take turns. Telemetry off (see benchmarks/peers/__init__.py).
 """
 
@@ -30,11 +30,11 @@ def main() -> None:
     build = time.perf_counter() - start
     print(json.dumps({"version": rete.__version__, "build": build, "events": len(df)}), flush=True)
     for _line in sys.stdin:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         result = stream.funnel_data(steps=steps)
-        secs = time.perf_counter() - start
+        secs, cpu = time.perf_counter() - start, time.process_time() - cpu
         counts = [row["unique_paths"] for row in result["steps"]]
-        print(json.dumps({"secs": secs, "counts": counts}), flush=True)
+        print(json.dumps({"secs": secs, "cpu": cpu, "counts": counts}), flush=True)
 
 
 if __name__ == "__main__":
