@@ -76,9 +76,12 @@ def from_us(us: int | np.ndarray, unit: str):
     return us * 1000 if unit == "ns" else us // _US_PER[unit]
 
 
+_EPOCH = dt.datetime(1970, 1, 1)
+
+
 def us_of(stamp: dt.datetime) -> int:
-    """A naive datetime in microseconds since the epoch."""
-    return int(np.datetime64(stamp, "us").view("int64"))
+    """A naive datetime in microseconds since the epoch (exact integer arithmetic)."""
+    return (stamp - _EPOCH) // dt.timedelta(microseconds=1)
 
 
 def us_span(delta: pd.Timedelta) -> int:
