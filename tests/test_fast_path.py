@@ -142,6 +142,7 @@ def test_fast_path_covers_plain_pandas_only():
     assert fastpath.covers(events)
     assert not fastpath.covers(events.assign(at=events["at"].dt.tz_localize("UTC")))
     assert not fastpath.covers(events.assign(lead_id=[None]))
+    assert not fastpath.covers(events, pd.DataFrame({"lead_id": ["1"]}))  # ids of two kinds
     pytest.importorskip("polars")
     import polars as pl
 

@@ -43,14 +43,16 @@ _US_PER = {"s": 10**6, "ms": 10**3, "us": 1}
 
 def covers(events, leads=None) -> bool:
     """True when the numpy route serves these inputs: pandas frames of at most
-    :data:`MAX_ROWS` rows, ``at`` as naive numpy datetimes, no missing ``lead_id`` (the
-    required columns are checked before)."""
+    :data:`MAX_ROWS` rows, ``at`` as naive numpy datetimes, no missing ``lead_id``, the same
+    type of ``lead_id`` in both tables (the required columns are checked before)."""
     if not ENABLED or not isinstance(events, pd.DataFrame):
         return False
     if leads is not None and not isinstance(leads, pd.DataFrame):
         return False
     if max(len(events), 0 if leads is None else len(leads)) > MAX_ROWS:
         return False
+    if leads is not None and leads["lead_id"].dtype != events["lead_id"].dtype:
+        return False  # the engine's join decides what ids of two kinds do (pandas refuses)
     return is_numpy_time(events["at"]) and not events["lead_id"].hasnans
 
 
