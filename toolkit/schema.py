@@ -464,8 +464,8 @@ def _normalise_table(table: Table, frame: pd.DataFrame, problems: Problems) -> p
     return out
 
 
-def _isin(values: pd.Series, known: pd.Series) -> np.ndarray:
-    """``values.isin(known)`` with Arrow's hash kernel (pandas' Arrow-string isin loops in Python)."""
+def isin(values: pd.Series, known: pd.Series) -> np.ndarray:
+    """``values.isin(known)`` as a numpy mask, with Arrow's hash kernel (pandas' Arrow-string isin loops in Python)."""
     try:
         found = pc.is_in(
             pa.array(values, from_pandas=True), value_set=pa.array(known.dropna().unique())
@@ -477,7 +477,7 @@ def _isin(values: pd.Series, known: pd.Series) -> np.ndarray:
 
 def _unknown_reference(problems, table, column, frame, ids_col, known, what) -> None:
     values = frame[column]
-    bad = values.notna() & ~_isin(values, known)
+    bad = values.notna() & ~isin(values, known)
     problems.add(table, column, f"referring to {what}", bad, frame[ids_col])
 
 
