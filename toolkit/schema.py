@@ -676,7 +676,7 @@ def contract_checks(table: str, columns, dtypes: dict) -> list[Check]:
         c = nw.col(col.name)
         if not col.nullable:
             out.append(Check(col.name, "required", "empty (the column is required)", c.is_null()))
-        if col.kind == "category" and dtypes[col.name] == nw.String:
+        if col.kind == "category" and dtypes[col.name] in (nw.String, nw.Categorical):
             what = f"outside the vocabulary ({{seen}}); valid values: {', '.join(col.values)}"
             out.append(
                 Check(col.name, "vocabulary", what, ~(c.is_in(list(col.values)) | c.is_null()))
@@ -694,8 +694,9 @@ def check_frame(frame, table: str, columns):
     :func:`validate`, and return it with timezone-aware timestamps as naive UTC.
 
     ``frame`` is a Narwhals frame (eager or lazy, any engine). One aggregate query counts the
-    offending rows of every rule of :func:`contract_checks` and the duplicated ids of a table
-    with unique ids; only when something is wrong, a second query fetches the first examples.
+    offending rows of every rule of :func:`contract_checks`, one group-by the duplicated ids of
+    a table with unique ids (leads, members); only when something is wrong does a further query
+    fetch the first examples.
 
     Raises
     ------
