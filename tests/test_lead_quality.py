@@ -368,7 +368,9 @@ def test_bad_input_is_refused_in_plain_words(reference, tiny):
     ):
         LeadQualityModel().fit(leads.drop(columns="lead_type"), events, as_of=AS_OF)
     with pytest.raises(
-        toolkit.DataError, match=r"leads.cost: 1 rows empty or negative \(first lead_id: L00000\)"
+        # the contract's cost column is checked by schema.check_frame (the shared wording)
+        toolkit.DataError,
+        match=r"leads.cost: 1 row below 0 \(first lead_id: L00000\)",
     ):
         LeadQualityModel(price_col="cost").fit(
             leads.assign(cost=leads["cost"].where(leads.index > 0, -1.0)), events, as_of=AS_OF

@@ -21,6 +21,7 @@ yet), ``sponsor_id`` (a root of the genealogy), ``left_at`` (still active) and `
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -195,6 +196,27 @@ class CRMData:
 # validation
 
 
+def problem_line(
+    table: str,
+    column: str,
+    what: str,
+    count: int,
+    id_col: str,
+    ids: list,
+    values: list | None = None,
+    fix: str = "",
+) -> str:
+    """One problem as every check words it: table.column, how many rows, what is wrong, the
+    first ids, the first offending values (when they help) and the fix."""
+    noun = "row" if count == 1 else "rows"
+    examples = ", ".join(map(str, ids[:EXAMPLES_SHOWN]))
+    line = f"{table}.{column}: {count:,} {noun} {what} (first {id_col}: {examples})"
+    if values is not None:
+        shown = values[:EXAMPLES_SHOWN]
+        line += "; values: " + ", ".join(repr(v) if isinstance(v, str) else str(v) for v in shown)
+    return line + (f"; {fix}" if fix else "")
+
+
 class Problems:
     """Collects every problem so one :class:`DataError` reports them all, each with its first
     examples: ``add(table, column, what, bad, ids)`` for a mask of bad rows, ``note(line)`` for
@@ -219,16 +241,19 @@ class Problems:
         bad = np.asarray(bad, dtype=bool)  # positions, so a duplicated index cannot misalign
         count = int(bad.sum())
         if count:
-            examples = ", ".join(map(str, ids[bad].head(EXAMPLES_SHOWN)))
-            noun = "row" if count == 1 else "rows"
-            id_col = ids.name or "row"
-            line = f"{table}.{column}: {count:,} {noun} {what} (first {id_col}: {examples})"
-            if values is not None:
-                shown = values[bad].head(EXAMPLES_SHOWN)
-                line += "; values: " + ", ".join(
-                    repr(v) if isinstance(v, str) else str(v) for v in shown
+            shown = None if values is None else list(values[bad].head(EXAMPLES_SHOWN))
+            self.lines.append(
+                problem_line(
+                    table,
+                    column,
+                    what,
+                    count,
+                    ids.name or "row",
+                    list(ids[bad].head(EXAMPLES_SHOWN)),
+                    shown,
+                    fix,
                 )
-            self.lines.append(line + (f"; {fix}" if fix else ""))
+            )
 
     def note(self, line: str) -> None:
         self.lines.append(line)
@@ -420,19 +445,6 @@ def _normalise_table(table: Table, frame: pd.DataFrame, problems: Problems) -> p
             problems.add(
                 table.name, col.name, "that are not numbers", parsed.isna() & ~empty, ids, raw
             )
-            problems.add(
-                table.name,
-                col.name,
-                "that are infinite or too large for a float",
-                np.isinf(parsed),
-                ids,
-                raw,
-                "a cost, amount or volume must be a finite number",
-            )
-            if col.minimum is not None:
-                problems.add(
-                    table.name, col.name, f"below {col.minimum:g}", parsed < col.minimum, ids
-                )
         elif col.kind == "bool":
             parsed = _to_bool(raw)
             problems.add(
@@ -440,28 +452,36 @@ def _normalise_table(table: Table, frame: pd.DataFrame, problems: Problems) -> p
             )
             parsed = parsed.astype("bool") if not parsed.isna().any() else parsed
         elif col.kind == "category":
-            parsed = raw
-            unknown = ~raw.isin(col.values) & ~empty
-            if unknown.any():
-                seen = ", ".join(map(repr, pd.unique(raw[unknown])[:EXAMPLES_SHOWN]))
-                problems.add(
-                    table.name,
-                    col.name,
-                    f"outside the vocabulary ({seen}); valid values: {', '.join(col.values)}",
-                    unknown,
-                    ids,
-                    fix=f"or map yours under [values.{col.name}] in crm_mapping.toml, such as "
-                    f'"Yours" = "{col.values[0]}"',
-                )
+            parsed = raw.where(~empty, None)  # a blank is empty, not outside the vocabulary
         else:
             parsed = raw.where(~empty, None) if textual else raw
         if not col.nullable:
             problems.add(table.name, col.name, "empty (the column is required)", empty, ids)
         out[col.name] = parsed
+    _shared_checks(table, out, ids, problems)
     if table.unique_id:
         dup = out[table.id_col].duplicated(keep=False) & out[table.id_col].notna()
         problems.add(table.name, table.id_col, "with a duplicate id", dup, out[table.id_col])
     return out
+
+
+def _shared_checks(table: Table, frame: pd.DataFrame, ids: pd.Series, problems) -> None:
+    """The vocabulary, minimum and finite rules of :func:`contract_checks` on parsed columns."""
+    import narwhals as nw
+
+    names = [c.name for c in table.columns if c.kind in ("category", "number")]
+    native = pd.DataFrame({name: frame[name] for name in names}).reset_index(drop=True)
+    native = native.astype({c.name: "str" for c in table.columns if c.kind == "category"})
+    wrapped = nw.from_native(native, eager_only=True)
+    dtypes = dict(wrapped.schema)
+    for check in contract_checks(table.name, names, dtypes):
+        if check.kind == "required":
+            continue
+        bad = wrapped.select(check.bad.alias("_bad"))["_bad"].to_numpy().astype(bool)
+        values = frame[check.column]
+        seen = ", ".join(map(repr, pd.unique(values[bad])[:EXAMPLES_SHOWN]))
+        show = None if check.kind == "vocabulary" else values
+        problems.add(table.name, check.column, check.what.format(seen=seen), bad, ids, show)
 
 
 def isin(values: pd.Series, known: pd.Series) -> np.ndarray:
@@ -634,3 +654,164 @@ def validate(data: CRMData) -> CRMData:
 
     problems.raise_if_any()
     return replace(data, as_of=as_of, **frames)
+
+
+# --------------------------------------------------------------------------------------------
+# cheap checks for frames passed to a computation without validate (any engine)
+
+UNVALIDATED_FIX = (
+    "the computations run these cheap checks on frames passed without toolkit.validate; "
+    "validate(CRMData(...)) checks everything and names every problem"
+)
+
+
+class Check(NamedTuple):
+    """One contract rule as a Narwhals expression of the offending rows (any engine)."""
+
+    column: str
+    kind: str  # "required", "vocabulary", "minimum" or "finite"
+    what: str  # how a problem line words it; "{seen}" stands for the offending values
+    bad: Any  # narwhals.Expr
+
+
+def contract_checks(table: str, columns, dtypes: dict) -> list[Check]:
+    """The contract rules that can be checked cheaply on ``columns`` of ``table``.
+
+    Required values present (a NaT date, an empty id), category values in the vocabulary (a
+    stage ``"Customer "`` with a stray space is outside it), money and volumes finite and not
+    negative. :func:`check_frame` runs them on frames passed to a computation without
+    :func:`validate`; :func:`validate` runs the vocabulary, minimum and finite ones on the
+    frames it has parsed (it judges emptiness on the raw text).
+    """
+    import narwhals as nw
+
+    out = []
+    for col in TABLES[table].columns:
+        if col.name not in columns:
+            continue
+        c = nw.col(col.name)
+        if not col.nullable:
+            out.append(Check(col.name, "required", "empty (the column is required)", c.is_null()))
+        if col.kind == "category" and dtypes[col.name] in (nw.String, nw.Categorical):
+            what = (
+                f"outside the vocabulary ({{seen}}); valid values: {', '.join(col.values)}; "
+                f"or map yours under [values.{col.name}] in crm_mapping.toml, such as "
+                f'"Yours" = "{col.values[0]}"'
+            )
+            out.append(
+                Check(col.name, "vocabulary", what, ~(c.is_in(list(col.values)) | c.is_null()))
+            )
+        if col.kind == "number" and dtypes[col.name].is_numeric():
+            if col.minimum is not None:
+                out.append(Check(col.name, "minimum", f"below {col.minimum:g}", c < col.minimum))
+            what = "that are infinite or too large for a float"
+            out.append(Check(col.name, "finite", what, c.abs() == float("inf")))
+    return out
+
+
+def check_frame(frame, table: str, columns):
+    """Run the cheap contract checks on ``columns`` of a ``table`` frame passed without
+    :func:`validate`, and return it with timezone-aware timestamps as naive UTC.
+
+    ``frame`` is a Narwhals frame (eager or lazy, any engine). One aggregate query counts the
+    offending rows of every rule of :func:`contract_checks`, one group-by the duplicated ids of
+    a table with unique ids (leads, members); only when something is wrong does a further query
+    fetch the first examples.
+
+    Raises
+    ------
+    DataError
+        Naming the table, the column, how many rows, the first ids and offending values:
+        duplicate ids (a lead counted twice as an entrant), empty required values (a NaT date),
+        values outside the vocabulary, negative or infinite money; or a column of the wrong
+        type (dates as text: parse them, or pass the data through :func:`validate`).
+    """
+    import narwhals as nw
+
+    spec = TABLES[table]
+    schema = frame.collect_schema()
+    columns = [c for c in dict.fromkeys(columns) if c in schema]
+    dtypes = {name: schema[name] for name in columns}
+    lines = []
+    aware = []
+    for col in spec.columns:
+        if col.name not in dtypes:
+            continue
+        dtype = dtypes[col.name]
+        if col.kind == "datetime":
+            if not isinstance(dtype, nw.Datetime) and dtype != nw.Datetime and dtype != nw.Date:
+                lines.append(
+                    f"{table}.{col.name}: is {dtype}, not timestamps; parse it (pd.to_datetime) "
+                    "or pass the data through toolkit.validate"
+                )
+            elif isinstance(dtype, nw.Datetime) and dtype.time_zone is not None:
+                aware.append(col.name)
+        elif col.kind == "number" and not dtype.is_numeric():
+            lines.append(
+                f"{table}.{col.name}: is {dtype}, not numbers; convert it (pd.to_numeric) or pass "
+                "the data through toolkit.validate"
+            )
+    if lines:
+        raise DataError("\n".join([f"The {table} frame cannot be used as it is:", *lines]), lines)
+    # the contract keeps naive UTC, like as_of: convert, whatever the zone. Spark's timestamps
+    # are instants shown in the session's zone, which the computations already handle as such
+    if aware and not frame.implementation.is_spark_like():
+        frame = frame.with_columns(
+            *[nw.col(c).dt.convert_time_zone("UTC").dt.replace_time_zone(None) for c in aware]
+        )
+    rules = contract_checks(table, columns, dtypes)
+    id_col = spec.id_col if spec.id_col in schema else None
+    counts = [check.bad.cast(nw.Int64).sum().alias(f"_rule{i}") for i, check in enumerate(rules)]
+    row = _collect(frame.select(*counts)).row(0) if counts else ()
+    dup_count = 0
+    if spec.unique_id and id_col in columns:
+        dup = (
+            frame.group_by(id_col)
+            .agg(nw.len().alias("_n"))
+            .filter((nw.col("_n") > 1) & ~nw.col(id_col).is_null())
+        )
+        dup_row = _collect(dup.select(nw.col("_n").sum(), nw.len().alias("_ids"))).row(0)
+        dup_count = int(dup_row[0] or 0)
+        if dup_count:
+            ids = _collect(dup.sort(id_col).select(id_col).head(EXAMPLES_SHOWN))[id_col].to_list()
+            lines.append(
+                problem_line(
+                    table,
+                    id_col,
+                    "with a duplicate id (each would be counted again)",
+                    dup_count,
+                    id_col,
+                    ids,
+                )
+            )
+    shown_id = id_col or columns[0]
+    for check, count in zip(rules, row, strict=True):
+        if not count:
+            continue
+        name = check.column
+        first = _collect(frame.filter(check.bad).select(shown_id, name).head(EXAMPLES_SHOWN))
+        values = first[name].to_list()
+        seen = ", ".join(map(repr, dict.fromkeys(values)))
+        lines.append(
+            problem_line(
+                table,
+                name,
+                check.what.format(seen=seen),
+                int(count),
+                shown_id,
+                first[shown_id].to_list(),
+                None if check.kind in ("required", "vocabulary") else values,
+            )
+        )
+    if lines:
+        header = f"The {table} frame breaks the contract in {len(lines)} way(s):"
+        raise DataError(
+            "\n".join([header, *(f"- {line}" for line in lines), f"({UNVALIDATED_FIX})"]), lines
+        )
+    return frame
+
+
+def _collect(frame):
+    import narwhals as nw
+
+    return frame.collect() if isinstance(frame, nw.LazyFrame) else frame

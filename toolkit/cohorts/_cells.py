@@ -20,7 +20,7 @@ from toolkit.censoring import (
     period_ordinal,
 )
 from toolkit.frames import collect, from_native, lazy_polars
-from toolkit.schema import EXAMPLES_SHOWN, Problems
+from toolkit.schema import EXAMPLES_SHOWN, Problems, check_frame
 
 
 def _check_period(period: str) -> str:
@@ -61,10 +61,15 @@ def _latest(frames: list[tuple[nw.DataFrame | nw.LazyFrame, list[str]]]) -> pd.T
 
 def _prepare(members, orders, by, period, as_of, order_cols):
     """Wrap the inputs, settle ``as_of``, and check members (and orders) against the contract."""
-    members_nw = from_native(members, "members", ["member_id", "joined_at", "left_at", *by])
+    member_cols = ["member_id", "joined_at", "left_at", *by]
+    members_nw = from_native(members, "members", member_cols)
+    # frames passed without validate: no member twice, no NaT joining date (a cohort in year
+    # -1), no negative or infinite money; timezone-aware times as naive UTC
+    members_nw = check_frame(members_nw, "members", member_cols)
     orders_nw = None
     if orders is not None:
-        orders_nw = from_native(orders, "orders", ["member_id", "ordered_at", *order_cols])
+        order_cols = ["member_id", "ordered_at", *order_cols]
+        orders_nw = check_frame(from_native(orders, "orders", order_cols), "orders", order_cols)
     # one pass over members gives the latest timestamps and whether any left before joining
     row = collect(
         members_nw.select(

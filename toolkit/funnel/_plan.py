@@ -34,7 +34,7 @@ from toolkit.censoring import (
 from toolkit.frames import from_native, hand_off, in_memory, lazy, materialize, to_pandas
 from toolkit.funnel import _fast
 from toolkit.funnel.steps import ORDERS, Step, _parse_windows, parse_steps
-from toolkit.schema import DataError
+from toolkit.schema import DataError, check_frame
 
 # Large pandas inputs handed to Polars are processed from SLICE_FROM events on in at least two
 # slices of leads, of at most SLICE_EVENTS events each: the per-lead aggregation then holds one
@@ -55,9 +55,11 @@ def _wrap_inputs(events, leads, lead_cols):
         {"events": events, "leads": leads},
         {"events": EVENT_COLUMNS, "leads": ("lead_id", *lead_cols)},
     )
-    ev = lazy(nw.from_native(handed["events"]))
+    # frames passed without validate get the cheap checks that keep a funnel right (a lead
+    # listed twice entering twice, a "Customer " stage dropped, a NaT time) and naive UTC times
+    ev = check_frame(lazy(nw.from_native(handed["events"])), "events", EVENT_COLUMNS)
     if ld is not None:
-        ld = lazy(nw.from_native(handed["leads"]))
+        ld = check_frame(lazy(nw.from_native(handed["leads"])), "leads", ("lead_id", *lead_cols))
         if ld.implementation != ev.implementation:
             raise ValueError(
                 "events and leads must be the same kind of frame, got "

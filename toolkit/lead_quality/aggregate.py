@@ -14,7 +14,7 @@ import pandas as pd
 from toolkit import fastpath
 from toolkit.censoring import offset, parse_duration
 from toolkit.frames import collect, from_native, hand_off
-from toolkit.schema import DataError
+from toolkit.schema import DataError, check_frame
 
 
 def _base_columns(features: Iterable[str]) -> list[str]:
@@ -75,8 +75,11 @@ def aggregate_leads(
         {"leads": required, "events": ["lead_id", "stage", "at"]},
     )
     leads, events = handed["leads"], handed["events"]
-    lf = from_native(leads, "leads", required)
+    # frames passed without validate: no lead twice, no unknown stage or NaT time, no negative
+    # or infinite cost; timezone-aware times as naive UTC
+    lf = check_frame(from_native(leads, "leads", required), "leads", required)
     ev = from_native(events, "events", ["lead_id", "stage", "at"])
+    ev = check_frame(ev, "events", ["lead_id", "stage", "at"])
     if type(lf) is not type(ev) or lf.implementation != ev.implementation:
         raise DataError(
             "leads and events must be frames of the same kind; got "
