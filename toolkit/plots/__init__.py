@@ -22,6 +22,10 @@ _LAZY = {
     "participant_outcomes": "toolkit.plots.growth_plots",
     "tornado": "toolkit.plots.growth_plots",
     "volume_by_level": "toolkit.plots.downline_plots",
+    "income_distribution": "toolkit.plots.income_plots",
+    "income_by_rank": "toolkit.plots.income_plots",
+    "commission_lorenz": "toolkit.plots.income_plots",
+    "disclosure_table": "toolkit.plots.income_plots",
 }
 
 __all__ = list(_LAZY)
