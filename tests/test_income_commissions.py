@@ -348,7 +348,7 @@ def engine_data(data, engine):
 def pandas_payouts(small_world):
     """The breakaway example on the small world through Narwhals' pandas path (no hand-off)."""
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(toolkit.frames, "HANDOFF_ROWS", 10**12)
+        mp.setattr(toolkit.income._engine, "WALK_HANDOFF_ROWS", 10**12)
         return to_pandas(toolkit.commissions(small_world, CompensationPlan.breakaway_example()))
 
 
@@ -358,9 +358,10 @@ def pandas_payouts(small_world):
 def test_engines_agree(small_world, pandas_payouts, engine, monkeypatch):
     plan = CompensationPlan.breakaway_example()
     expected = pandas_payouts
-    if engine == "pandas_handed":  # pandas handed to Polars by toolkit.frames.hand_off
-        monkeypatch.setattr(toolkit.frames, "HANDOFF_ROWS", 1)
+    if engine == "pandas_handed":  # pandas handed to Polars by toolkit.frames.hand_off (default)
         engine = "pandas"
+    elif engine == "pandas":  # Narwhals' own pandas path
+        monkeypatch.setattr(toolkit.income._engine, "WALK_HANDOFF_ROWS", 10**12)
     out = toolkit.commissions(engine_data(small_world, engine), plan)
     kinds = {"pandas": "DataFrame", "polars": "DataFrame", "polars_lazy": "LazyFrame"}
     kinds |= {"pyarrow": "Table", "duckdb": "DuckDBPyRelation"}

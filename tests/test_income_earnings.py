@@ -161,12 +161,13 @@ def test_polars_gives_the_same_income_and_inputs_are_untouched(small_world):
 def test_pandas_handed_to_polars_gives_the_same_income(small_world, monkeypatch):
     # only the columns income reads are handed over (leads keep their personal columns at home)
     plan = toolkit.CompensationPlan.unilevel_example()
-    expected = toolkit.participant_income(small_world, plan)
-    monkeypatch.setattr(toolkit.frames, "HANDOFF_ROWS", 1)
+    with pytest.MonkeyPatch.context() as mp:  # Narwhals' own pandas path
+        mp.setattr(toolkit.income._engine, "WALK_HANDOFF_ROWS", 10**12)
+        expected = toolkit.participant_income(small_world, plan)
     handed = []
 
-    def spy(tables, columns):
-        out = toolkit.frames.hand_off(tables, columns)
+    def spy(tables, columns, **options):
+        out = toolkit.frames.hand_off(tables, columns, **options)
         handed.extend(
             (n, tuple(f.collect_schema().names()))
             for n, f in out.items()
