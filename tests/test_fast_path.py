@@ -61,11 +61,22 @@ def crm(draw):
     return events, leads
 
 
+def outcome(call):
+    """The result, or the message of the DataError both routes must raise alike."""
+    try:
+        return call()
+    except toolkit.DataError as error:
+        return str(error)
+
+
 def both_routes(monkeypatch, call):
-    fast = call()
+    fast = outcome(call)
     with monkeypatch.context() as m:
         m.setattr(fastpath, "ENABLED", False)
-        engine = call()
+        engine = outcome(call)
+    if isinstance(fast, str) or isinstance(engine, str):
+        assert fast == engine  # refused alike (a lead listed twice), with the same message
+        return None
     return fast, engine
 
 
@@ -97,7 +108,10 @@ def test_funnel_table_fast_path_is_the_engine(monkeypatch, data, window, by, nai
             include_in_progress=naive,
         )
 
-    fast, engine = both_routes(monkeypatch, call)
+    routes = both_routes(monkeypatch, call)
+    if routes is None:
+        return
+    fast, engine = routes
     pd.testing.assert_frame_equal(fast, engine)
 
 
@@ -111,7 +125,10 @@ def test_time_to_convert_fast_path_is_the_engine(monkeypatch, data, by):
     def call():
         return toolkit.time_to_convert(events, "lead", "customer", by=by, leads=leads)
 
-    fast, engine = both_routes(monkeypatch, call)
+    routes = both_routes(monkeypatch, call)
+    if routes is None:
+        return
+    fast, engine = routes
     # the engine measures durations through float seconds (a microsecond off at times)
     pd.testing.assert_frame_equal(fast.table, engine.table, rtol=1e-9)
     pd.testing.assert_frame_equal(fast.summary, engine.summary, rtol=1e-9)
@@ -133,7 +150,10 @@ def test_aggregate_leads_fast_path_is_the_engine(monkeypatch, data, by):
             cost_col="cost",
         )
 
-    fast, engine = both_routes(monkeypatch, call)
+    routes = both_routes(monkeypatch, call)
+    if routes is None:
+        return
+    fast, engine = routes
     pd.testing.assert_frame_equal(fast, engine, rtol=1e-12)
 
 

@@ -56,6 +56,21 @@ def covers(events, leads=None) -> bool:
     return is_numpy_time(events["at"]) and not events["lead_id"].hasnans
 
 
+def check_inputs(events: pd.DataFrame, leads, lead_columns) -> None:
+    """The cheap contract checks the engine route runs (:func:`toolkit.schema.check_frame`: a
+    lead listed twice, a stage outside the vocabulary, a NaT time, negative or infinite cost),
+    on the tables :func:`covers` accepted, so frames passed without ``validate`` are refused
+    on both routes alike."""
+    import narwhals as nw
+
+    from toolkit.schema import check_frame
+
+    check_frame(nw.from_native(events, eager_only=True), "events", ("lead_id", "stage", "at"))
+    if leads is not None:
+        columns = ("lead_id", *lead_columns)
+        check_frame(nw.from_native(leads, eager_only=True), "leads", columns)
+
+
 def is_numpy_time(values: pd.Series) -> bool:
     kind = values.dtype
     return (

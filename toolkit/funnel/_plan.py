@@ -394,6 +394,7 @@ def _numpy_counts(events, steps, windows, by, leads, as_of, include_in_progress)
         from_native(leads, "leads", ("lead_id", *lead_cols))
     if not fastpath.covers(events, leads):
         return None
+    fastpath.check_inputs(events, leads, lead_cols)
     as_of = resolve_as_of(events["at"].max() if as_of is None else as_of, None, None)
     need = _fast.needs_leads(by, leads, _derived)
     st = fastpath.step_times(

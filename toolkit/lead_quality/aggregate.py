@@ -67,6 +67,7 @@ def aggregate_leads(
     if fastpath.covers(events, leads):
         from_native(leads, "leads", required)
         from_native(events, "events", ["lead_id", "stage", "at"])
+        fastpath.check_inputs(events, leads, required[1:])
         fast = _numpy_aggregate(leads, events, by, outcomes, window, as_of, cost_col)
         if fast is not None:
             return fast
