@@ -1,0 +1,64 @@
+"""The income explorer (issue 17): its static grid is its headless twin, and it stays small."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from toolkit.explorers.core import model_state
+from toolkit.explorers.static import StaticGrid
+
+MAX_EXPLORER_BYTES = 2_000_000
+
+
+def _same(a, b):
+    for name, props in b.items():
+        for prop, value in props.items():
+            if prop == "data":
+                for col, arr in value.items():
+                    got, want = np.asarray(a[name][prop][col]), np.asarray(arr)
+                    if want.dtype.kind == "f":  # the page packs floats as float32
+                        np.testing.assert_allclose(got, want, rtol=1e-6)
+                    else:
+                        np.testing.assert_array_equal(got, want)
+            else:
+                assert a[name][prop] == value, name
+
+
+def test_income_explorer_static_grid_equals_its_twin_and_stays_small():
+    import itertools
+
+    from bokeh.embed import components
+
+    from toolkit.explorers import income_explorer
+
+    explorer = income_explorer(months=6, runs=8)
+    grid = explorer.static_grid()
+    static = [c for c in explorer.controls if c.static]
+    assert [c.name for c in static] == [
+        "unilevel_scale",
+        "contacts_per_rep_per_month",
+        "monthly_attrition",
+    ]
+    for indices in itertools.product(*[range(len(s)) for s in grid.steps]):
+        values = {c.name: s[i] for c, s, i in zip(static, grid.steps, indices, strict=True)}
+        twin = explorer.state(explorer.results(**values))
+        stored = grid.states[StaticGrid.key(list(indices))]
+        for name, props in stored.items():  # what the page stores is what the twin computes
+            _same(twin, {name: props})
+    # the fast state path shows what the figure draws
+    outlook = explorer.results()
+    built = model_state(explorer.build(outlook))
+    _same(explorer.state(outlook), built)
+    script, div = components(explorer.static_layout())
+    assert len(script) + len(div) < MAX_EXPLORER_BYTES
+
+
+def test_income_explorer_headline_counts_everyone():
+    from toolkit.explorers import income_explorer
+
+    outlook = income_explorer(months=6, runs=8).results(unilevel_scale=0.0, retail_margin=0.0)
+    income = outlook.result.income
+    assert outlook.typical.participants == len(income)
+    # with no unilevel and no retail margin, only the fast start pays
+    paid = outlook.sources.set_index("component")["amount"]
+    assert paid.drop("fast_start").abs().sum() == 0
