@@ -62,3 +62,23 @@ def test_income_explorer_headline_counts_everyone():
     # with no unilevel and no retail margin, only the fast start pays
     paid = outlook.sources.set_index("component")["amount"]
     assert paid.drop("fast_start").abs().sum() == 0
+
+
+def test_growth_explorer_with_a_plan_shows_what_the_typical_participant_earns():
+    import toolkit as tk
+    from toolkit.explorers import growth_explorer
+
+    explorer = growth_explorer(months=6, runs=10, plan=tk.CompensationPlan.unilevel_example())
+    assert [p.label for p in explorer.presets][:2] == [
+        "A typical participant",
+        "The 5,000-in-a-year story",
+    ]
+    for preset in explorer.presets[:2]:
+        outlook = explorer.results(**preset.values)
+        assert outlook.income is not None and outlook.income_claim.value == 10_000
+        fast, built = explorer.state(outlook), model_state(explorer.build(outlook))
+        for name in ("growth_explorer_income", "growth_explorer_income_claim"):
+            assert fast[name] == built[name]
+        assert "median participant earns" in fast["growth_explorer_income"]["text"]
+    # without a plan nothing about money is shown (and nothing computed)
+    assert growth_explorer(months=6, runs=10).results().income is None

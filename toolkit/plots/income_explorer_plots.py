@@ -41,6 +41,23 @@ def claim_income_readout(claim) -> str:
     return f"<div style='font-size:15px'><b>Income claim:</b> {html.escape(str(claim))}.</div>"
 
 
+def typical_income_readout(typical, plan_name: str = "") -> str:
+    """What the typical participant earns and spends under a plan (HTML), for the growth
+    explorer's typical-participant panel, from a ``TypicalIncome``."""
+    if typical is None:
+        return ""
+    if typical.participants == 0:
+        return "<div style='font-size:15px'>Nobody joined in these runs: no income to show.</div>"
+    under = f" under {html.escape(plan_name)}" if plan_name else ""
+    return (
+        f"<div style='font-size:15px'><b>What they earn{under}</b> over {typical.months} "
+        f"months:<br><b>{typical.share_earning_nothing:.0%}</b> are paid nothing; the median "
+        f"participant earns <b>{_money(typical.median_gross)}</b> and, after fees, keeps "
+        f"<b>{_money(typical.median_net)}</b> ({_money(typical.median_net_after_purchases)} "
+        f"after their own orders); <b>{typical.share_net_loss:.0%}</b> lose money.</div>"
+    )
+
+
 def income_outlook_data(outlook) -> dict:
     """``{model name: {property: value}}`` of everything that changes with the sliders."""
     return {
