@@ -513,7 +513,7 @@ def simulate_income(
     if not isinstance(plan, CompensationPlan):
         raise TypeError(f"plan must be a toolkit.CompensationPlan, got {type(plan).__name__}")
     p = as_params(params)
-    sim = simulate_growth(p, months=months, runs=runs, seed=seed)
+    sim = simulate_growth(p, months=months, runs=runs, seed=seed, progress=False)
     org = sim.organisation(
         autoship=autoship,
         purchases=purchases,
