@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 
-from bokeh.models import ColumnDataSource, Div, NumeralTickFormatter
+from bokeh.models import ColumnDataSource, NumeralTickFormatter
 
 from toolkit.plots.style import new_figure, source_data
 
@@ -72,6 +72,7 @@ def income_outlook_figure(outlook):
     """The income explorer's layout: the headline, the claim, the income distribution (gross and
     net by participant quantile) and where the money comes from. Draws only."""
     from bokeh.layouts import column, row
+    from bokeh.models import Div
 
     data = income_outlook_data(outlook)
     dist = ColumnDataSource(data[DISTRIBUTION]["data"], name=DISTRIBUTION)
