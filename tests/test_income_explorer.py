@@ -82,3 +82,19 @@ def test_growth_explorer_with_a_plan_shows_what_the_typical_participant_earns():
         assert "median participant earns" in fast["growth_explorer_income"]["text"]
     # without a plan nothing about money is shown (and nothing computed)
     assert growth_explorer(months=6, runs=10).results().income is None
+
+
+def test_income_explorer_starts_from_the_users_own_export():
+    import toolkit as tk
+    from toolkit.explorers import income_explorer
+
+    data = tk.load_sample()
+    fitted = tk.fit_recruitment(data)
+    plan = tk.CompensationPlan.breakaway_example()
+    explorer = income_explorer(plan, data, months=3, runs=3)
+    assert explorer.values["monthly_attrition"] == min(fitted.monthly_attrition, 0.3)
+    assert explorer.values["monthly_fee"] == plan.monthly_fee
+    outlook = explorer.results()
+    assert outlook.params.starting_reps == fitted.starting_reps
+    assert outlook.plan.ranks == plan.ranks  # its own plan, stairstep and all
+    assert explorer.widget() is not None  # the live form builds from the same definition
