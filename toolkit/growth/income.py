@@ -23,6 +23,7 @@ import pandas as pd
 
 from toolkit.growth.params import GrowthParams, as_params
 from toolkit.growth.simulation import simulate_growth
+from toolkit.income.disclosure import dollars
 from toolkit.rates import wilson_interval
 
 MEASURES = ("gross", "net", "net_after_purchases")
@@ -133,8 +134,8 @@ class TypicalIncome:
         return (
             f"Of {self.participants:,} simulated participants ({self.runs:,} runs), "
             f"{self.share_earning_nothing:.0%} earned nothing and {self.share_net_loss:.0%} lost "
-            f"money; the median participant earned {_money(self.median_gross)}{unit} and kept "
-            f"{_money(self.median_net)} after fees and costs."
+            f"money; the median participant earned {dollars(self.median_gross)}{unit} and kept "
+            f"{dollars(self.median_net)} after fees and costs."
         )
 
     def _repr_html_(self) -> str:
@@ -199,19 +200,15 @@ class IncomeClaim:
         )
         what = {"gross": "earned", "net": "kept", "net_after_purchases": "kept after purchases"}
         return (
-            f"{_money(self.value)} or more {what[self.column]} {when}: reached by "
+            f"{dollars(self.value)} or more {what[self.column]} {when}: reached by "
             f"{self.probability:.2%} of {self.participants:,} participants (interval "
             f"{self.probability_low:.2%} to {self.probability_high:.2%}), by anyone in "
             f"{self.share_of_runs:.0%} of {self.runs:,} runs; median participant "
-            f"{_money(self.median)}, mean {_money(self.mean)}"
+            f"{dollars(self.median)}, mean {dollars(self.mean)}"
         )
 
     def _repr_html_(self) -> str:
         return f"<p><b>Income claim check</b>: {html.escape(str(self))}</p>"
-
-
-def _money(x: float) -> str:
-    return f"-${-x:,.0f}" if x < 0 else f"${x:,.0f}"
 
 
 class SimulatedIncome:

@@ -7,16 +7,13 @@ import html
 
 from bokeh.models import ColumnDataSource, NumeralTickFormatter
 
+from toolkit.income.disclosure import dollars
 from toolkit.plots.style import new_figure, source_data
 
 DISTRIBUTION = "income_explorer_distribution"
 SOURCES = "income_explorer_sources"
 HEADLINE = "income_explorer_headline"
 CLAIM = "income_explorer_claim"
-
-
-def _money(x: float) -> str:
-    return f"-${-x:,.0f}" if x < 0 else f"${x:,.0f}"
 
 
 def headline_readout(typical) -> str:
@@ -29,8 +26,8 @@ def headline_readout(typical) -> str:
         f"({typical.runs:,} simulated organisations, {typical.months} months):<br>"
         f"<b>{typical.share_earning_nothing:.0%}</b> earned nothing "
         f"({typical.share_earning_nothing_lower:.0%} to {typical.share_earning_nothing_upper:.0%}); "
-        f"the median participant kept <b>{_money(typical.median_net)}</b> after fees "
-        f"({_money(typical.median_net_lower)} to {_money(typical.median_net_upper)}); "
+        f"the median participant kept <b>{dollars(typical.median_net)}</b> after fees "
+        f"({dollars(typical.median_net_lower)} to {dollars(typical.median_net_upper)}); "
         f"<b>{typical.share_net_loss:.0%}</b> lost money "
         f"({typical.share_net_loss_lower:.0%} to {typical.share_net_loss_upper:.0%}).</div>"
     )
@@ -52,8 +49,8 @@ def typical_income_readout(typical, plan_name: str = "") -> str:
     return (
         f"<div style='font-size:15px'><b>What they earn{under}</b> over {typical.months} "
         f"months:<br><b>{typical.share_earning_nothing:.0%}</b> are paid nothing; the median "
-        f"participant earns <b>{_money(typical.median_gross)}</b> and, after fees, keeps "
-        f"<b>{_money(typical.median_net)}</b> ({_money(typical.median_net_after_purchases)} "
+        f"participant earns <b>{dollars(typical.median_gross)}</b> and, after fees, keeps "
+        f"<b>{dollars(typical.median_net)}</b> ({dollars(typical.median_net_after_purchases)} "
         f"after their own orders); <b>{typical.share_net_loss:.0%}</b> lose money.</div>"
     )
 
