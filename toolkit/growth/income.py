@@ -518,7 +518,7 @@ def simulate_income(
         runs=int(runs),
         max_participants=max_participants,
     )
-    data = org.as_arrow()  # Arrow goes to the engine's fastest path even for a small run
+    data = org.as_data()  # the money computations run pandas tables on Polars at any size
     origin = org.start
     run_of = pd.Series(org.members["run"], index=org.members["member_id"])
     role_of = pd.Series(org.members["role"], index=org.members["member_id"])
@@ -529,7 +529,7 @@ def simulate_income(
 
     inc = toolkit.participant_income(
         data, plan, period="M", other_costs_per_month=other_costs_per_month
-    ).to_pandas()
+    )
     monthly = pd.DataFrame(
         {
             "run": run_of.reindex(inc["member_id"]).to_numpy(),
@@ -539,7 +539,7 @@ def simulate_income(
             **{c: inc[c].to_numpy() for c in ("months_active", *MONEY)},
         }
     )
-    paid = toolkit.commissions(data, plan, period="M").to_pandas()
+    paid = toolkit.commissions(data, plan, period="M")
     sources = pd.DataFrame(
         {
             "run": run_of.reindex(paid["member_id"]).to_numpy(),  # NaN for unpaid rows

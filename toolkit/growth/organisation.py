@@ -98,21 +98,6 @@ class Organisation:
             as_of=self.as_of,
         )
 
-    def as_arrow(self) -> CRMData:
-        """All runs as a :class:`CRMData` of PyArrow tables (the money computations run them on
-        their fastest engine whatever the size; results come back as PyArrow)."""
-        import pyarrow as pa
-
-        data = self.as_data()
-        # the id and role columns are Python strings: Arrow takes them as they are
-        return CRMData(
-            leads=pa.Table.from_pandas(data.leads, preserve_index=False),
-            events=pa.Table.from_pandas(data.events, preserve_index=False),
-            members=pa.Table.from_pandas(data.members, preserve_index=False),
-            orders=pa.Table.from_pandas(data.orders, preserve_index=False),
-            as_of=data.as_of,
-        )
-
 
 def _spans(first: np.ndarray, stop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For each i, the months first[i] .. stop[i] - 1: (row index, month) pairs."""
