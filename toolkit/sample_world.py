@@ -44,6 +44,12 @@ MONTHLY_GROWTH = 1.15
 FIRST_MONTH_CONTACTS_PER_FOUNDER = 6
 RECRUIT_DISPERSION = 0.8
 LEADER_MULTIPLIER = 4.0
+# members enrolled in person, without a tracked lead: per unit of effort per month, and the share
+# of a builder's or leader's enrolees who sign up as reps (see _referrals)
+REFERRAL_CUSTOMERS = 4.0
+REFERRAL_REPS = 4.0
+REFERRAL_MARKET = 0.25
+REFERRAL_LEADER_MULTIPLIER = 8.0
 
 # source: (lead type, share of contacts, price list per lead)
 SOURCES = {
@@ -87,10 +93,10 @@ MONTHLY_ATTRITION = {
 }
 # role: (autoship share, autoship basket, extra orders per month, extra basket)
 ORDERING = {
-    "retail_customer": (0.0, 0.0, 1.5, 55.0),
-    "preferred_customer": (1.0, 75.0, 0.15, 40.0),
+    "retail_customer": (0.0, 0.0, 1.0, 80.0),
+    "preferred_customer": (1.0, 90.0, 0.1, 40.0),
     "retailer": (0.3, 120.0, 1.2, 180.0),
-    "business_builder": (1.0, 110.0, 0.2, 60.0),
+    "business_builder": (1.0, 125.0, 0.2, 60.0),
     "leader": (1.0, 160.0, 0.2, 80.0),
 }
 VOLUME_SHARE = 0.8
@@ -192,6 +198,23 @@ def _funnel(rng, people, idx, shares, steps, code):
     t_rep = np.where(is_rep, t_prospect + _gamma_days(rng, "rep", n), np.inf)
     join = np.minimum(t_customer, t_rep)
 
+    story = _roles(rng, is_rep, is_customer, t_rep, join, code)
+    for key, value in (
+        ("source", src),
+        ("price", price),
+        ("lead", t_lead),
+        ("prospect", t_prospect),
+        ("customer", t_customer),
+        ("rep", t_rep),
+        ("join", join),
+        *story.items(),
+    ):
+        people[key][idx] = value
+
+
+def _roles(rng, is_rep, is_customer, t_rep, join, code):
+    """Roles, the one role change, leaving and prospecting effort of people who join at ``join``."""
+    n = len(join)
     roles = rng.random((n, 3))
     builder = roles[:, 0] >= RETAILER_SHARE
     preferred = roles[:, 1] < PREFERRED_SHARE
@@ -211,25 +234,57 @@ def _funnel(rng, people, idx, shares, steps, code):
     left = join + _leave_after(rng, np.maximum(role1, 0), n)
     changes = t_change < left  # a member who has left changes nothing
     left = np.where(changes, t_change + _leave_after(rng, np.maximum(role2, 0), n), left)
-    people["left"][idx] = left
-    people["change"][idx] = np.where(changes & to_builder, t_change, np.inf)
-    people["leader"][idx] = np.where(changes & to_leader, t_change, np.inf)
-    people["role2"][idx] = np.where(changes, role2, -1)
-    for key, value in (
-        ("source", src),
-        ("price", price),
-        ("lead", t_lead),
-        ("prospect", t_prospect),
-        ("customer", t_customer),
-        ("rep", t_rep),
-        ("join", join),
-        ("role1", role1),
-    ):
-        people[key][idx] = value
     is_new_rep = is_rep | (changes & to_builder)
-    people["effort"][idx] = np.where(
-        is_new_rep, prospecting_effort(rng, n, dispersion=RECRUIT_DISPERSION), 0.0
-    )
+    return {
+        "role1": role1,
+        "left": left,
+        "change": np.where(changes & to_builder, t_change, np.inf),
+        "leader": np.where(changes & to_leader, t_change, np.inf),
+        "role2": np.where(changes, role2, -1),
+        "effort": np.where(
+            is_new_rep, prospecting_effort(rng, n, dispersion=RECRUIT_DISPERSION), 0.0
+        ),
+    }
+
+
+def _referrals(rng, people, months, market):
+    """Members enrolled in person, without a tracked lead, appended to ``people``.
+
+    Month by month every active rep enrols a Poisson number of customers they know, at a rate
+    proportional to their prospecting effort (leaders ``LEADER_MULTIPLIER`` times more), and
+    every leader also enrols reps, who may become leaders and enrol in turn: the most active
+    lines grow deep. Both rates fall as the organisation fills its market (``market`` active
+    members): word of mouth runs out of people to tell.
+    """
+    code = {r: i for i, r in enumerate(ROLE_CODES)}
+    keys = ("rep", "change", "left", "leader", "effort", "role1", "join")
+    chunks = []
+    for month in range(months):
+        t0 = month * DAYS_PER_MONTH
+        now = {k: np.concatenate([people[k], *(c[k] for c in chunks)]) for k in keys}
+        room = max(0.0, 1.0 - np.sum((now["join"] < t0) & (now["left"] > t0)) / market)
+        start = np.minimum(now["rep"], now["change"])
+        active = np.flatnonzero((start < t0) & (now["left"] > t0))
+        leader = now["leader"][active] < t0
+        weights = effort_weights(now["effort"][active], leader, REFERRAL_LEADER_MULTIPLIER)
+        customers = rng.poisson(REFERRAL_CUSTOMERS * room * weights)
+        reps = rng.poisson(REFERRAL_REPS * room * now["effort"][active] * leader)
+        sponsor = np.concatenate([np.repeat(active, customers), np.repeat(active, reps)])
+        n = len(sponsor)
+        is_rep = np.arange(n) >= customers.sum()
+        join = t0 + rng.uniform(0, DAYS_PER_MONTH, n)
+        t_rep = np.where(is_rep, join, np.inf)
+        chunk = {"owner": sponsor, "join": join, "rep": t_rep}
+        chunk.update(_roles(rng, is_rep, ~is_rep, t_rep, join, code))
+        chunks.append(chunk)
+    extra = {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
+    n = len(extra["join"])
+    for key, value in people.items():
+        if key not in extra:  # not a contact: no lead, no funnel stages
+            fill = {"created": np.nan, "source": -1, "price": 0.0}.get(key, np.inf)
+            extra[key] = np.full(n, fill, dtype=value.dtype)
+        people[key] = np.concatenate([value, extra[key].astype(value.dtype)])
+    return people
 
 
 def _stamp(days):
@@ -292,8 +347,9 @@ def generate(n_contacts: int = 20_000, *, months: int = 24, seed: int = 2024) ->
     n_founders = max(3, round(sizes[0] / FIRST_MONTH_CONTACTS_PER_FOUNDER))
     p = _people(rng, n_founders, sizes)
     end = months * DAYS_PER_MONTH
-    person = np.arange(n_founders + n_contacts)
-    contacts = person[n_founders:]
+    p = _referrals(rng, p, months, REFERRAL_MARKET * n_contacts)
+    person = np.arange(len(p["join"]))
+    contacts = person[n_founders : n_founders + n_contacts]
 
     members = person[p["join"] <= end]
     members = members[np.argsort(p["join"][members], kind="stable")]
