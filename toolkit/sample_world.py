@@ -34,6 +34,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from toolkit.recruiting import assign_contacts, effort_weights, prospecting_effort
 from toolkit.schema import CRMData
@@ -46,10 +48,10 @@ RECRUIT_DISPERSION = 0.8
 LEADER_MULTIPLIER = 4.0
 # members enrolled in person, without a tracked lead: per unit of effort per month, and the share
 # of a builder's or leader's enrolees who sign up as reps (see _referrals)
-REFERRAL_CUSTOMERS = 4.0
-REFERRAL_REPS = 4.0
+REFERRAL_CUSTOMERS = 3.0
+REFERRAL_REPS = 5.0
 REFERRAL_MARKET = 0.25
-REFERRAL_LEADER_MULTIPLIER = 8.0
+REFERRAL_LEADER_MULTIPLIER = 12.0
 
 # source: (lead type, share of contacts, price list per lead)
 SOURCES = {
@@ -91,13 +93,14 @@ MONTHLY_ATTRITION = {
     "business_builder": 0.05,
     "leader": 0.015,
 }
+ATTRITION_FRAILTY = 2.0
 # role: (autoship share, autoship basket, extra orders per month, extra basket)
 ORDERING = {
-    "retail_customer": (0.0, 0.0, 1.0, 80.0),
+    "retail_customer": (0.0, 0.0, 1.0, 100.0),
     "preferred_customer": (1.0, 90.0, 0.1, 40.0),
     "retailer": (0.3, 120.0, 1.2, 180.0),
     "business_builder": (1.0, 125.0, 0.2, 60.0),
-    "leader": (1.0, 160.0, 0.2, 80.0),
+    "leader": (1.0, 200.0, 0.2, 80.0),
 }
 VOLUME_SHARE = 0.8
 ROLE_CODES = tuple(MONTHLY_ATTRITION)
@@ -109,9 +112,17 @@ def _gamma_days(rng, kind, n):
 
 
 def _leave_after(rng, role_codes, n):
-    """Days until leaving, drawn from each role's constant monthly hazard."""
+    """Days until leaving: each role's monthly hazard at joining, falling with time in the role.
+
+    Members differ in how likely they are to quit (a gamma frailty of shape
+    ``ATTRITION_FRAILTY`` around the role's hazard), so the likeliest to quit go first and a
+    cohort's attrition falls as it ages: a Lomax time, made from the same exponential draw as a
+    constant hazard would use.
+    """
     hazard = np.array([MONTHLY_ATTRITION[r] for r in ROLE_CODES])[role_codes]
-    return rng.exponential(DAYS_PER_MONTH / -np.log1p(-hazard), size=n)
+    rate = -np.log1p(-hazard) / DAYS_PER_MONTH
+    exposure = rng.exponential(1 / rate, size=n) * rate  # a standard exponential
+    return ATTRITION_FRAILTY / rate * np.expm1(exposure / ATTRITION_FRAILTY)
 
 
 def _month_sizes(n_contacts, months):
@@ -294,7 +305,15 @@ def _stamp(days):
 
 
 def _ids(prefix, numbers, width):
-    return pd.Series(np.char.mod(f"{prefix}%0{width}d", numbers), dtype="str")
+    """``prefix`` and the zero-padded ``numbers`` as an Arrow string array (fast at millions)."""
+    digits = pc.utf8_lpad(pc.cast(pa.array(numbers), pa.string()), width, "0")
+    return pc.binary_join_element_wise(prefix, digits, "")
+
+
+def _pick(ids, index):
+    """``ids[index]`` as a text column, empty where ``index`` is -1."""
+    index = np.asarray(index)
+    return pd.Series(pd.array(ids.take(pa.array(index, mask=index < 0)), dtype="str"))
 
 
 def _orders(rng, spells, end):
@@ -354,22 +373,25 @@ def generate(n_contacts: int = 20_000, *, months: int = 24, seed: int = 2024) ->
     members = person[p["join"] <= end]
     members = members[np.argsort(p["join"][members], kind="stable")]
     width = max(6, len(str(len(person))))
-    member_id = np.full(len(person), None, dtype=object)
-    member_id[members] = _ids("M", np.arange(1, len(members) + 1), width).to_numpy()
-    lead_id = np.full(len(person), None, dtype=object)
-    lead_id[contacts] = _ids("L", np.arange(1, n_contacts + 1), width).to_numpy()
+    # each person's position among the members and among the leads (-1: none)
+    member_no = np.full(len(person), -1)
+    member_no[members] = np.arange(len(members))
+    member_ids = _ids("M", np.arange(1, len(members) + 1), width)
+    lead_no = np.full(len(person), -1)
+    lead_no[contacts] = np.arange(n_contacts)
+    lead_ids = _ids("L", np.arange(1, n_contacts + 1), width)
 
     source_names = np.array(list(SOURCES))
     leads = pd.DataFrame(
         {
-            "lead_id": pd.Series(lead_id[contacts], dtype="str"),
+            "lead_id": _pick(lead_ids, lead_no[contacts]),
             "created_at": _stamp(p["created"][contacts]),
             "source": pd.Series(source_names[p["source"][contacts]], dtype="str"),
             "lead_type": pd.Series(
                 [SOURCES[s][0] for s in source_names[p["source"][contacts]]], dtype="str"
             ),
             "cost": p["price"][contacts],
-            "owner_id": pd.Series(member_id[p["owner"][contacts]], dtype="str"),
+            "owner_id": _pick(member_ids, member_no[p["owner"][contacts]]),
         }
     )
 
@@ -388,7 +410,7 @@ def generate(n_contacts: int = 20_000, *, months: int = 24, seed: int = 2024) ->
     events = pd.concat(events).sort_values(["t", "person"], kind="stable")
     events = pd.DataFrame(
         {
-            "lead_id": pd.Series(lead_id[events["person"]], dtype="str"),
+            "lead_id": _pick(lead_ids, lead_no[events["person"]]),
             "stage": pd.Series(events["stage"].to_numpy(), dtype="str"),
             "at": _stamp(events["t"]),
         }
@@ -419,19 +441,17 @@ def generate(n_contacts: int = 20_000, *, months: int = 24, seed: int = 2024) ->
     sponsor = p["owner"][members]
     members_table = pd.DataFrame(
         {
-            "member_id": pd.Series(member_id[members], dtype="str"),
-            "sponsor_id": pd.Series(
-                [member_id[s] if s >= 0 else None for s in sponsor], dtype="str"
-            ),
+            "member_id": _pick(member_ids, member_no[members]),
+            "sponsor_id": _pick(member_ids, np.where(sponsor >= 0, member_no[sponsor], -1)),
             "joined_at": _stamp(p["join"][members]),
             "role": pd.Series(role_names[current_role[members]], dtype="str"),
             "left_at": _stamp(np.where(p["left"][members] <= end, p["left"][members], np.nan)),
-            "lead_id": pd.Series(lead_id[members], dtype="str"),
+            "lead_id": _pick(lead_ids, lead_no[members]),
         }
     )
     role_history = pd.DataFrame(
         {
-            "member_id": pd.Series(member_id[spells["member"]], dtype="str"),
+            "member_id": _pick(member_ids, member_no[spells["member"]]),
             "role": pd.Series(role_names[spells["role"]], dtype="str"),
             "from_at": _stamp(spells["from"]),
         }
@@ -440,8 +460,10 @@ def generate(n_contacts: int = 20_000, *, months: int = 24, seed: int = 2024) ->
     orders = _orders(rng, spells, end)
     orders = pd.DataFrame(
         {
-            "order_id": _ids("O", np.arange(1, len(orders) + 1), width + 1),
-            "member_id": pd.Series(member_id[orders["member"]], dtype="str"),
+            "order_id": pd.Series(
+                pd.array(_ids("O", np.arange(1, len(orders) + 1), width + 1), dtype="str")
+            ),
+            "member_id": _pick(member_ids, member_no[orders["member"]]),
             "ordered_at": _stamp(orders["t"]),
             "amount": orders["amount"].to_numpy(),
             "volume": orders["volume"].to_numpy(),
