@@ -7,7 +7,7 @@ The process, month by month over ``months`` months:
 2. **Contacts.** Month ``m`` brings a fixed number of new contacts, growing 6% a month and summing
    to ``n_contacts``. Each is approached by an active rep chosen in proportion to their lasting
    prospecting effort (:mod:`toolkit.recruiting`, shared with the growth simulator): gamma with
-   shape 0.5, so most reps approach few people and a few approach many; leaders five times more.
+   shape 0.8, so most reps approach few people and a few approach many; leaders four times more.
 3. **Source, type and price.** Each contact comes from a source with a lead type and a price list
    (``SOURCES``): the warm market is free, broker leads cost cents, seminar leads cost dollars.
 4. **Funnel.** contact -> lead -> prospect, then customer and rep as two independent outcomes of a
@@ -19,11 +19,20 @@ The process, month by month over ``months`` months:
    Reps are retailers (30%) or business builders; 39% of builders become leaders after a few
    months. Customers are preferred (45%, on autoship) or retail; 20% of preferred customers
    grow into business builders after about half a year (a ``rep`` event and a role change).
-6. **Leaving.** Each role has a monthly attrition hazard (``MONTHLY_ATTRITION``): retail
-   customers leave fastest, leaders slowest. A role change only happens if the member is still
-   there, and it switches them to the new role's hazard.
-7. **Orders.** Autoship members order monthly while active; everyone also orders at a Poisson
-   rate by role; amounts are log-normal around a role's typical basket, volume is 80% of amount.
+6. **Enrolled in person.** Every month each active rep also enrols customers they know, without
+   a tracked lead (empty ``lead_id``), in proportion to their effort (leaders
+   ``REFERRAL_LEADER_MULTIPLIER`` times more), and each leader enrols reps, who may become leaders
+   and enrol in turn (``_referrals``). Both rates fall as the organisation fills its market
+   (``REFERRAL_MARKET`` active members per contact): it booms in the first half of 2025 and then
+   levels off, leaving a few deep leader lines, which is what lets the example compensation plans
+   pay a few leaders what the seeds pitch while most participants earn little.
+7. **Leaving.** Each role has a monthly attrition hazard at joining (``MONTHLY_ATTRITION``):
+   retail customers leave fastest, leaders slowest; members differ around it (a gamma frailty,
+   ``ATTRITION_FRAILTY``), so a cohort's attrition falls as it ages. A role change only happens if
+   the member is still there, and it switches them to the new role's hazard.
+8. **Orders.** Autoship members order monthly while active (builders 100 of volume, the example
+   plans' qualification); everyone also orders at a Poisson rate by role (retail customers about
+   monthly); amounts are log-normal around a role's typical basket, volume is 80% of amount.
 
 Anything that would happen after the export date is not in the data: the latest leads are too
 young to have converted, which is what censoring-aware analyses must respect. ``as_of`` is the
