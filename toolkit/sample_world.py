@@ -271,32 +271,42 @@ def _referrals(rng, people, months, market):
     """Members enrolled in person, without a tracked lead, appended to ``people``.
 
     Month by month every active rep enrols a Poisson number of customers they know, at a rate
-    proportional to their prospecting effort (leaders ``LEADER_MULTIPLIER`` times more), and
+    proportional to their prospecting effort (leaders ``REFERRAL_LEADER_MULTIPLIER`` times more), and
     every leader also enrols reps, who may become leaders and enrol in turn: the most active
     lines grow deep. Both rates fall as the organisation fills its market (``market`` active
     members): word of mouth runs out of people to tell.
     """
     code = {r: i for i, r in enumerate(ROLE_CODES)}
-    keys = ("rep", "change", "left", "leader", "effort", "role1", "join")
-    chunks = []
+    keys = ("rep", "change", "left", "leader", "effort")
+    # only reps enrol: keep them (in person order) apart from the rest, growing month by month
+    is_rep = np.isfinite(np.minimum(people["rep"], people["change"]))
+    reps = {k: people[k][is_rep] for k in keys} | {"id": np.flatnonzero(is_rep)}
+    stays = [(people["join"], people["left"])]
+    chunks, first = [], len(people["join"])
     for month in range(months):
         t0 = month * DAYS_PER_MONTH
-        now = {k: np.concatenate([people[k], *(c[k] for c in chunks)]) for k in keys}
-        room = max(0.0, 1.0 - np.sum((now["join"] < t0) & (now["left"] > t0)) / market)
-        start = np.minimum(now["rep"], now["change"])
-        active = np.flatnonzero((start < t0) & (now["left"] > t0))
-        leader = now["leader"][active] < t0
-        weights = effort_weights(now["effort"][active], leader, REFERRAL_LEADER_MULTIPLIER)
+        active_members = sum(np.count_nonzero((j < t0) & (gone > t0)) for j, gone in stays)
+        room = max(0.0, 1.0 - active_members / market)
+        on = (np.minimum(reps["rep"], reps["change"]) < t0) & (reps["left"] > t0)
+        active, effort = reps["id"][on], reps["effort"][on]
+        leader = reps["leader"][on] < t0
+        weights = effort_weights(effort, leader, REFERRAL_LEADER_MULTIPLIER)
         customers = rng.poisson(REFERRAL_CUSTOMERS * room * weights)
-        reps = rng.poisson(REFERRAL_REPS * room * now["effort"][active] * leader)
-        sponsor = np.concatenate([np.repeat(active, customers), np.repeat(active, reps)])
+        new_reps = rng.poisson(REFERRAL_REPS * room * effort * leader)
+        sponsor = np.concatenate([np.repeat(active, customers), np.repeat(active, new_reps)])
         n = len(sponsor)
-        is_rep = np.arange(n) >= customers.sum()
+        rep = np.arange(n) >= customers.sum()
         join = t0 + rng.uniform(0, DAYS_PER_MONTH, n)
-        t_rep = np.where(is_rep, join, np.inf)
+        t_rep = np.where(rep, join, np.inf)
         chunk = {"owner": sponsor, "join": join, "rep": t_rep}
-        chunk.update(_roles(rng, is_rep, ~is_rep, t_rep, join, code))
+        chunk.update(_roles(rng, rep, ~rep, t_rep, join, code))
         chunks.append(chunk)
+        stays.append((join, chunk["left"]))
+        rep = np.isfinite(np.minimum(chunk["rep"], chunk["change"]))
+        for k in keys:
+            reps[k] = np.concatenate([reps[k], chunk[k][rep]])
+        reps["id"] = np.concatenate([reps["id"], first + np.flatnonzero(rep)])
+        first += n
     extra = {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
     n = len(extra["join"])
     for key, value in people.items():
