@@ -21,8 +21,8 @@ The process, month by month over ``months`` months:
    grow into business builders after about half a year (a ``rep`` event and a role change).
 6. **Enrolled in person.** Every month each active rep also enrols customers they know, without
    a tracked lead (empty ``lead_id``), in proportion to their effort (leaders
-   ``REFERRAL_LEADER_MULTIPLIER`` times more), and each leader enrols reps, who may become leaders
-   and enrol in turn (``_referrals``). Both rates fall as the organisation fills its market
+   ``REFERRAL_LEADER_MULTIPLIER`` times more), and each leader enrols reps, of whose builders
+   ``REFERRAL_LEADER_SHARE`` become leaders and enrol in turn (``_referrals``). Both rates fall as the organisation fills its market
    (``REFERRAL_MARKET`` active members per contact): it booms in the first half of 2025 and then
    levels off, leaving a few deep leader lines, which is what lets the example compensation plans
    pay a few leaders what the seeds pitch while most participants earn little.
@@ -55,12 +55,16 @@ MONTHLY_GROWTH = 1.15
 FIRST_MONTH_CONTACTS_PER_FOUNDER = 6
 RECRUIT_DISPERSION = 0.8
 LEADER_MULTIPLIER = 4.0
-# members enrolled in person, without a tracked lead: per unit of effort per month, and the share
-# of a builder's or leader's enrolees who sign up as reps (see _referrals)
+# members enrolled in person, without a tracked lead (see _referrals): customers per month per
+# unit of effort of every rep (leaders REFERRAL_LEADER_MULTIPLIER times more) and reps per month
+# per unit of effort of every leader, while the organisation has room; the market is
+# REFERRAL_MARKET active members per contact; REFERRAL_LEADER_SHARE of enrolled builders become
+# leaders. Tuned so that the example plans give sample_data/README.md's "Money" figures.
 REFERRAL_CUSTOMERS = 3.0
-REFERRAL_REPS = 5.0
+REFERRAL_REPS = 8.0
 REFERRAL_MARKET = 0.25
 REFERRAL_LEADER_MULTIPLIER = 12.0
+REFERRAL_LEADER_SHARE = 0.3
 
 # source: (lead type, share of contacts, price list per lead)
 SOURCES = {
@@ -102,6 +106,7 @@ MONTHLY_ATTRITION = {
     "business_builder": 0.05,
     "leader": 0.015,
 }
+# gamma shape of members' propensity to quit around their role's hazard (see _leave_after)
 ATTRITION_FRAILTY = 2.0
 # role: (autoship share, autoship basket, extra orders per month, extra basket)
 ORDERING = {
@@ -232,7 +237,7 @@ def _funnel(rng, people, idx, shares, steps, code):
         people[key][idx] = value
 
 
-def _roles(rng, is_rep, is_customer, t_rep, join, code):
+def _roles(rng, is_rep, is_customer, t_rep, join, code, leader_share=LEADER_SHARE_OF_BUILDERS):
     """Roles, the one role change, leaving and prospecting effort of people who join at ``join``."""
     n = len(join)
     roles = rng.random((n, 3))
@@ -245,7 +250,7 @@ def _roles(rng, is_rep, is_customer, t_rep, join, code):
     )
     role1 = np.where(np.isfinite(join), role1, -1)
     # the one role change each story allows: builder -> leader, or preferred -> builder
-    to_leader = is_rep & builder & (roles[:, 2] < LEADER_SHARE_OF_BUILDERS)
+    to_leader = is_rep & builder & (roles[:, 2] < leader_share)
     to_builder = ~is_rep & is_customer & preferred & (roles[:, 2] < PREFERRED_TO_BUILDER)
     t_change = np.where(to_leader, t_rep + _gamma_days(rng, "leader", n), np.inf)
     t_change = np.where(to_builder, join + _gamma_days(rng, "preferred_to_builder", n), t_change)
@@ -272,7 +277,7 @@ def _referrals(rng, people, months, market):
 
     Month by month every active rep enrols a Poisson number of customers they know, at a rate
     proportional to their prospecting effort (leaders ``REFERRAL_LEADER_MULTIPLIER`` times more), and
-    every leader also enrols reps, who may become leaders and enrol in turn: the most active
+    every leader also enrols reps, some of whom become leaders and enrol in turn: the most active
     lines grow deep. Both rates fall as the organisation fills its market (``market`` active
     members): word of mouth runs out of people to tell.
     """
@@ -299,7 +304,7 @@ def _referrals(rng, people, months, market):
         join = t0 + rng.uniform(0, DAYS_PER_MONTH, n)
         t_rep = np.where(rep, join, np.inf)
         chunk = {"owner": sponsor, "join": join, "rep": t_rep}
-        chunk.update(_roles(rng, rep, ~rep, t_rep, join, code))
+        chunk.update(_roles(rng, rep, ~rep, t_rep, join, code, REFERRAL_LEADER_SHARE))
         chunks.append(chunk)
         stays.append((join, chunk["left"]))
         rep = np.isfinite(np.minimum(chunk["rep"], chunk["change"]))
