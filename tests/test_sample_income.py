@@ -35,8 +35,11 @@ def test_most_participants_earn_1000_or_less(income):
     full_year = income[income["months_active"] == 12]
     assert len(full_year) > 300
     assert 0.70 < (full_year["gross"] <= 1000).mean() < 0.95
+    # leaving preferred customers out moves the median off $0 (the FTC staff's segmenting point)
     builders = overall(income, "builders").loc["gross"]
     assert 0.80 < builders["share_1000_or_less"] < 0.95
+    assert 0 < builders["median"] < 200
+    assert builders["share_earning_nothing"] < 0.5 < gross["share_earning_nothing"]
 
 
 def test_more_lose_money_than_profit_after_costs_and_purchases(income):
@@ -44,7 +47,7 @@ def test_more_lose_money_than_profit_after_costs_and_purchases(income):
     assert after["share_net_loss"] > after["share_profit"]
     assert 0.93 < after["share_net_loss"] < 0.99  # Taylor: about 99% after required purchases
     net = overall(income).loc["net"]  # before their own purchases, still most lose money
-    assert 0.85 < net["share_net_loss"] < 0.97
+    assert 0.80 < net["share_net_loss"] < 0.97
 
 
 def test_top_one_percent_takes_most_of_the_commissions(income):
@@ -64,4 +67,4 @@ def test_a_few_leaders_earn_what_the_pitch_says(income, sample):
     assert claim.reaching == len(rich) and claim.share < 0.002
     # "five figures per month" (001): a rare one, on average over their active months
     month = toolkit.earnings_claim_check(income, 10_000, per="month", period=YEAR)
-    assert 1 <= month.reaching <= 2
+    assert 1 <= month.reaching <= 3

@@ -65,6 +65,7 @@ REFERRAL_REPS = 8.0
 REFERRAL_MARKET = 0.25
 REFERRAL_LEADER_MULTIPLIER = 12.0
 REFERRAL_LEADER_SHARE = 0.3
+FIRST_CUSTOMERS = 0.8
 
 # source: (lead type, share of contacts, price list per lead)
 SOURCES = {
@@ -296,7 +297,11 @@ def _referrals(rng, people, months, market):
         active, effort = reps["id"][on], reps["effort"][on]
         leader = reps["leader"][on] < t0
         weights = effort_weights(effort, leader, REFERRAL_LEADER_MULTIPLIER)
-        customers = rng.poisson(REFERRAL_CUSTOMERS * room * weights)
+        # a new rep's family and friends buy whether or not the market has room
+        start = np.minimum(reps["rep"], reps["change"])[on]
+        customers = rng.poisson(REFERRAL_CUSTOMERS * room * weights) + rng.poisson(
+            FIRST_CUSTOMERS * (start >= t0 - DAYS_PER_MONTH)
+        )
         new_reps = rng.poisson(REFERRAL_REPS * room * effort * leader)
         sponsor = np.concatenate([np.repeat(active, customers), np.repeat(active, new_reps)])
         n = len(sponsor)
