@@ -19,8 +19,9 @@ The process, month by month over ``months`` months:
    Reps are retailers (30%) or business builders; 39% of builders become leaders after a few
    months. Customers are preferred (45%, on autoship) or retail; 20% of preferred customers
    grow into business builders after about half a year (a ``rep`` event and a role change).
-6. **Enrolled in person.** Every month each active rep also enrols customers they know, without
-   a tracked lead (empty ``lead_id``), in proportion to their effort (leaders
+6. **Enrolled in person.** A new rep's family and friends buy in their first month
+   (``FIRST_CUSTOMERS`` on average), and every month each active rep enrols customers they know,
+   without a tracked lead (empty ``lead_id``), in proportion to their effort (leaders
    ``REFERRAL_LEADER_MULTIPLIER`` times more), and each leader enrols reps, of whose builders
    ``REFERRAL_LEADER_SHARE`` become leaders and enrol in turn (``_referrals``). Both rates fall as the organisation fills its market
    (``REFERRAL_MARKET`` active members per contact): it booms in the first half of 2025 and then
@@ -65,6 +66,7 @@ REFERRAL_REPS = 8.0
 REFERRAL_MARKET = 0.25
 REFERRAL_LEADER_MULTIPLIER = 12.0
 REFERRAL_LEADER_SHARE = 0.3
+# customers a new rep enrols in their first month (family and friends), whatever the room
 FIRST_CUSTOMERS = 0.8
 
 # source: (lead type, share of contacts, price list per lead)
@@ -276,11 +278,12 @@ def _roles(rng, is_rep, is_customer, t_rep, join, code, leader_share=LEADER_SHAR
 def _referrals(rng, people, months, market):
     """Members enrolled in person, without a tracked lead, appended to ``people``.
 
-    Month by month every active rep enrols a Poisson number of customers they know, at a rate
-    proportional to their prospecting effort (leaders ``REFERRAL_LEADER_MULTIPLIER`` times more), and
-    every leader also enrols reps, some of whom become leaders and enrol in turn: the most active
-    lines grow deep. Both rates fall as the organisation fills its market (``market`` active
-    members): word of mouth runs out of people to tell.
+    Month by month every rep who started in the last month enrols ``FIRST_CUSTOMERS`` customers
+    on average (family and friends), and every active rep a Poisson number of customers, at a rate
+    proportional to their prospecting effort (leaders ``REFERRAL_LEADER_MULTIPLIER`` times
+    more), and every leader also enrols reps, some of whom become leaders and enrol in turn: the most active
+    lines grow deep. These two rates fall as the organisation fills its market (``market``
+    active members): word of mouth runs out of people to tell.
     """
     code = {r: i for i, r in enumerate(ROLE_CODES)}
     keys = ("rep", "change", "left", "leader", "effort")
