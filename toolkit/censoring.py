@@ -130,11 +130,10 @@ ORDINAL_PERIODS = ("W", "M", "Q", "Y")
 
 def check_period(period: str, allowed=tuple(CALENDAR_PERIODS)) -> CalendarPeriod:
     """The :class:`CalendarPeriod` for ``period``; a ValueError listing the ``allowed`` ones."""
-    code = period.upper() if isinstance(period, str) else period
-    if code not in allowed:
+    if not isinstance(period, str) or period not in allowed:
         valid = ", ".join(f"{k!r} ({CALENDAR_PERIODS[k].description})" for k in allowed)
         raise ValueError(f"period must be one of {valid}; got {period!r}")
-    return CALENDAR_PERIODS[code]
+    return CALENDAR_PERIODS[period]
 
 
 def period_ordinal(col: str, period: str) -> nw.Expr:

@@ -75,7 +75,8 @@ def conversion_trend(
     """
     if isinstance(window, (list, tuple)):
         raise ValueError("conversion_trend takes one window, not per-step windows")
-    calendar = check_period(period)
+    # the letter in either case, as conversion_trend always took it
+    calendar = check_period(period.upper() if isinstance(period, str) else period)
     check_alpha(alpha)
     by_cols = _by_list(by)
     entry = f"entry_{calendar.word}"

@@ -11,9 +11,9 @@ from toolkit.lead_quality.aggregate import aggregate_leads
 from toolkit.lead_quality.budget import _check_fitted as _check_fitted  # the budget explorer's
 from toolkit.lead_quality.budget import best_mix, lead_budget
 from toolkit.lead_quality.compare import compare_sources, leads_needed
+from toolkit.lead_quality.design import MIN_EVENTS_PER_TERM
 from toolkit.lead_quality.model import (
     BUDGET_OUTCOMES,
-    MIN_EVENTS_PER_TERM,
     MISSING_LEVEL,
     OUTCOMES,
     LeadQualityModel,

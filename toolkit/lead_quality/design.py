@@ -1,5 +1,5 @@
-"""The design matrix of the lead quality model and the binomial GLM fitted on aggregated counts
-(statsmodels), with the pooled rates per level and their intervals."""
+"""The design matrix of the lead quality model, the binomial GLM fitted on aggregated counts
+(statsmodels) with the pooled rates per level and their intervals, and the checks of a fit."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import pandas as pd
 
 from toolkit.rates import z_value
 from toolkit.schema import LEAD_TYPES
+
+MIN_EVENTS_PER_TERM = 10  # Peduzzi et al. (1996): fewer events per parameter gives unstable fits
 
 
 def _level_order(feature: str, levels) -> list[str]:
@@ -132,3 +134,68 @@ def _pooled_rates(results, X: np.ndarray, weights: np.ndarray, groups: np.ndarra
         else:
             rows.append((g, rate, np.nan, np.nan))
     return pd.DataFrame(rows, columns=["group", "rate", "lower", "upper"]).set_index("group")
+
+
+def _fit_checks(outcome, fitted, X, notes, *, features, window) -> list[tuple[str, str, str, str]]:
+    """What the fit for ``outcome`` cannot be trusted with: levels that convert never or always
+    (perfect separation), no convergence, too few conversions for the number of terms. One
+    ``(kind, check, where, message)`` row per finding."""
+    found = []
+    what = f"became {outcome} within {window.days:g} days" if window.days else f"became {outcome}"
+    separated = False
+    for feature in features:
+        by_level = fitted.groupby(feature)[["trials", f"s_{outcome}"]].sum()
+        for level, (n, s) in by_level.iterrows():
+            if s == 0 or s == n:
+                separated = True
+                direction = "worse" if s == 0 else "better"
+                found.append(
+                    (
+                        "problem",
+                        "perfect separation",
+                        f"{feature}={level}",
+                        f"{feature}={level}: {s:,} of {n:,} leads {what}. With "
+                        f"{'no' if s == 0 else 'only'} conversions the model cannot say how much "
+                        f"{direction} this level is (its odds ratio runs off towards "
+                        f"{'zero' if s == 0 else 'infinity'} and its interval means nothing). "
+                        "Gather more leads of this kind or merge it with a similar level.",
+                    )
+                )
+    if "separation" in notes and not separated:
+        found.append(
+            (
+                "problem",
+                "perfect separation",
+                "model",
+                "Some combination of the terms predicts conversion perfectly (perfect "
+                "separation): at least one coefficient runs off towards zero or infinity "
+                "odds and its interval means nothing. Use fewer features or merge sparse "
+                "levels.",
+            )
+        )
+    if "convergence" in notes:
+        found.append(
+            (
+                "problem",
+                "no convergence",
+                "model",
+                "The fit did not converge; treat the coefficients as unreliable.",
+            )
+        )
+    s = int(fitted[f"s_{outcome}"].sum())
+    n = int(fitted["trials"].sum())
+    events = min(s, n - s)
+    terms = X.shape[1]
+    if events < MIN_EVENTS_PER_TERM * terms:
+        found.append(
+            (
+                "problem",
+                "too few conversions",
+                "model",
+                f"Too few conversions for a stable fit: {s:,} of {n:,} leads {what}, for "
+                f"{terms} term(s); a common rule of thumb asks for at least "
+                f"{MIN_EVENTS_PER_TERM} per term ({MIN_EVENTS_PER_TERM * terms:,} here). The "
+                "estimates and their intervals may be unreliable: use fewer features or more leads.",
+            )
+        )
+    return found

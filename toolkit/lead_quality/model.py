@@ -36,6 +36,7 @@ from toolkit.lead_quality.aggregate import _base_columns, aggregate_leads
 from toolkit.lead_quality.design import (
     _aliased_terms,
     _Design,
+    _fit_checks,
     _glm_fit,
     _level_order,
     _pooled_rates,
@@ -46,7 +47,6 @@ OUTCOMES = tuple(s for s in STAGES if s != "contact")
 
 BUDGET_OUTCOMES = ("customer", "rep", "leader")
 
-MIN_EVENTS_PER_TERM = 10  # Peduzzi et al. (1996): fewer events per parameter gives unstable fits
 
 MISSING_LEVEL = "(missing)"
 
@@ -291,76 +291,13 @@ class LeadQualityModel:
             s = fitted[f"s_{outcome}"].to_numpy()
             n = fitted["trials"].to_numpy()
             results, notes = _glm_fit(X, s, n)
-            found = self._model_checks(outcome, fitted, X, notes)
+            found = _fit_checks(
+                outcome, fitted, X, notes, features=self._features, window=self._window
+            )
             if checks:
                 self._checks.extend(found)
             self._fits[outcome] = (results, found)
         return self._fits[outcome][0]
-
-    def _model_checks(self, outcome, fitted, X, notes) -> list[tuple[str, str, str, str]]:
-        found = []
-        what = (
-            f"became {outcome} within {self._window.days:g} days"
-            if self._window.days
-            else f"became {outcome}"
-        )
-        separated = False
-        for feature in self._features:
-            by_level = fitted.groupby(feature)[["trials", f"s_{outcome}"]].sum()
-            for level, (n, s) in by_level.iterrows():
-                if s == 0 or s == n:
-                    separated = True
-                    direction = "worse" if s == 0 else "better"
-                    found.append(
-                        (
-                            "problem",
-                            "perfect separation",
-                            f"{feature}={level}",
-                            f"{feature}={level}: {s:,} of {n:,} leads {what}. With "
-                            f"{'no' if s == 0 else 'only'} conversions the model cannot say how much "
-                            f"{direction} this level is (its odds ratio runs off towards "
-                            f"{'zero' if s == 0 else 'infinity'} and its interval means nothing). "
-                            "Gather more leads of this kind or merge it with a similar level.",
-                        )
-                    )
-        if "separation" in notes and not separated:
-            found.append(
-                (
-                    "problem",
-                    "perfect separation",
-                    "model",
-                    "Some combination of the terms predicts conversion perfectly (perfect "
-                    "separation): at least one coefficient runs off towards zero or infinity "
-                    "odds and its interval means nothing. Use fewer features or merge sparse "
-                    "levels.",
-                )
-            )
-        if "convergence" in notes:
-            found.append(
-                (
-                    "problem",
-                    "no convergence",
-                    "model",
-                    "The fit did not converge; treat the coefficients as unreliable.",
-                )
-            )
-        s = int(fitted[f"s_{outcome}"].sum())
-        n = int(fitted["trials"].sum())
-        events = min(s, n - s)
-        terms = X.shape[1]
-        if events < MIN_EVENTS_PER_TERM * terms:
-            found.append(
-                (
-                    "problem",
-                    "too few conversions",
-                    "model",
-                    f"Too few conversions for a stable fit: {s:,} of {n:,} leads {what}, for "
-                    f"{terms} term(s); a common rule of thumb asks for at least "
-                    f"{MIN_EVENTS_PER_TERM} per term ({MIN_EVENTS_PER_TERM * terms:,} here). The "
-                    "estimates and their intervals may be unreliable: use fewer features or more leads.",
-                )
-            )
-        return found
 
     # ---------------------------------------------------------------- results
     @property
