@@ -11,7 +11,14 @@ import numpy as np
 import pandas as pd
 
 from toolkit.censoring import parse_duration
-from toolkit.schema import CHECK_HINT, EXAMPLES_SHOWN, CRMData, DataError, sponsor_loops
+from toolkit.schema import (
+    CHECK_HINT,
+    EXAMPLES_SHOWN,
+    CRMData,
+    DataError,
+    missing_piece,
+    sponsor_loops,
+)
 
 MEMBER_COLUMNS = ("member_id", "sponsor_id", "joined_at")
 
@@ -32,6 +39,8 @@ def _genealogy(members: pd.DataFrame, as_of=None, orders=None) -> dict:
     if not isinstance(members, pd.DataFrame):
         raise DataError(f"members: expected a pandas DataFrame, got {type(members).__name__}")
     missing = [c for c in MEMBER_COLUMNS if c not in members.columns]
+    if missing == ["sponsor_id"]:
+        raise DataError(missing_piece("members", missing))
     if missing:
         raise DataError(
             f"members: missing required column(s) {missing}; columns present: {list(members.columns)}; "

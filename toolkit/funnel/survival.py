@@ -20,7 +20,7 @@ from toolkit.funnel._plan import (
     _lead_columns,
     _wrap_inputs,
 )
-from toolkit.funnel.steps import parse_steps
+from toolkit.funnel.steps import check_stages_present, parse_steps
 from toolkit.rates import check_alpha, z_value
 
 
@@ -92,6 +92,7 @@ def time_to_convert(events, from_step, to_step, *, by=None, leads=None, as_of=No
     steps = parse_steps([from_step, to_step])
     by_cols = _by_list(by)
     _, ev, ld = _wrap_inputs(events, leads, _lead_columns(by_cols, leads))
+    check_stages_present(steps, ev)
     as_of_dt = resolve_as_of(as_of, ev, ["at"])
     ev = ev.filter(nw.col("at") <= as_of_dt)
     start = (
