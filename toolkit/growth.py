@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit import recruiting
-from toolkit.schema import CUSTOMER_ROLES, REP_ROLES, CRMData, DataError
+from toolkit.schema import CUSTOMER_ROLES, NOT_SHOWN, REP_ROLES, CRMData, DataError
 
 #: Columns of :func:`project_growth` and of ``GrowthSimulation.paths`` (after run, month).
 PATH_COLUMNS = (
@@ -224,7 +224,7 @@ class GrowthParams:
         )
 
     def _repr_html_(self) -> str:
-        return "<p><b>GrowthParams</b></p>" + self.summary.to_html()
+        return "<p><b>GrowthParams</b></p>" + self.summary.to_html(na_rep=NOT_SHOWN)
 
 
 PARAM_NAMES = tuple(f.name for f in fields(GrowthParams) if f.name != "fit")
@@ -810,7 +810,7 @@ class GrowthSimulation:
     def _repr_html_(self) -> str:
         return (
             f"<p><b>GrowthSimulation</b>: {self.runs:,} runs x {self.months} months</p>"
-            + self.summary.to_html(float_format=lambda v: f"{v:,.1f}")
+            + self.summary.to_html(float_format=lambda v: f"{v:,.1f}", na_rep=NOT_SHOWN)
         )
 
 
@@ -1154,7 +1154,9 @@ class RecruitmentFit:
         self.__dict__.update(values)
 
     def _repr_html_(self) -> str:
-        return f"<p><b>RecruitmentFit</b> ({self.model_})</p>" + self.summary.to_html()
+        return f"<p><b>RecruitmentFit</b> ({self.model_})</p>" + self.summary.to_html(
+            na_rep=NOT_SHOWN
+        )
 
     def __repr__(self) -> str:
         return f"RecruitmentFit(model={self.model_!r}, reps={self.reps_})"

@@ -43,6 +43,7 @@ CUSTOMER_ROLES = ("retail_customer", "preferred_customer")
 REP_ROLES = ("retailer", "business_builder", "leader")
 
 EXAMPLES_SHOWN = 5
+NOT_SHOWN = "—"  # how a table on a page shows a value that is not there (never "NaN")
 CHECK_HINT = "run `python -m toolkit check EXPORT_FOLDER` to propose a mapping from the headers"
 
 
@@ -232,16 +233,21 @@ class CRMData:
             return False
         return column is None or column in frame.columns
 
+    def lacks(self, table: str, *columns: str) -> str | None:
+        """What is missing of ``table`` (with rows) and ``columns``, and what it would show, as
+        a sentence; None when nothing is."""
+        if not self.has(table):
+            return missing_piece(table)
+        absent = [c for c in columns if c not in getattr(self, table).columns]
+        return missing_piece(table, absent) if absent else None
+
     def require(self, table: str, *columns: str) -> pd.DataFrame:
         """``table`` when the export has it with rows and ``columns``; otherwise a
         :class:`DataError` saying what is missing and what it would show."""
-        if not self.has(table):
-            raise DataError(missing_piece(table))
-        frame = getattr(self, table)
-        absent = [c for c in columns if c not in frame.columns]
-        if absent:
-            raise DataError(missing_piece(table, absent))
-        return frame
+        gap = self.lacks(table, *columns)
+        if gap:
+            raise DataError(gap)
+        return getattr(self, table)
 
     @property
     def summary(self) -> pd.DataFrame:

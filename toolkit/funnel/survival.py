@@ -22,6 +22,7 @@ from toolkit.funnel._plan import (
 )
 from toolkit.funnel.steps import check_stages_present, parse_steps
 from toolkit.rates import check_alpha, z_value
+from toolkit.schema import NOT_SHOWN
 
 
 @dataclass
@@ -56,7 +57,7 @@ class TimeToConvert:
 
     def _repr_html_(self) -> str:
         head = f"<p><b>Time to convert</b> from {self.from_step} to {self.to_step} (Kaplan-Meier, censored at as_of)</p>"
-        return head + self.summary.to_html(index=False)
+        return head + self.summary.to_html(index=False, na_rep=NOT_SHOWN)
 
 
 def time_to_convert(events, from_step, to_step, *, by=None, leads=None, as_of=None, alpha=0.05):
