@@ -106,3 +106,15 @@ def test_computations_needing_a_missing_piece_say_what_it_would_show(tiny):
     for run, message in cases:
         with pytest.raises(toolkit.DataError, match=message):
             run()
+
+
+def test_the_tour_picks_steps_and_comparisons_from_the_export(tiny, clicks, capsys):
+    from toolkit import tour
+
+    assert tour.funnel_steps(tiny) == ("contact", "lead", "prospect", "customer")
+    own = replace(tiny, events=clicks, leads=tiny.leads.head(0))
+    assert tour.funnel_steps(own) == ("catalog", "cart", "purchase")  # most reached first
+    assert tour.funnel_steps(replace(own, stages=("cart", "catalog"))) == ("cart", "catalog")
+    assert tour.pick(tiny, "source", ("seminar", "broker")) == ["seminar", "broker"]
+    assert tour.pick(tiny, "source", ("online_ad", "broker")) == ["broker", "seminar"]
+    assert "no source 'online_ad'" in capsys.readouterr().out
