@@ -20,6 +20,7 @@ from toolkit.growth.projection import (
     _warm_market_factor,
     project_growth,
 )
+from toolkit.schema import NOT_SHOWN
 
 #: The most rows ``GrowthSimulation.paths`` may hold (runs x (months + 1)).
 MAX_PATH_ROWS = 20_000_000
@@ -616,7 +617,7 @@ class GrowthSimulation:
     def _repr_html_(self) -> str:
         return (
             f"<p><b>GrowthSimulation</b>: {self.runs:,} runs x {self.months} months</p>"
-            + self.summary.to_html(float_format=lambda v: f"{v:,.1f}")
+            + self.summary.to_html(float_format=lambda v: f"{v:,.1f}", na_rep=NOT_SHOWN)
         )
 
 
