@@ -17,6 +17,8 @@ from toolkit.cohorts._cells import (
     _check_period,
     _flag,
     _order_problems,
+    _ordinals,
+    _plain_pandas,
     _prepare,
 )
 from toolkit.cohorts.transitions import _role_spells
@@ -24,6 +26,8 @@ from toolkit.frames import collect, from_native, hand_off, to_kind
 from toolkit.rates import check_alpha, z_value
 from toolkit.schema import CUSTOMER_ROLES, REP_ROLES, ROLES
 
+# pandas' group-by as the engine's plan on pandas runs it (missing keys form groups)
+_GROUPS = {"sort": False, "dropna": False, "observed": True}
 # the open ends of a member's first and last role spell, as period ordinals
 _ALL_TIME = (-(2**40), 2**40)
 
@@ -107,7 +111,21 @@ def member_mix(
         return to_kind(_empty_mix(columns), like)
 
     now = period_ordinal_of(as_of, period)
-    if role_history is None:
+    roles_held = None
+    native = _plain_pandas(members_nw)
+    if native is not None and _plain_pandas(orders_nw) is None:
+        native = None  # the numpy route takes both tables or neither
+    if native is not None and role_history is None:
+        spans = pd.DataFrame(
+            {
+                "role": native["role"].to_numpy(),
+                "_join": _ordinals(native["joined_at"], period),
+                "_left": _ordinals(native["left_at"], period),
+            }
+        )
+        spans = spans.groupby(["role", "_join", "_left"], **_GROUPS).size()
+        spans = spans.rename("_n").reset_index()
+    elif role_history is None:
         people = members_nw.select(
             nw.col("role"),
             period_ordinal("joined_at", period).alias("_join"),
@@ -135,56 +153,12 @@ def member_mix(
 
     # orders per member and period, then per role: members ordering, amount, volume, and the
     # per-member sums of squares the share's interval needs
-    per_member = (
-        orders_nw.select(
-            nw.col("member_id"),
-            period_ordinal("ordered_at", period).alias("_p"),
-            nw.col("amount").cast(nw.Float64),
-            nw.col("volume").cast(nw.Float64),
-            nw.col("ordered_at"),
+    if native is not None:
+        cells = _pandas_cells(
+            native, orders_nw.to_native(), period, None if role_history is None else roles_held
         )
-        .group_by("member_id", "_p")
-        .agg(
-            nw.col("amount").sum(),
-            nw.col("volume").sum(),
-            nw.col("ordered_at").min().alias("_first"),
-        )
-    )
-    known = members_nw.select(
-        "member_id",
-        *(["role"] if role_history is None else []),
-        nw.col("joined_at").alias("_joined_at"),
-        _flag(nw.lit(True)).alias("_known"),
-    )
-    cells = per_member.join(known, on="member_id", how="left")
-    if role_history is not None:
-        # the role held at the end of the order's period: the spells cover all time, so each
-        # known member's row meets exactly one (an unknown member's meets none and is kept)
-        spells = roles_held[["member_id", "role", "_from", "_to"]]
-        spells = nw.from_native(to_kind(spells, orders_nw))
-        in_spell = (nw.col("_from") <= nw.col("_p")) & (nw.col("_p") < nw.col("_to"))
-        cells = cells.join(spells, on="member_id", how="left").filter(
-            nw.col("_from").is_null() | in_spell
-        )
-    cells = (
-        cells.with_columns(
-            (nw.col("volume") ** 2).alias("_vsq"),
-            _flag(nw.col("_first") < nw.col("_joined_at")).alias("_early"),
-            _flag(nw.col("_known").is_null()).alias("_unknown"),
-            nw.lit(1).alias("ordering"),
-        )
-        .group_by("role", "_p")
-        .agg(
-            nw.col("ordering").sum(),
-            nw.col("amount").sum(),
-            nw.col("volume").sum(),
-            nw.col("_vsq").sum(),
-            nw.col("_early").sum(),
-            nw.col("_unknown").sum(),
-        )
-        .with_columns(nw.col("ordering", "_early", "_unknown").cast(nw.Float64))
-    )
-    cells = collect(cells).to_pandas()
+    else:
+        cells = _engine_cells(members_nw, orders_nw, period, role_history, roles_held)
     if cells["_unknown"].sum() or cells["_early"].sum():
         _order_problems(from_native(members, "members", []), from_native(orders, "orders", []))
     cells = cells[cells["role"].notna()]
@@ -246,6 +220,110 @@ def member_mix(
         grid[col] = grid[col].astype("int64")
     out = grid[columns].reset_index(drop=True)
     return to_kind(out, like)
+
+
+def _engine_cells(members_nw, orders_nw, period, role_history, roles_held) -> pd.DataFrame:
+    """Per role and period ``_p``: members ordering, amount, volume, the per-member sums of
+    squared volume (``_vsq``), orders before joining (``_early``) and orders of unknown
+    members (``_unknown``), by the input's engine."""
+    per_member = (
+        orders_nw.select(
+            nw.col("member_id"),
+            period_ordinal("ordered_at", period).alias("_p"),
+            nw.col("amount").cast(nw.Float64),
+            nw.col("volume").cast(nw.Float64),
+            nw.col("ordered_at"),
+        )
+        .group_by("member_id", "_p")
+        .agg(
+            nw.col("amount").sum(),
+            nw.col("volume").sum(),
+            nw.col("ordered_at").min().alias("_first"),
+        )
+    )
+    known = members_nw.select(
+        "member_id",
+        *(["role"] if role_history is None else []),
+        nw.col("joined_at").alias("_joined_at"),
+        _flag(nw.lit(True)).alias("_known"),
+    )
+    cells = per_member.join(known, on="member_id", how="left")
+    if role_history is not None:
+        # the role held at the end of the order's period: the spells cover all time, so each
+        # known member's row meets exactly one (an unknown member's meets none and is kept)
+        spells = roles_held[["member_id", "role", "_from", "_to"]]
+        spells = nw.from_native(to_kind(spells, orders_nw))
+        in_spell = (nw.col("_from") <= nw.col("_p")) & (nw.col("_p") < nw.col("_to"))
+        cells = cells.join(spells, on="member_id", how="left").filter(
+            nw.col("_from").is_null() | in_spell
+        )
+    cells = (
+        cells.with_columns(
+            (nw.col("volume") ** 2).alias("_vsq"),
+            _flag(nw.col("_first") < nw.col("_joined_at")).alias("_early"),
+            _flag(nw.col("_known").is_null()).alias("_unknown"),
+            nw.lit(1).alias("ordering"),
+        )
+        .group_by("role", "_p")
+        .agg(
+            nw.col("ordering").sum(),
+            nw.col("amount").sum(),
+            nw.col("volume").sum(),
+            nw.col("_vsq").sum(),
+            nw.col("_early").sum(),
+            nw.col("_unknown").sum(),
+        )
+        .with_columns(nw.col("ordering", "_early", "_unknown").cast(nw.Float64))
+    )
+    return collect(cells).to_pandas()
+
+
+def _pandas_cells(members, orders, period, roles_held) -> pd.DataFrame:
+    """:func:`_engine_cells` on plain pandas tables (the numpy route, issue 18): the same
+    joins and groups as the engine's plan on pandas, without building it."""
+    per_member = pd.DataFrame(
+        {
+            "member_id": orders["member_id"].to_numpy(),
+            "_p": _ordinals(orders["ordered_at"], period),
+            "amount": orders["amount"].to_numpy("float64", na_value=np.nan),
+            "volume": orders["volume"].to_numpy("float64", na_value=np.nan),
+            "ordered_at": orders["ordered_at"].to_numpy(),
+        }
+    )
+    per_member = per_member.groupby(["member_id", "_p"], **_GROUPS).agg(
+        amount=("amount", "sum"), volume=("volume", "sum"), _first=("ordered_at", "min")
+    )
+    known = pd.DataFrame(
+        {
+            "member_id": members["member_id"].to_numpy(),
+            **({"role": members["role"].to_numpy()} if roles_held is None else {}),
+            "_joined_at": members["joined_at"].to_numpy(),
+            "_known": 1,
+        }
+    )
+    cells = per_member.reset_index().merge(known, on="member_id", how="left")
+    if roles_held is not None:
+        spells = roles_held[["member_id", "role", "_from", "_to"]]
+        cells = cells.merge(spells, on="member_id", how="left")
+        p = cells["_p"].to_numpy()
+        keep = cells["_from"].isna().to_numpy() | (
+            (cells["_from"].to_numpy() <= p) & (p < cells["_to"].to_numpy())
+        )
+        cells = cells[keep]
+    volume = cells["volume"].to_numpy()
+    frame = pd.DataFrame(
+        {
+            "role": cells["role"].to_numpy(),
+            "_p": cells["_p"].to_numpy(),
+            "ordering": 1.0,
+            "amount": cells["amount"].to_numpy(),
+            "volume": volume,
+            "_vsq": volume**2,
+            "_early": (cells["_first"] < cells["_joined_at"]).to_numpy(dtype="float64"),
+            "_unknown": cells["_known"].isna().to_numpy(dtype="float64"),
+        }
+    )
+    return frame.groupby(["role", "_p"], **_GROUPS).sum().reset_index()
 
 
 def _share_interval(per_period: pd.DataFrame, alpha: float):
