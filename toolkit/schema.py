@@ -797,7 +797,9 @@ def check_frame(frame, table: str, columns):
         if not count:
             continue
         name = check.column
-        first = _collect(frame.filter(check.bad).select(shown_id, name).head(EXAMPLES_SHOWN))
+        # an empty id is shown by its own column: select it once (a doubled column is a crash)
+        shown = list(dict.fromkeys((shown_id, name)))
+        first = _collect(frame.filter(check.bad).select(*shown).head(EXAMPLES_SHOWN))
         values = first[name].to_list()
         seen = ", ".join(map(repr, dict.fromkeys(values)))
         lines.append(

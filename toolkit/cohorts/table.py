@@ -188,7 +188,9 @@ def cohort_table(
                 "_left_period": _ordinals(native["left_at"], period) - cohort,
             }
         )
-        left = people.groupby(by + ["_cohort", "_left_period"], dropna=False, sort=False, observed=True)
+        left = people.groupby(
+            by + ["_cohort", "_left_period"], dropna=False, sort=False, observed=True
+        )
         left = left.size().rename("_n").reset_index()
     else:
         people = _member_periods(members_nw, by, period)
