@@ -22,6 +22,7 @@ from toolkit.cohorts._cells import (
     _prepare,
 )
 from toolkit.cohorts.transitions import _role_spells
+from toolkit.fastpath import is_numpy_time
 from toolkit.frames import collect, from_native, hand_off, to_kind
 from toolkit.rates import check_alpha, z_value
 from toolkit.schema import CUSTOMER_ROLES, REP_ROLES, ROLES
@@ -113,8 +114,13 @@ def member_mix(
     now = period_ordinal_of(as_of, period)
     roles_held = None
     native = _plain_pandas(members_nw)
-    if native is not None and _plain_pandas(orders_nw) is None:
-        native = None  # the numpy route takes both tables or neither
+    orders_native = _plain_pandas(orders_nw)
+    if native is not None and (
+        orders_native is None
+        or not all(is_numpy_time(native[c]) for c in ("joined_at", "left_at"))
+        or not is_numpy_time(orders_native["ordered_at"])
+    ):
+        native = None  # the numpy route takes both tables, with numpy times, or neither
     if native is not None and role_history is None:
         spans = pd.DataFrame(
             {
@@ -155,11 +161,11 @@ def member_mix(
     # per-member sums of squares the share's interval needs
     if native is not None:
         cells = _pandas_cells(
-            native, orders_nw.to_native(), period, None if role_history is None else roles_held
+            native, orders_native, period, None if role_history is None else roles_held
         )
     else:
         cells = _engine_cells(members_nw, orders_nw, period, role_history, roles_held)
-    if cells["_unknown"].sum() or cells["_early"].sum():
+    if cells is None or cells["_unknown"].sum() or cells["_early"].sum():
         _order_problems(from_native(members, "members", []), from_native(orders, "orders", []))
     cells = cells[cells["role"].notna()]
     cells["_p"] = cells["_p"].astype("int64")
@@ -278,52 +284,66 @@ def _engine_cells(members_nw, orders_nw, period, role_history, roles_held) -> pd
     return collect(cells).to_pandas()
 
 
-def _pandas_cells(members, orders, period, roles_held) -> pd.DataFrame:
-    """:func:`_engine_cells` on plain pandas tables (the numpy route, issue 18): the same
-    joins and groups as the engine's plan on pandas, without building it."""
-    per_member = pd.DataFrame(
+def _pandas_cells(members, orders, period, roles_held) -> pd.DataFrame | None:
+    """:func:`_engine_cells` on plain pandas tables (the numpy route, issue 18), through
+    integer keys: each order's member as a position in ``members`` (unique ids, checked
+    before), its role from the member's spell at the order's period. The groups and their
+    order are the engine plan's on pandas (first appearance, pandas' sums), so the numbers
+    are the same to the last bit. None when an order is of an unknown member or before its
+    member joined: the caller's :func:`_order_problems` names those."""
+    pos = pd.Index(members["member_id"]).get_indexer(orders["member_id"])
+    ordered = orders["ordered_at"].to_numpy()
+    known = pos >= 0
+    if not known.all() or (ordered < members["joined_at"].to_numpy()[pos]).any():
+        return None
+    p = period_ordinals(orders["ordered_at"], period)
+    lo = int(p.min()) - 1 if len(p) else 0
+    if roles_held is None:
+        role_code, role_names = pd.factorize(members["role"])
+        role = role_code[pos]
+    else:
+        # the spell holding at p: the member's last spell from at or before p (they cover
+        # all time without overlapping); spells are keyed by member position, then start
+        role_code, role_names = pd.factorize(roles_held["role"])
+        start = roles_held["_from"].to_numpy()
+        lo = min(lo, int(start[start > _ALL_TIME[0]].min(initial=lo)) - 1)
+        start = np.where(start == _ALL_TIME[0], lo, start) - lo
+        width = int(max(start.max(initial=0), (p - lo).max(initial=0))) + 1
+        key = pd.Index(members["member_id"]).get_indexer(roles_held["member_id"]) * width + start
+        order = np.argsort(key, kind="stable")
+        found = np.searchsorted(key[order], pos * width + (p - lo), side="right") - 1
+        role = role_code[order[found]]
+    span = int(p.max()) - lo + 1 if len(p) else 1
+    # per member and period, in order of first appearance (the engine's group-by)
+    group, _ = pd.factorize(pos * span + (p - lo))
+    values = pd.DataFrame(
         {
-            "member_id": orders["member_id"].to_numpy(),
-            "_p": _ordinals(orders["ordered_at"], period),
             "amount": orders["amount"].to_numpy("float64", na_value=np.nan),
             "volume": orders["volume"].to_numpy("float64", na_value=np.nan),
-            "ordered_at": orders["ordered_at"].to_numpy(),
         }
     )
-    per_member = per_member.groupby(["member_id", "_p"], **_GROUPS).agg(
-        amount=("amount", "sum"), volume=("volume", "sum"), _first=("ordered_at", "min")
-    )
-    known = pd.DataFrame(
+    per_member = values.groupby(group, sort=False).sum()
+    first = np.full(len(per_member), len(p))
+    np.minimum.at(first, group, np.arange(len(p)))
+    role, p = role[first], p[first]
+    volume = per_member["volume"].to_numpy()
+    per_member = pd.DataFrame(
         {
-            "member_id": members["member_id"].to_numpy(),
-            **({"role": members["role"].to_numpy()} if roles_held is None else {}),
-            "_joined_at": members["joined_at"].to_numpy(),
-            "_known": 1,
-        }
-    )
-    cells = per_member.reset_index().merge(known, on="member_id", how="left")
-    if roles_held is not None:
-        spells = roles_held[["member_id", "role", "_from", "_to"]]
-        cells = cells.merge(spells, on="member_id", how="left")
-        p = cells["_p"].to_numpy()
-        keep = cells["_from"].isna().to_numpy() | (
-            (cells["_from"].to_numpy() <= p) & (p < cells["_to"].to_numpy())
-        )
-        cells = cells[keep]
-    volume = cells["volume"].to_numpy()
-    frame = pd.DataFrame(
-        {
-            "role": cells["role"].to_numpy(),
-            "_p": cells["_p"].to_numpy(),
             "ordering": 1.0,
-            "amount": cells["amount"].to_numpy(),
+            "amount": per_member["amount"].to_numpy(),
             "volume": volume,
             "_vsq": volume**2,
-            "_early": (cells["_first"] < cells["_joined_at"]).to_numpy(dtype="float64"),
-            "_unknown": cells["_known"].isna().to_numpy(dtype="float64"),
         }
-    )
-    return frame.groupby(["role", "_p"], **_GROUPS).sum().reset_index()
+    )[role >= 0]
+    role, p = role[role >= 0], p[role >= 0]
+    cell, _ = pd.factorize(role * span + (p - lo))
+    cells = per_member.groupby(cell, sort=False).sum()
+    first = np.full(len(cells), len(p))
+    np.minimum.at(first, cell, np.arange(len(p)))
+    cells.insert(0, "_p", p[first])
+    cells.insert(0, "role", role_names.take(role[first]).array)
+    cells["_early"] = cells["_unknown"] = 0.0
+    return cells.reset_index(drop=True)
 
 
 def _share_interval(per_period: pd.DataFrame, alpha: float):
