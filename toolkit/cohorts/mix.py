@@ -146,7 +146,8 @@ def member_mix(
     if spans.empty:
         return to_kind(_empty_mix(columns), like)
     ordinals = np.arange(int(spans["_join"].min()), now + 1)
-    roles = [r for r in ROLES if r in set(spans["role"])] + sorted(set(spans["role"]) - set(ROLES))
+    present = set(spans["role"].unique())  # once: a set per role scanned the rows each time
+    roles = [r for r in ROLES if r in present] + sorted(present - set(ROLES))
     grid = pd.MultiIndex.from_product([ordinals, roles], names=["_p", "role"]).to_frame(index=False)
     # members at the end of period p: joined by p and not left by its end (left in a later period)
     counts = np.zeros(len(grid))
@@ -375,7 +376,12 @@ def _roles_by_period(members_nw, role_history, period: str) -> pd.DataFrame:
     every order finds its spell), ``_join`` .. ``_left`` - 1 the periods the member counts in
     that role (``_left`` NaN while it lasts). Several changes within one period: the last wins.
     """
-    people = collect(members_nw.select("member_id", "role", "joined_at", "left_at")).to_pandas()
+    wanted = ["member_id", "role", "joined_at", "left_at"]
+    native = _plain_pandas(members_nw)
+    if native is not None:
+        people = native[wanted]
+    else:
+        people = collect(members_nw.select(*wanted)).to_pandas()
     spells = _role_spells(people, role_history)
     spells["_from"] = period_ordinals(spells["from_at"], period)
     spells = spells.drop_duplicates(["member_id", "_from"], keep="last")
