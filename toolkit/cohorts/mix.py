@@ -124,7 +124,7 @@ def member_mix(
     if native is not None and role_history is None:
         spans = pd.DataFrame(
             {
-                "role": native["role"].to_numpy(),
+                "role": native["role"].array,
                 "_join": _ordinals(native["joined_at"], period),
                 "_left": _ordinals(native["left_at"], period),
             }

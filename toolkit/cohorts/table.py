@@ -183,7 +183,7 @@ def cohort_table(
         cohort = _ordinals(native["joined_at"], period)
         people = pd.DataFrame(
             {
-                **{c: native[c].to_numpy() for c in by},
+                **{c: native[c].array for c in by},
                 "_cohort": cohort,
                 "_left_period": _ordinals(native["left_at"], period) - cohort,
             }
