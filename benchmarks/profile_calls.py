@@ -3,6 +3,11 @@ call tree of ``--repeat`` warm calls on the bundled sample, the top lines of eac
 
     .venv/bin/python benchmarks/profile_calls.py                # all five, 20 calls each
     .venv/bin/python benchmarks/profile_calls.py --only funnel --depth 30
+    .venv/bin/python benchmarks/profile_calls.py --only check_frame --engine   # the engine route
+
+Besides the five calls, ``check_frame(events)`` and ``check_frame(leads)``: the cheap contract
+checks every call runs on frames passed without validate. ``--engine`` switches the numpy
+route off (:data:`toolkit.fastpath.ENABLED`), giving the engine route's profile.
 """
 
 from __future__ import annotations
@@ -15,6 +20,26 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from calls import calls  # noqa: E402
 
+from toolkit import fastpath  # noqa: E402
+
+EVENT_COLUMNS = ("lead_id", "stage", "at")
+LEAD_COLUMNS = ("lead_id", "lead_type", "created_at", "cost")
+
+
+def checks(data) -> dict:
+    """schema.check_frame on the sample's events and leads, as the funnel's route runs it."""
+    import narwhals as nw
+
+    from toolkit.schema import check_frame
+
+    def events():
+        check_frame(nw.from_native(data.events, eager_only=True), "events", EVENT_COLUMNS)
+
+    def leads():
+        check_frame(nw.from_native(data.leads, eager_only=True), "leads", LEAD_COLUMNS)
+
+    return {"check_frame(events)": events, "check_frame(leads)": leads}
+
 
 def main() -> None:
     from pyinstrument import Profiler
@@ -25,9 +50,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--lines", type=int, default=40, help="lines of each tree printed")
     parser.add_argument("--only", default="", help="calls whose name contains this")
+    parser.add_argument("--engine", action="store_true", help="numpy route off")
     args = parser.parse_args()
+    fastpath.ENABLED = not args.engine
     data = toolkit.load_sample()
-    for name, fn in calls(data).items():
+    for name, fn in {**calls(data), **checks(data)}.items():
         if args.only not in name:
             continue
         fn()  # warm

@@ -18,6 +18,10 @@ routes on random data (repeated stages, ties, missing and doubled leads, every t
 Anything else (Polars, DuckDB, Spark, PyArrow, time-zone-aware or Arrow timestamps, a
 missing ``lead_id``, the "strict" and "any" funnel orders) takes the engine route, and so
 does everything when :data:`ENABLED` is False (the tests switch it off to compare).
+
+:data:`ENABLED` also switches the pandas routes of :func:`toolkit.cohort_table` ("active"),
+:func:`toolkit.member_mix` (``toolkit/cohorts``) and of :func:`toolkit.schema.check_frame`'s
+rules (compared with the engine route in the same tests).
 """
 
 from __future__ import annotations

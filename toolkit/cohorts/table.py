@@ -25,6 +25,8 @@ from toolkit.cohorts._cells import (
     _member_periods,
     _order_cells,
     _order_problems,
+    _ordinals,
+    _plain_pandas,
     _prepare,
 )
 from toolkit.frames import collect, from_native, hand_off, require_rows, to_kind, to_pandas
@@ -175,11 +177,28 @@ def cohort_table(
         frames["members"], frames["orders"], by, period, as_of, [value_col] if value_col else []
     )
 
-    people = _member_periods(members_nw, by, period)
+    native = _plain_pandas(members_nw) if metric == "active" else None
+    if native is not None:
+        # the numpy route (issue 18): the same groups as the engine's, built by pandas
+        cohort = _ordinals(native["joined_at"], period)
+        people = pd.DataFrame(
+            {
+                **{c: native[c].array for c in by},
+                "_cohort": cohort,
+                "_left_period": _ordinals(native["left_at"], period) - cohort,
+            }
+        )
+        left = people.groupby(
+            by + ["_cohort", "_left_period"], dropna=False, sort=False, observed=True
+        )
+        left = left.size().rename("_n").reset_index()
+    else:
+        people = _member_periods(members_nw, by, period)
+        if metric == "active":
+            left = collect(
+                people.group_by(*by, "_cohort", "_left_period").agg(nw.len().alias("_n"))
+            ).to_pandas()
     if metric == "active":
-        left = collect(
-            people.group_by(*by, "_cohort", "_left_period").agg(nw.len().alias("_n"))
-        ).to_pandas()
         sizes = (
             left.groupby(by + ["_cohort"], dropna=False, sort=True)["_n"]
             .sum()
