@@ -791,7 +791,7 @@ class Check(NamedTuple):
     """One contract rule as a Narwhals expression of the offending rows (any engine)."""
 
     column: str
-    kind: str  # "required", "vocabulary", "minimum" or "finite"
+    kind: str  # "required", "vocabulary", "spaces", "minimum" or "finite"
     what: str  # how a problem line words it; "{seen}" stands for the offending values
     bad: Any  # narwhals.Expr
 
@@ -819,7 +819,7 @@ def contract_checks(table: str, columns, dtypes: dict) -> list[Check]:
             what = (
                 "with spaces around the value ({seen}); strip them or map them in crm_mapping.toml"
             )
-            out.append(Check(col.name, "vocabulary", what, c != c.str.strip_chars()))
+            out.append(Check(col.name, "spaces", what, c != c.str.strip_chars()))
         elif col.kind == "category" and dtypes[col.name] in (nw.String, nw.Categorical):
             what = (
                 f"outside the vocabulary ({{seen}}); valid values: {', '.join(col.values)}; "
@@ -960,6 +960,8 @@ def _pandas_problems(native: pd.DataFrame, spec, rules: list[Check], id_col) -> 
             bad = values.isna()
         elif check.kind == "vocabulary":
             bad = ~(values.isin(list(col.values)) | values.isna())
+        elif check.kind == "spaces":
+            bad = values.str.strip() != values
         elif check.kind == "minimum":
             bad = values < col.minimum
         elif check.kind == "finite":
