@@ -76,7 +76,13 @@ def test_one_table_of_calendar_periods():
 
 # a Sunday evening and the Monday after, across a year end and a leap day, and a mid-week time
 WEEK_STAMPS = pd.to_datetime(
-    ["2023-12-31 23:59", "2024-01-01 00:00", "2024-02-29 12:30", "2024-03-03 08:00", "2025-06-18 00:00"]
+    [
+        "2023-12-31 23:59",
+        "2024-01-01 00:00",
+        "2024-02-29 12:30",
+        "2024-03-03 08:00",
+        "2025-06-18 00:00",
+    ]
 )
 
 
