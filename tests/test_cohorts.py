@@ -846,7 +846,7 @@ def test_revenue_per_member_under_one_dollar_is_drawn_as_money(crm):
 
 def _members(joined_left) -> pd.DataFrame:
     """Members from (joined_at, left_at or None) pairs, all roots."""
-    joined, left = zip(*joined_left)
+    joined, left = zip(*joined_left, strict=True)
     return pd.DataFrame(
         {
             "member_id": [f"M{i}" for i in range(len(joined))],
