@@ -19,7 +19,7 @@ from typing import Any
 import narwhals as nw
 import pandas as pd
 
-from toolkit.schema import CHECK_HINT, TABLES, DataError
+from toolkit.schema import CHECK_HINT, OPTIONAL_COLUMNS, TABLES, DataError, missing_piece
 
 # A pandas input whose largest table has at least this many rows is handed to Polars (when it is
 # installed) for the per-row work: pandas in, pandas out, the same numbers. Below it the
@@ -41,6 +41,8 @@ def from_native(obj: Any, table: str, required: Iterable[str]) -> nw.DataFrame |
         ``obj`` is not a dataframe, or lacks some of ``required`` (the message names the table,
         the missing columns and the columns present).
     """
+    if obj is None and table in ("leads", "events", "orders", "role_history"):
+        raise DataError(missing_piece(table))
     try:
         frame = nw.from_native(obj)
     except TypeError as exc:
@@ -49,12 +51,28 @@ def from_native(obj: Any, table: str, required: Iterable[str]) -> nw.DataFrame |
             f"got {type(obj).__name__}"
         ) from exc
     missing = [col for col in required if col not in frame.columns]
+    optional = [col for col in missing if (table, col) in OPTIONAL_COLUMNS]
+    if optional and len(optional) == len(missing):
+        raise DataError(f"{missing_piece(table, optional)}; columns present: {list(frame.columns)}")
     if missing:
         raise DataError(
             f"{table}: missing required column(s) {missing}; columns present: {list(frame.columns)}; "
             f"{CHECK_HINT}"
         )
     return frame
+
+
+def require_rows(obj: Any, table: str) -> None:
+    """A :class:`DataError` saying what is missing and what it would show when ``table`` is
+    None or an eager frame without rows (a lazy one is not counted: that would run a query)."""
+    if obj is None:
+        raise DataError(missing_piece(table))
+    try:
+        frame = nw.from_native(obj)
+    except TypeError:
+        return  # from_native names the type
+    if not isinstance(frame, nw.LazyFrame) and len(frame) == 0:
+        raise DataError(missing_piece(table))
 
 
 def is_lazy(frame: nw.DataFrame | nw.LazyFrame) -> bool:

@@ -18,6 +18,7 @@ from toolkit.schema import (
     CRMData,
     DataError,
     check_frame,
+    missing_piece,
     parse_as_of,
     sponsor_loops,
 )
@@ -41,6 +42,8 @@ def _genealogy(members: pd.DataFrame, as_of=None, orders=None) -> dict:
     if not isinstance(members, pd.DataFrame):
         raise DataError(f"members: expected a pandas DataFrame, got {type(members).__name__}")
     missing = [c for c in MEMBER_COLUMNS if c not in members.columns]
+    if missing == ["sponsor_id"]:
+        raise DataError(missing_piece("members", missing))
     if missing:
         raise DataError(
             f"members: missing required column(s) {missing}; columns present: {list(members.columns)}; "

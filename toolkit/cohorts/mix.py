@@ -22,7 +22,7 @@ from toolkit.cohorts._cells import (
 from toolkit.cohorts.transitions import _role_spells
 from toolkit.frames import collect, from_native, hand_off, to_kind
 from toolkit.rates import check_alpha, z_value
-from toolkit.schema import CUSTOMER_ROLES, REP_ROLES, ROLES
+from toolkit.schema import CUSTOMER_ROLES, REP_ROLES, ROLES, DataError, missing_piece
 
 # the open ends of a member's first and last role spell, as period ordinals
 _ALL_TIME = (-(2**40), 2**40)
@@ -74,7 +74,7 @@ def member_mix(
     _check_period(period)
     check_alpha(alpha)
     if orders is None:
-        raise ValueError("member_mix needs the orders table")
+        raise DataError(missing_piece("orders"))
     like = from_native(members, "members", ["member_id"])
     frames = hand_off(
         {"members": members, "orders": orders},

@@ -27,7 +27,7 @@ from toolkit.cohorts._cells import (
     _order_problems,
     _prepare,
 )
-from toolkit.frames import collect, from_native, hand_off, to_kind, to_pandas
+from toolkit.frames import collect, from_native, hand_off, require_rows, to_kind, to_pandas
 from toolkit.rates import check_alpha, wilson_interval, z_value
 
 METRICS = ("active", "ordering", "revenue", "volume")
@@ -159,8 +159,8 @@ def cohort_table(
         raise ValueError(
             "cumulative applies to ordering, revenue and volume; 'active' is already a state"
         )
-    if metric != "active" and orders is None:
-        raise ValueError(f"metric {metric!r} needs the orders table")
+    if metric != "active":
+        require_rows(orders, "orders")  # without orders a revenue cell would be 0, not unknown
     by = _as_list(by)
     value_col = {"revenue": "amount", "volume": "volume"}.get(metric)
     like = from_native(members, "members", ["member_id"])

@@ -18,7 +18,7 @@ from toolkit.cohorts._cells import (
 )
 from toolkit.frames import collect, from_native
 from toolkit.rates import check_alpha, wilson_interval
-from toolkit.schema import ROLES, Problems, isin
+from toolkit.schema import ROLES, DataError, Problems, isin, missing_piece
 
 
 def _role_spells(people: pd.DataFrame, role_history) -> pd.DataFrame:
@@ -94,9 +94,10 @@ def role_transitions(
     _check_period(period)
     check_alpha(alpha)
     if role_history is None:
-        raise ValueError(
-            "role_transitions needs the role_history table (member_id, role, from_at): the members "
-            "table holds only each member's current role, so a change of role cannot be seen there"
+        raise DataError(
+            f"role_transitions needs the role_history table (member_id, role, from_at): "
+            f"{missing_piece('role_history')}; the members table holds only each member's "
+            "current role, so a change of role cannot be seen there"
         )
     members_nw = from_native(members, "members", ["member_id", "joined_at", "role"])
     people = collect(members_nw.select("member_id", "joined_at", "role")).to_pandas()

@@ -33,8 +33,8 @@ from toolkit.censoring import (
 )
 from toolkit.frames import from_native, hand_off, in_memory, lazy, materialize, to_pandas
 from toolkit.funnel import _fast
-from toolkit.funnel.steps import ORDERS, Step, _parse_windows, parse_steps
-from toolkit.schema import DataError, check_frame
+from toolkit.funnel.steps import ORDERS, Step, _parse_windows, check_stages_present, parse_steps
+from toolkit.schema import OPTIONAL_COLUMNS, DataError, check_frame, missing_piece
 
 # Large pandas inputs handed to Polars are processed from SLICE_FROM events on in at least two
 # slices of leads, of at most SLICE_EVENTS events each: the per-lead aggregation then holds one
@@ -130,6 +130,8 @@ def _lead_columns(by: list[str], leads) -> list[str]:
                 f"by={name!r} is a lead attribute: pass the leads table (leads=data.leads), "
                 "or use an entry period such as 'entry_month'"
             )
+        elif ("leads", name) in OPTIONAL_COLUMNS:
+            raise DataError(f"{missing_piece('leads', [name])}; columns present: {sorted(present)}")
         else:
             raise DataError(
                 f"leads: no column {name!r} to break the funnel down by; columns present: "
@@ -367,6 +369,7 @@ def _step_counts(
         if fast is not None:
             return fast
     like, ev, ld = _wrap_inputs(events, leads, _lead_columns(by, leads))
+    check_stages_present(steps, ev)
     as_of = resolve_as_of(as_of, ev, ["at"])
     listed = [stage for s in steps for stage in s.stages]
     parts = []

@@ -24,8 +24,9 @@ from toolkit.funnel._plan import (
     _lead_columns,
     _wrap_inputs,
 )
-from toolkit.funnel.steps import parse_steps
+from toolkit.funnel.steps import check_stages_present, parse_steps
 from toolkit.rates import check_alpha, z_value
+from toolkit.schema import NOT_SHOWN
 
 
 @dataclass
@@ -60,7 +61,7 @@ class TimeToConvert:
 
     def _repr_html_(self) -> str:
         head = f"<p><b>Time to convert</b> from {self.from_step} to {self.to_step} (Kaplan-Meier, censored at as_of)</p>"
-        return head + self.summary.to_html(index=False)
+        return head + self.summary.to_html(index=False, na_rep=NOT_SHOWN)
 
 
 def time_to_convert(events, from_step, to_step, *, by=None, leads=None, as_of=None, alpha=0.05):
@@ -187,6 +188,7 @@ def _engine_durations(events, leads, steps, by_cols, as_of):
     """Counts per segment, duration (``_us``) and outcome (``_event``): ``_n`` leads, computed
     by the input's engine."""
     _, ev, ld = _wrap_inputs(events, leads, _lead_columns(by_cols, leads))
+    check_stages_present(steps, ev)
     as_of_dt = resolve_as_of(as_of, ev, ["at"])
     ev = ev.filter(nw.col("at") <= as_of_dt)
     start = (

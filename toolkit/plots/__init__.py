@@ -24,6 +24,7 @@ _LAZY = {
     "participant_outcomes": "toolkit.plots.growth_plots",
     "tornado": "toolkit.plots.growth_plots",
     "growth_outlook_figure": "toolkit.plots.growth_plots",
+    "income_outlook_figure": "toolkit.plots.income_explorer_plots",
     "volume_by_level": "toolkit.plots.downline_plots",
     "income_distribution": "toolkit.plots.income_plots",
     "income_by_rank": "toolkit.plots.income_plots",

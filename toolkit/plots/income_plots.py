@@ -17,7 +17,7 @@ import pandas as pd
 from bokeh.models import HoverTool, Label, NumeralTickFormatter, Span
 
 from toolkit.frames import to_pandas
-from toolkit.income.disclosure import MEASURES, _money
+from toolkit.income.disclosure import MEASURES, dollars
 from toolkit.plots.style import INCOMPLETE, OBSERVED, PROJECTED, new_figure, new_source
 
 MEASURE_WORDS = {
@@ -142,7 +142,7 @@ def income_distribution(income, *, column="gross", period=None, fig=None, title=
             Label(
                 x=shown,
                 y=0.97 if name == "median" else 0.90,
-                text=f" {name} {_money(value)}",
+                text=f" {name} {dollars(value)}",
                 text_color=colour,
                 text_font_size="10pt",
             )
@@ -380,9 +380,9 @@ def _money_cell(row, name: str, interval: bool = False) -> str:
     value = row.get(name)
     if value is None or pd.isna(value):
         return NOBODY
-    text = html.escape(_money(float(value)))
+    text = html.escape(dollars(float(value)))
     if interval and pd.notna(row.get(f"{name}_lower")) and pd.notna(row.get(f"{name}_upper")):
-        lo, hi = (html.escape(_money(float(row[f"{name}_{b}"]))) for b in ("lower", "upper"))
+        lo, hi = (html.escape(dollars(float(row[f"{name}_{b}"]))) for b in ("lower", "upper"))
         text += f"<br><small>{lo} to {hi}</small>"
     return text
 
