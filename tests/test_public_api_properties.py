@@ -61,6 +61,7 @@ COMPUTATIONS = {
     "income_disclosure",
     "earnings_claim_check",
     "plan_health",
+    "simulate_income",
 }
 NOT_COMPUTATIONS = {
     "CRMData",
@@ -283,6 +284,8 @@ def test_public_computations_return_or_refuse(
     plan = call("CompensationPlan", getattr(toolkit.CompensationPlan, plan))
     call("commissions", toolkit.commissions, data, plan, period=money_period)
     call("plan_health", toolkit.plan_health, data, plan, period=money_period)
+    if params is not None:
+        call("simulate_income", toolkit.simulate_income, params, plan, months=3, runs=10, seed=1)
     income = call("participant_income", toolkit.participant_income, data, plan, period=money_period)
     if income is not None:
         call("income_disclosure", toolkit.income_disclosure, income, by="rank")
