@@ -844,3 +844,62 @@ def test_revenue_per_member_under_one_dollar_is_drawn_as_money(crm):
     assert all(
         t.endswith("%") for t in shares.select_one({"name": "cohort_heatmap_observed"}).data["text"]
     )
+
+
+def _members(joined_left) -> pd.DataFrame:
+    """Members from (joined_at, left_at or None) pairs, all roots."""
+    joined, left = zip(*joined_left, strict=True)
+    return pd.DataFrame(
+        {
+            "member_id": [f"M{i}" for i in range(len(joined))],
+            "sponsor_id": [None] * len(joined),
+            "joined_at": pd.to_datetime(list(joined)),
+            "role": ["business_builder"] * len(joined),
+            "left_at": pd.to_datetime(list(left)),
+            "lead_id": [None] * len(joined),
+        }
+    )
+
+
+WEEKLY_FEW_LEAVERS = (  # 40 members over 28 weeks, three leavers (issue 13's random world)
+    [("2024-08-12", None)] * 2
+    + [("2024-09-02", None)] * 3
+    + [("2024-10-28", "2024-12-24"), ("2024-10-28", None)]
+    + [("2024-11-04", "2024-12-24")]
+    + [("2024-11-04", None)] * 4
+    + [("2024-11-25", "2025-02-18")]
+    + [("2024-12-30", None)] * 2
+    + [("2025-01-06", None)] * 5
+    + [("2025-01-20", None)] * 3
+    + [("2025-02-03", None)] * 20
+)
+QUARTERLY_ONE_LEAVER = (  # 16 members, one leaver: a fit with no covariance at all
+    [("2024-07-05", "2024-11-10")]
+    + [("2024-07-05", None)] * 2
+    + [("2024-10-05", None)] * 4
+    + [("2025-01-05", None)] * 9
+)
+
+
+@pytest.mark.parametrize(
+    "joined_left, period, as_of",
+    [(WEEKLY_FEW_LEAVERS, "W", "2025-03-05"), (QUARTERLY_ONE_LEAVER, "Q", "2025-04-20")],
+)
+def test_projection_from_a_few_leavers_is_finite_and_wide(joined_left, period, as_of):
+    # trap (issue 13): numpy's "p < 0, p > 1 or p contains NaNs" (both survivals of an extreme
+    # draw underflowed to 0) and statsmodels' "need covariance of parameters" came through
+    import warnings
+
+    from toolkit.cohorts.retention import BoundaryWarning
+
+    table = cohort_table(_members(joined_left), period=period, as_of=t(as_of))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BoundaryWarning)  # said in words; checked elsewhere
+        projected = project_cohorts(table, draws=300)
+    filled = projected[projected["projected"]]
+    assert len(filled) and filled[["rate", "rate_lower", "rate_upper"]].notna().all().all()
+    assert filled["rate_lower"].ge(0).all() and filled["rate_upper"].le(1).all()
+    # (a cohort of one or two survivors has a count interval that need not hold the mean)
+    assert (filled["rate_lower"] <= filled["rate_upper"]).all()
+    wide = filled["rate_upper"] - filled["rate_lower"]
+    assert wide.max() > 0.3  # three leavers in 40 pin nothing down: the intervals say so

@@ -3,6 +3,7 @@ caller's kind, durations and calendar periods (toolkit.frames, toolkit.censoring
 
 from __future__ import annotations
 
+import narwhals as nw
 import pandas as pd
 import pytest
 
@@ -71,6 +72,41 @@ def test_one_table_of_calendar_periods():
         censoring.check_period("D", censoring.ORDINAL_PERIODS)
     with pytest.raises(ValueError, match="got 'm'"):
         censoring.check_period("m")  # the letter as documented, not a guess
+
+
+# a Sunday evening and the Monday after, across a year end and a leap day, and a mid-week time
+WEEK_STAMPS = pd.to_datetime(
+    [
+        "2023-12-31 23:59",
+        "2024-01-01 00:00",
+        "2024-02-29 12:30",
+        "2024-03-03 08:00",
+        "2025-06-18 00:00",
+    ]
+)
+
+
+@pytest.mark.parametrize("period", ["D", "W", "M", "Q", "Y"])
+def test_truncate_to_calendar_periods_on_every_engine(engine, period):
+    # trap (issues 12/13): Narwhals' dt.truncate has no weeks ("1w": invalid every string)
+    from conftest import to_engine, to_pandas
+
+    frame = nw.from_native(to_engine(pd.DataFrame({"t": WEEK_STAMPS}), engine))
+    got = to_pandas(frame.select(censoring.truncate("t", period)).to_native())["t"]
+    ref = WEEK_STAMPS.to_period({"W": "W-SUN"}.get(period, period)).start_time
+    assert pd.to_datetime(got).dt.tz_localize(None).tolist() == ref.tolist()
+
+
+@pytest.mark.spark
+def test_truncate_to_weeks_on_pyspark(spark):
+    # Narwhals' dt.weekday counts Sunday as 0 on PySpark: the weeks do not rest on it
+    from conftest import to_pandas
+
+    frame = nw.from_native(spark.createDataFrame(pd.DataFrame({"t": WEEK_STAMPS})))
+    out = frame.select(nw.col("t"), censoring.truncate("t", "W").alias("week")).to_native()
+    got = to_pandas(out).sort_values("t")["week"]
+    ref = WEEK_STAMPS.to_period("W-SUN").start_time
+    assert pd.to_datetime(got).dt.tz_localize(None).tolist() == ref.tolist()
 
 
 def test_offsets_keep_whole_days_and_sub_day_windows():

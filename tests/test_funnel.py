@@ -87,6 +87,31 @@ def test_entry_periods(tiny, engine, by):
     assert col(first, "reached") == [2, 1, 1]
 
 
+def _by_week(frame: pd.DataFrame, day: str, week: str, keys, counts) -> pd.DataFrame:
+    """A table by day summed into weeks from Monday (the pandas reference for weekly tables)."""
+    out = frame.assign(**{week: pd.to_datetime(frame[day]).dt.to_period("W-SUN").dt.start_time})
+    return out.groupby([week, *keys], as_index=False)[counts].sum()
+
+
+@pytest.mark.parametrize("kind", ["created", "entry"])
+def test_weekly_funnel_on_every_engine_equals_the_pandas_weeks(small_world, engine, kind):
+    # trap (issues 12/13): by="entry_week" raised "Invalid every string: 1w" on every engine
+    data = small_world
+    kw = dict(steps=STEPS4[:3], as_of=data.as_of)
+    daily = table(data.events, by=f"{kind}_day", leads=data.leads, **kw)
+    ref = _by_week(daily, f"{kind}_day", f"{kind}_week", ["step_index"], ["reached"])
+    got = table(
+        to_engine(data.events, engine),
+        by=f"{kind}_week",
+        leads=to_engine(data.leads, engine),
+        **kw,
+    )
+    got[f"{kind}_week"] = pd.to_datetime(got[f"{kind}_week"]).dt.tz_localize(None)
+    got = got.sort_values([f"{kind}_week", "step_index"]).reset_index(drop=True)
+    assert pd.to_datetime(got[f"{kind}_week"]).dt.day_of_week.eq(0).all()  # every week a Monday
+    pd.testing.assert_frame_equal(got[ref.columns], ref, check_dtype=False)
+
+
 def test_result_is_the_same_kind_and_lazy_stays_lazy(tiny, engine):
     out = toolkit.funnel_table(to_engine(tiny.events, engine), as_of=AS_OF)
     assert type(out) is type(to_engine(tiny.events, engine))
@@ -503,6 +528,17 @@ def test_conversion_trend_flags_unfinished_periods(tiny, engine):
     assert np.isnan(prospect["conversion"].iloc[2])
     assert col(prospect, "complete") == [True, True, False]
     assert col(prospect, "in_progress") == [0, 0, 1]
+
+
+def test_weekly_conversion_trend_on_every_engine_equals_the_pandas_weeks(small_world, engine):
+    data = small_world
+    kw = dict(steps=STEPS4[:3], window="30D", as_of=data.as_of)
+    daily = to_pandas(toolkit.conversion_trend(data.events, period="D", **kw))
+    ref = _by_week(daily, "period", "period", ["step"], ["entered", "reached"])
+    got = to_pandas(toolkit.conversion_trend(to_engine(data.events, engine), period="W", **kw))
+    got["period"] = pd.to_datetime(got["period"]).dt.tz_localize(None)
+    got = got.sort_values(["period", "step"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(got[ref.columns], ref, check_dtype=False)
 
 
 def test_compare_segments_uses_statsmodels_on_the_censored_counts(sample):

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 import toolkit
 from toolkit.growth import PATH_COLUMNS, GrowthParams, GrowthSimulation, gini
+from toolkit.lead_quality import ModelCheckWarning
 
 REFERENCE = Path(__file__).parent / "reference"
 UNLIMITED = dict(warm_market_size=None, market_size=None)
@@ -436,6 +437,43 @@ def test_fit_recruitment_counts_recent_joiners_as_exposure_not_failure():
     # the Poisson rate is recruits over exposure: 12 / 99.3 rep-months, not 12 / (23 reps x 12)
     poisson_rate = np.exp(fitted.fit.poisson_results_.params[0])
     assert poisson_rate == pytest.approx(12 / (days / 30.4375))
+
+
+def _leaders_recruit_only(leader_recruits: int) -> pd.DataFrame:
+    """Five leaders who each recruit ``leader_recruits`` reps; ordinary reps recruit nobody."""
+    t = pd.Timestamp
+    rows = [(f"L{i}", None, t("2024-01-01"), "leader") for i in range(5)]
+    rows += [(f"P{i}", None, t("2024-01-01"), "business_builder") for i in range(6)]
+    for i in range(5):
+        for k in range(leader_recruits):
+            rows.append((f"R{i}_{k}", f"L{i}", t("2024-03-01"), "business_builder"))
+    members = pd.DataFrame(rows, columns=["member_id", "sponsor_id", "joined_at", "role"])
+    members["left_at"] = pd.NaT
+    return members
+
+
+def test_fit_recruitment_when_only_leaders_recruit_says_the_multiplier_is_assumed():
+    # trap (issue 13): the leader coefficient ran off to infinity (a multiplier of 1e10,
+    # overflow in exp for its interval, and a rate of 1e-11 for ordinary reps)
+    base = GrowthParams(leader_multiplier=3.0)
+    with pytest.warns(
+        ModelCheckWarning,
+        match=r"the 16 ordinary reps recruited no rep in \d+ rep-months.*kept at 3",
+    ):
+        fitted = toolkit.fit_recruitment(_leaders_recruit_only(2), as_of="2024-12-31", base=base)
+    assert fitted.leader_multiplier == 3.0
+    assert fitted.fit.summary.loc["leader_multiplier", ["ci_lower", "ci_upper"]].isna().all()
+    # 10 recruits over the exposure with leaders counted 3 times: 5 x 12 months x 3 + 16 ordinary
+    months = (pd.Timestamp("2024-12-31") - pd.Timestamp("2024-01-01")).days / 30.4375
+    later = (pd.Timestamp("2024-12-31") - pd.Timestamp("2024-03-01")).days / 30.4375
+    expected = 10 / (5 * months * 3 + 6 * months + 10 * later)
+    rate = fitted.fit.summary.loc["recruits per rep-month (ordinary rep)", "estimate"]
+    assert rate == pytest.approx(expected, rel=1e-4)
+
+
+def test_fit_recruitment_with_no_recruits_refuses_in_plain_words():
+    with pytest.raises(toolkit.DataError, match="recruited no rep.*nothing|no recruiting"):
+        toolkit.fit_recruitment(_leaders_recruit_only(0), as_of="2024-12-31")
 
 
 def test_fit_recruitment_bad_genealogy():

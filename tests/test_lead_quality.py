@@ -334,6 +334,21 @@ def test_check_perfect_separation(reference):
     assert "perfect separation" in set(model.checks_["check"])
 
 
+def test_best_mix_on_a_separated_fit_gives_an_unbounded_cost_not_a_numpy_warning(reference):
+    # trap (issue 13): statsmodels' logit inverse overflowed in exp, and price / 0 divided by
+    # zero, for a level nobody converted from (pytest turns any such warning into a failure)
+    leads, events = reference
+    qualified = set(leads.loc[leads["lead_type"] == "qualified", "lead_id"])
+    events = events[~events["lead_id"].isin(qualified)]
+    with pytest.warns(ModelCheckWarning, match="perfect separation|0 of"):
+        model = LeadQualityModel().fit(leads, events, as_of=AS_OF)
+    prices = {"generic": 0.05, "qualified": 10.0}
+    out = best_mix(model, 1000, prices, draws=200).set_index("level")
+    assert out.loc["qualified", "conversion"] < 1e-6
+    assert out.loc["qualified", "cost_ci_upper"] == np.inf  # unbounded, and said so
+    assert out.loc["qualified", "rank"] == 2 and out.loc["generic", "share"] == pytest.approx(1)
+
+
 def test_check_too_few_conversions(reference):
     leads, events = reference
     events = events.iloc[:25]  # a handful of conversions for 5 terms

@@ -9,9 +9,11 @@ periods.
 - :func:`offset` spells a window for Narwhals' ``dt.offset_by``, which every engine can do
   (Spark included), where not every engine can measure a duration.
 - :data:`CALENDAR_PERIODS` is the one table of calendar periods (day, week from Monday, month,
-  quarter, year): their letters, words, engine truncation strings and lengths. Cohorts number
-  periods as integers (:func:`period_ordinal` and its inverse :func:`period_start`), which every
-  engine can compute from the year and month.
+  quarter, year): their letters, words, engine truncation strings and lengths.
+  :func:`truncate` is the one way to take a timestamp to the start of its period (weeks
+  included, which Narwhals' ``dt.truncate`` does not know). Cohorts number periods as integers
+  (:func:`period_ordinal` and its inverse :func:`period_start`), which every engine can compute
+  from the year and month.
 """
 
 from __future__ import annotations
@@ -102,14 +104,15 @@ class CalendarPeriod:
     code : the letter callers pass (``period="M"``).
     word : "month": names such as ``entry_month``.
     description : for error messages ("calendar month").
-    every : the Narwhals ``dt.truncate`` string ("1mo").
+    every : the Narwhals ``dt.truncate`` string ("1mo"); None for weeks, which Narwhals cannot
+        truncate (use :func:`truncate` for every period).
     length : a ``pd.DateOffset`` of one period (a period's end is its start plus this).
     """
 
     code: str
     word: str
     description: str
-    every: str
+    every: str | None
     length: pd.DateOffset
 
 
@@ -117,7 +120,7 @@ CALENDAR_PERIODS = {
     p.code: p
     for p in (
         CalendarPeriod("D", "day", "calendar day", "1d", pd.DateOffset(days=1)),
-        CalendarPeriod("W", "week", "week (Monday to Sunday)", "1w", pd.DateOffset(weeks=1)),
+        CalendarPeriod("W", "week", "week (Monday to Sunday)", None, pd.DateOffset(weeks=1)),
         CalendarPeriod("M", "month", "calendar month", "1mo", pd.DateOffset(months=1)),
         CalendarPeriod("Q", "quarter", "calendar quarter", "1q", pd.DateOffset(months=3)),
         CalendarPeriod("Y", "year", "calendar year", "1y", pd.DateOffset(years=1)),
@@ -145,12 +148,34 @@ def period_ordinal(col: str, period: str) -> nw.Expr:
         return year * 4 + (month - 1) // 3
     if period == "Y":
         return year
-    # weeks: days since 1970-01-01 from year and day of year (leap days counted by hand, since
-    # not every engine can subtract timestamps), shifted so that weeks start on a Monday
+    # weeks start on a Monday; 1970-01-01 was a Thursday
+    return (_epoch_days(col) + 3) // 7
+
+
+def _epoch_days(col: str) -> nw.Expr:
+    """Days since 1970-01-01 from the year and day of year (leap days counted by hand, since not
+    every engine can subtract timestamps)."""
+    year = nw.col(col).dt.year()
     before = year - 1
     leap = before // 4 - before // 100 + before // 400 - 477  # 477 leap days before 1970
-    days = (year - 1970) * 365 + leap + nw.col(col).dt.ordinal_day() - 1
-    return (days + 3) // 7
+    return (year - 1970) * 365 + leap + nw.col(col).dt.ordinal_day() - 1
+
+
+def truncate(col: str, period: str) -> nw.Expr:
+    """The first instant of the calendar ``period`` each timestamp of ``col`` falls in.
+
+    Weeks run from Monday: the day, moved back by its days since Monday. Narwhals has no week
+    truncation, and its ``dt.weekday`` counts Sunday as 0 on PySpark, so the weekday comes from
+    :func:`_epoch_days` and the step back from ``dt.offset_by``, which every engine can do.
+    """
+    if period != "W":
+        return nw.col(col).dt.truncate(CALENDAR_PERIODS[period].every)
+    day = nw.col(col).dt.truncate("1d")
+    since_monday = (_epoch_days(col) + 3) % 7
+    out = day
+    for back in range(1, 7):
+        out = nw.when(since_monday == back).then(day.dt.offset_by(f"-{back}d")).otherwise(out)
+    return out
 
 
 def period_ordinal_of(stamp: pd.Timestamp, period: str) -> int:

@@ -76,9 +76,11 @@ def _project_cohort(frame, cohort, fitted, params, rng) -> None:
         k0, survivors = int(observed["period"].iloc[-1]), int(round(observed["value"].iloc[-1]))
     periods = todo["period"].to_numpy()
     # survival to the end of period k is S(k + 1); conditional on surviving to the end of k0
-    point = fitted.survival(periods + 1) / fitted.survival(np.array([k0 + 1]))
-    sims = fitted._survival_at(params, periods + 1) / fitted._survival_at(
-        params, np.array([k0 + 1])
+    # (as a difference of logs: both survivals can underflow to 0 for extreme draws)
+    point = np.exp(fitted._log_survival(periods + 1) - fitted._log_survival(np.array([k0 + 1])))
+    sims = np.exp(
+        fitted._log_survival_at(params, periods + 1)
+        - fitted._log_survival_at(params, np.array([k0 + 1]))
     )
     counts = rng.binomial(survivors, np.clip(sims, 0, 1)) / max(size, 1)
     alpha = fitted.alpha

@@ -265,9 +265,12 @@ class ShiftedBetaGeometric:
 
     def survival(self, periods) -> np.ndarray:
         """S(t): the share of a starting cohort still there after ``t`` periods (S(0) = 1)."""
+        return np.exp(self._log_survival(periods))
+
+    def _log_survival(self, periods) -> np.ndarray:
+        """log S(t), which stays finite where S(t) underflows to 0."""
         self._check_fitted()
-        t = np.asarray(periods, dtype="float64")
-        return np.exp(betaln(self.alpha_, self.beta_ + t) - betaln(self.alpha_, self.beta_))
+        return self._log_survival_at(np.array([[self.alpha_, self.beta_]]), periods)[0]
 
     def retention(self, periods) -> np.ndarray:
         """r(t) = S(t) / S(t - 1): the share of those there at t - 1 who are still there at t.
@@ -285,7 +288,10 @@ class ShiftedBetaGeometric:
         self._check_fitted()
         rng = np.random.default_rng(rng)
         mean = np.asarray(self.results_.params)
-        cov = np.asarray(self.results_.cov_params())
+        try:
+            cov = np.asarray(self.results_.cov_params())
+        except ValueError:  # statsmodels: a fit stopped at the edge has no covariance at all
+            cov = np.full((2, 2), np.nan)
         usable = (
             np.isfinite(cov).all()
             and np.all(np.linalg.eigvalsh(cov) > 0)
@@ -294,14 +300,17 @@ class ShiftedBetaGeometric:
         if not usable:
             # a fit at the edge has no usable covariance: parameter uncertainty is left out
             return np.exp(np.tile(mean, (draws, 1)))
-        return np.exp(rng.multivariate_normal(mean, cov, size=draws))
+        # a few churners leave the shapes barely pinned down (log-scale errors of 30 and more):
+        # draws beyond the edge all mean "no spread in churn", and kept finite there
+        log_draws = rng.multivariate_normal(mean, cov, size=draws)
+        return np.exp(np.clip(log_draws, -_LOG_LIMIT, _LOG_LIMIT))
 
     @staticmethod
-    def _survival_at(params: np.ndarray, periods) -> np.ndarray:
-        """S(t) for each row of ``params`` (draws x 2) and each t: an array draws x len(t)."""
+    def _log_survival_at(params: np.ndarray, periods) -> np.ndarray:
+        """log S(t) for each row of ``params`` (draws x 2) and each t: draws x len(t)."""
         a, b = params[:, :1], params[:, 1:]
         t = np.asarray(periods, dtype="float64")[None, :]
-        return np.exp(betaln(a, b + t) - betaln(a, b))
+        return betaln(a, b + t) - betaln(a, b)
 
     # ------------------------------------------------------------------ display
     @property

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit import fastpath
-from toolkit.censoring import CALENDAR_PERIODS
+from toolkit.censoring import truncate
 from toolkit.fastpath import NOT_REACHED, StepTimes
 
 
@@ -67,12 +67,10 @@ def segments(st: StepTimes, leads, by: list[str], derived):
         if leads is not None and name in leads.columns:
             lead_cols.append(leads[name])
         elif kind and kind[0] == "entry":
-            every = CALENDAR_PERIODS[kind[1]].every
             t0 = pd.DataFrame({name: st.times[0].view(f"datetime64[{st.unit}]")})
-            entry_cols.append(_truncated(t0, name, every))
+            entry_cols.append(_truncated(t0, name, kind[1]))
         else:
-            every = CALENDAR_PERIODS[kind[1]].every
-            lead_cols.append(_truncated(leads[["created_at"]], "created_at", every).rename(name))
+            lead_cols.append(_truncated(leads[["created_at"]], "created_at", kind[1]).rename(name))
     if lead_cols and entry_cols:
         # lead columns are per leads row, entry periods per entrant: group the first, then both
         lead_group, lead_table = fastpath.group(lead_cols, rows)
@@ -86,9 +84,9 @@ def segments(st: StepTimes, leads, by: list[str], derived):
     return which, table[list(by)]
 
 
-def _truncated(frame: pd.DataFrame, col: str, every: str) -> pd.Series:
+def _truncated(frame: pd.DataFrame, col: str, period: str) -> pd.Series:
     """``col`` truncated to calendar periods by Narwhals, as the engine route truncates it."""
-    out = nw.from_native(frame).select(nw.col(col).dt.truncate(every)).to_native()
+    out = nw.from_native(frame).select(truncate(col, period)).to_native()
     return out[col]
 
 

@@ -25,10 +25,10 @@ import pandas as pd
 
 from toolkit import fastpath
 from toolkit.censoring import (
-    CALENDAR_PERIODS,
     PERIOD_WORDS,
     offset,
     resolve_as_of,
+    truncate,
     within,
 )
 from toolkit.frames import from_native, hand_off, in_memory, lazy, materialize, to_pandas
@@ -151,11 +151,9 @@ def _attach_by(per_lead: nw.LazyFrame, ld, by: list[str]) -> nw.LazyFrame:
         if name in present:
             lead_exprs.append(nw.col(name))
         elif derived and derived[0] == "entry":
-            every = CALENDAR_PERIODS[derived[1]].every
-            entry_exprs.append(nw.col("t0").dt.truncate(every).alias(name))
+            entry_exprs.append(truncate("t0", derived[1]).alias(name))
         else:
-            every = CALENDAR_PERIODS[derived[1]].every
-            lead_exprs.append(nw.col("created_at").dt.truncate(every).alias(name))
+            lead_exprs.append(truncate("created_at", derived[1]).alias(name))
     out = per_lead
     if lead_exprs:
         out = out.join(ld.select(nw.col("lead_id"), *lead_exprs), on="lead_id", how="left")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -102,13 +103,29 @@ def fit_recruitment(
             f"members: only {int(rows.sum())} reps with time in the organisation; need at least 10 to fit recruiting"
         )
     y, t = recruits[rows], exposure[rows]
+    if y.sum() == 0:
+        raise DataError(
+            f"members: the {int(rows.sum())} reps recruited no rep in {t.sum():.0f} rep-months: "
+            "there is no recruiting to calibrate (fit on a longer or larger genealogy, or set "
+            "GrowthParams by hand)"
+        )
     leader = (frame["role"] == "leader").to_numpy()[rows].astype(float)
-    use_leader = 0 < leader.sum() < len(leader)
+    mixed = 0 < leader.sum() < len(leader)
+    use_leader = mixed and _leader_term_estimable(y, leader, t, base.leader_multiplier)
+    if mixed and not use_leader:
+        # ordinary reps' rate is then fitted with leaders counted at the assumed multiplier
+        t = t * np.where(leader > 0, base.leader_multiplier, 1.0)
     X = np.column_stack([np.ones(len(y)), leader]) if use_leader else np.ones((len(y), 1))
     poisson = sm.Poisson(y, X, exposure=t).fit(disp=0)
-    negbin = sm.NegativeBinomial(y, X, exposure=t, loglike_method="nb2").fit(disp=0, maxiter=200)
+    negbin, nb_trouble = _negbin_fit(sm, y, X, t)
     lr = max(0.0, 2 * (negbin.llf - poisson.llf))
     lr_p = 0.5 * chi2.sf(lr, 1)
+    if lr_p < 0.05 and nb_trouble:
+        _warn(
+            "fit_recruitment: recruits per rep look more spread out than a Poisson count, but the "
+            f"negative-binomial fit did not settle ({nb_trouble}): its recruit_dispersion and "
+            "intervals are not reliable"
+        )
     chosen = negbin if lr_p < 0.05 else poisson
     model = "negative binomial" if lr_p < 0.05 else "Poisson"
     ci = np.asarray(chosen.conf_int(alpha=alpha))
@@ -138,7 +155,7 @@ def fit_recruitment(
         )
     else:
         customer_attrition, cust_ci = base.customer_attrition, (np.nan, np.nan)
-    leader_share = float(leader.mean()) if use_leader else (1.0 if leader.sum() else 0.0)
+    leader_share = float(leader.mean()) if mixed else (1.0 if leader.sum() else 0.0)
     won_rate = float(won[rows].sum() / rep_months)
     contacts = rate / base.contact_to_rep if base.contact_to_rep > 0 else 0.0
     mean_weight = 1 - leader_share + leader_share * multiplier
@@ -188,3 +205,52 @@ def fit_recruitment(
         recruit_dispersion=dispersion,
         fit=fit,
     )
+
+
+def _warn(message: str) -> None:
+    from toolkit.lead_quality.model import ModelCheckWarning
+
+    warnings.warn(message, ModelCheckWarning, stacklevel=3)
+
+
+def _leader_term_estimable(y, leader, t, assumed: float) -> bool:
+    """Leaders and ordinary reps both recruited someone: else the leader coefficient runs off
+    to infinity (a multiplier of 1e10, and overflow in its interval); say so and assume it."""
+    group = {"ordinary reps": leader == 0, "leaders": leader > 0}
+    silent = [name for name, sel in group.items() if y[sel].sum() == 0]
+    if not silent:
+        return True
+    name = silent[0]
+    sel = group[name]
+    who = f"{int(sel.sum())} {name}" if sel.sum() != 1 else f"only {name[:-1]}"
+    _warn(
+        f"fit_recruitment: the {who} recruited no rep in {t[sel].sum():.0f} "
+        f"rep-months, so how much more leaders recruit cannot be measured: leader_multiplier "
+        f"is kept at {assumed:g} (from base) and the recruiting rate fitted with it"
+    )
+    return False
+
+
+def _negbin_fit(sm, y, X, t):
+    """The NB2 fit and what went wrong with it ('' when nothing): with no overdispersion its
+    alpha sits at 0, where statsmodels cannot invert the Hessian; the Poisson model is then
+    chosen anyway, so that is not worth a warning of its own."""
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning, HessianInversionWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        warnings.simplefilter("always", HessianInversionWarning)
+        warnings.simplefilter("always", RuntimeWarning)
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            res = sm.NegativeBinomial(y, X, exposure=t, loglike_method="nb2").fit(
+                disp=0, maxiter=200
+            )
+    kinds = (ConvergenceWarning, HessianInversionWarning, RuntimeWarning)
+    trouble = [w for w in caught if issubclass(w.category, kinds)]
+    for w in caught:
+        if w not in trouble:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if not res.mle_retvals.get("converged", True):
+        trouble.append("no convergence")
+    words = {str(w.message).split(",")[0] if not isinstance(w, str) else w for w in trouble}
+    return res, "; ".join(sorted(words))

@@ -12,8 +12,8 @@ from dataclasses import dataclass, replace
 import narwhals as nw
 import pandas as pd
 
-from toolkit.censoring import CALENDAR_PERIODS
 from toolkit.censoring import check_period as _check_calendar_period
+from toolkit.censoring import truncate
 from toolkit.frames import (
     collect,
     from_native,
@@ -48,7 +48,7 @@ def check_period(period: str) -> str:
 
 def period_of(col: str, period: str) -> nw.Expr:
     """The first instant of the calendar period a timestamp falls in."""
-    return nw.col(col).dt.truncate(CALENDAR_PERIODS[period].every)
+    return truncate(col, period)
 
 
 def settle(frame) -> tuple:

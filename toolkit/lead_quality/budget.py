@@ -9,7 +9,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from toolkit.lead_quality.design import _expit
+from toolkit.lead_quality.design import _expit, _predicted
 from toolkit.lead_quality.model import BUDGET_OUTCOMES, LeadQualityModel
 from toolkit.rates import z_value
 
@@ -206,9 +206,11 @@ def best_mix(
         raise ValueError(f"prices must be >= 0, got {dict(prices)}")
     results = model._results_for(target)
     X = model._design.matrix(model._level_rows(levels, prices))
-    sf = results.get_prediction(X).summary_frame(alpha=model.alpha)
+    sf = _predicted(results, X, model.alpha)
     p, p_lo, p_hi = (sf[c].to_numpy() for c in ("mean", "mean_ci_lower", "mean_ci_upper"))
-    cost_per = price / p
+    # a rate (or its lower bound) of 0 leaves the cost per outcome unbounded: inf, said as such
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cost_per, cost_lo, cost_hi = price / p, price / p_hi, price / p_lo
     cap = np.array(
         [float(available[lev]) if available and lev in available else np.inf for lev in levels]
     )
@@ -241,8 +243,8 @@ def best_mix(
             "price": price,
             "conversion": p,
             "cost_per": cost_per,
-            "cost_ci_lower": price / p_hi,
-            "cost_ci_upper": price / p_lo,
+            "cost_ci_lower": cost_lo,
+            "cost_ci_upper": cost_hi,
             "rank": rank,
             "share": spend / budget if budget else 0.0,
             "spend": spend,

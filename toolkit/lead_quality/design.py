@@ -105,6 +105,16 @@ def _expit(x):
     return expit(x)
 
 
+def _predicted(results, X, alpha: float) -> pd.DataFrame:
+    """``results.get_prediction(X).summary_frame(alpha=alpha)``: rates with intervals.
+
+    A separated fit's interval reaches 0 or 1 on the rate scale: statsmodels' logit inverse
+    then overflows in ``exp`` on its way to the right answer (1 / (1 + inf) = 0).
+    """
+    with np.errstate(over="ignore"):
+        return results.get_prediction(X).summary_frame(alpha=alpha)
+
+
 def _pooled_rates(results, X: np.ndarray, weights: np.ndarray, groups: np.ndarray, alpha: float):
     """Weighted mean predicted rate per group, with a delta-method interval on the logit scale.
 

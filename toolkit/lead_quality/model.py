@@ -41,6 +41,7 @@ from toolkit.lead_quality.design import (
     _glm_fit,
     _level_order,
     _pooled_rates,
+    _predicted,
 )
 from toolkit.schema import LEAD_TYPES, NOT_SHOWN, STAGES, CRMData, DataError
 
@@ -464,7 +465,7 @@ class LeadQualityModel:
             parts = [("fit", train, results), ("holdout", test[test["trials"] > 0], results)]
         frames = []
         for name, frame, results in parts:
-            sf = results.get_prediction(self._design.matrix(frame)).summary_frame(alpha=self.alpha)
+            sf = _predicted(results, self._design.matrix(frame), self.alpha)
             out = frame[cols].copy()
             out["set"] = name
             out["leads"] = frame["trials"].to_numpy()
@@ -498,9 +499,7 @@ class LeadQualityModel:
             grid = np.geomspace(lo, hi, points) if hi > lo else np.array([lo])
             new = pd.DataFrame({f: rows[f].iloc[0] for f in self._features}, index=range(len(grid)))
             new[self.price_col] = grid
-            sf = self.results_.get_prediction(self._design.matrix(new)).summary_frame(
-                alpha=self.alpha
-            )
+            sf = _predicted(self.results_, self._design.matrix(new), self.alpha)
             frames.append(
                 new.assign(
                     level=level,
