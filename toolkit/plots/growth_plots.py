@@ -165,8 +165,16 @@ def participant_outcomes(
             title=title or f"Participants by {label} (log scales)",
             x_axis_type="log",
             y_axis_type="log",
-            x_axis_label=f"{label} + 1",
+            x_axis_label=f"{label} (log scale: nothing drawn at the left)",
             y_axis_label="participants",
+        )
+        # the axis is drawn at value + 1; its ticks are labelled with the value itself, and
+        # only where that is a whole number (a log axis would otherwise mark "0.5 reps")
+        from bokeh.models import CustomJSTickFormatter
+
+        fig.xaxis.formatter = CustomJSTickFormatter(
+            code="const v = Math.round((tick - 1) * 1e6) / 1e6;"
+            " return Number.isInteger(v) && v >= 0 ? v.toLocaleString('en-US') : '';"
         )
     src = new_source(
         data[["x", "value", "participants", "share", "share_at_least"]],
