@@ -19,7 +19,10 @@ it renders in two ways:
   ``push_notebook`` (it does nothing under Voila).
 * **static** (exported HTML, no kernel): Bokeh ``Slider``/``Select`` widgets and a ``CustomJS``
   callback that looks the result up in a *state grid* precomputed by the same headless function
-  over every combination of the static controls' steps. No model is rewritten in JavaScript.
+  over every combination of the static controls' steps (a grid slider offers only the grid's
+  values). Where the model is a closed form, a :class:`PageFormula` computes it in the page
+  instead, for every value of its controls (:mod:`toolkit.explorers.formulas`, held to the
+  Python by tests).
 
 Which renderer a notebook gets is decided at display time from the ``TOOLKIT_RENDERER``
 environment variable (``live`` by default, ``static`` under ``python -m toolkit report``), so a

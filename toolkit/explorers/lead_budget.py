@@ -81,7 +81,10 @@ def lead_budget_explorer(
         Displays itself (live in JupyterLab and Voila, static in exported HTML). The headless
         twin is :func:`budget_outlook`. One slider per level but the last sets that level's
         share; the last level gets the rest. In exported HTML the budget and the first share
-        step through results computed in advance; the prices stay at the notebook's values.
+        step through results computed in advance (the "likely" range is Monte Carlo: the sliders
+        offer only the grid's values, every $250 and 25%), and the page computes the expected
+        counts, their ranges and the cost of a customer itself; the prices stay at the
+        notebook's values.
     """
     check_fitted(model)
     prices = dict(prices) if prices is not None else _default_prices(model)
