@@ -555,6 +555,23 @@ def test_cohort_explorer_static_grid_matches_cohort_table_and_stays_small(
         assert len(state["cohort_heatmap_incomplete"]["data"]["rate"]) == (~table["complete"]).sum()
     size = doc_bytes(explorer.static_layout())
     assert size < MAX_EXPLORER_BYTES, size
+    # the whole page, BokehJS included (repeated cell texts travel once, then as codes)
+    assert len(explorer.static_html().encode()) < MAX_EXPLORER_BYTES
+
+
+def test_grid_text_columns_travel_as_codes_into_a_dictionary():
+    grid = StaticGrid(
+        controls=[],
+        steps=[],
+        states={
+            "0": {"m": {"data": {"t": ["75%", "50%", "75%"]}}},
+            "1": {"m": {"data": {"t": ["50%"]}}},
+        },
+    )
+    (entry,) = grid.pack()["entries"]
+    assert entry["dictionary"] == ["50%", "75%"]
+    assert entry["codes"].tolist() == [1, 0, 1, 0]
+    assert entry["offsets"].tolist() == [0, 3, 4]
 
 
 def test_cohort_explorer_keeps_big_grids_out_of_the_page(sample, monkeypatch):

@@ -64,11 +64,28 @@ class StaticGrid:
                             np.int32
                         )
                     else:
-                        entry["values"] = [
-                            list(a) if isinstance(a, np.ndarray) else a for a in arrays
-                        ]
+                        lists = [list(a) if isinstance(a, np.ndarray) else a for a in arrays]
+                        if _all_text(lists):
+                            # cell labels repeat ("75%"): each distinct text once, then codes
+                            vocab = sorted({v for part in lists for v in part})
+                            code = {v: i for i, v in enumerate(vocab)}
+                            entry["codes"] = np.array(
+                                [code[v] for part in lists for v in part], dtype=np.int32
+                            )
+                            entry["offsets"] = np.concatenate(
+                                [[0], np.cumsum([len(part) for part in lists])]
+                            ).astype(np.int32)
+                            entry["dictionary"] = vocab
+                        else:
+                            entry["values"] = lists
                     entries.append(entry)
         return {"index": {k: i for i, k in enumerate(keys)}, "entries": entries}
+
+
+def _all_text(lists) -> bool:
+    return all(isinstance(part, list) for part in lists) and all(
+        isinstance(v, str) for part in lists for v in part
+    )
 
 
 def _position(steps: tuple, value) -> int:
@@ -130,8 +147,13 @@ function apply(key) {
   for (const e of grid_entries) {
     const model = get(models, get(e, "model"));
     const flat = get(e, "flat");
+    const codes = get(e, "codes");
     let value;
-    if (flat !== undefined) {
+    if (codes !== undefined) {
+      const off = get(e, "offsets"), words = get(e, "dictionary");
+      value = [];
+      for (let j = off[s]; j < off[s + 1]; j++) value.push(words[codes[j]]);
+    } else if (flat !== undefined) {
       const off = get(e, "offsets");
       // Bokeh's NDArray breaks subarray/slice (species constructor): copy by hand
       value = Array.prototype.slice.call(flat, off[s], off[s + 1]);
