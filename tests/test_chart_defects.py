@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
+
 import numpy as np
 import pytest
 from bokeh.models import ColumnDataSource, Legend
@@ -50,3 +54,15 @@ def test_paying_customers_per_rep_is_unknown_in_the_unfinished_period(sample):
     assert all("not known yet" in t for t in texts[unfinished])
     (legend,) = [r for r in fig.right if isinstance(r, Legend)]
     assert "not finished (unknown)" in [item.label.value for item in legend.items]
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_log_growth_axis_labels_zero_and_whole_people_only():
+    from toolkit.growth import GrowthParams
+    from toolkit.plots.growth_plots import growth_fan
+
+    sim = toolkit.simulate_growth(GrowthParams.typical(), months=6, runs=20, seed=0)
+    code = growth_fan(sim, metric="active_reps", log=True).yaxis[0].formatter.code
+    js = f"const f = (tick) => {{ {code} }}; console.log(JSON.stringify([0.5, 1, 1.5, 2, 1000].map(f)));"
+    out = subprocess.run(["node", "-e", js], capture_output=True, text=True, check=True).stdout
+    assert json.loads(out) == ["0", "1", "", "2", "1,000"]
