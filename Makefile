@@ -11,7 +11,7 @@ DATA ?=
 MAPPING ?=
 OUT ?= reports
 
-.PHONY: lab test report present check bench docs clean
+.PHONY: lab test report present check bench bench-peers docs clean
 
 # JupyterLab settings for this venv (jupyterlab-overrides.json): a notebook opens on its own kernel
 # without a "Select Kernel" dialog (shown whenever the kernel list loads after the notebook on a
@@ -67,6 +67,18 @@ bench: $(VENV)/.installed-test
 docs: $(VENV)/.installed-test
 	$(BIN)/python -m sphinx -W --keep-going -j 1 -q -b html docs docs/_build/html
 	@echo "open docs/_build/html/index.html"
+
+# Issue 18's comparisons with retentioneering and lifelines, each in the benchmarks' own
+# environment (benchmarks/.peer-venv, not a project dependency; retentioneering's telemetry off).
+PEER_PYTHON ?= python3.11
+benchmarks/.peer-venv/.installed: benchmarks/peers/requirements.txt
+	test -x benchmarks/.peer-venv/bin/python || $(PEER_PYTHON) -m venv benchmarks/.peer-venv
+	benchmarks/.peer-venv/bin/pip install --quiet -r benchmarks/peers/requirements.txt
+	touch $@
+
+bench-peers: $(VENV)/.installed-test benchmarks/.peer-venv/.installed
+	$(BIN)/python benchmarks/funnel_small.py
+	$(BIN)/python benchmarks/calls.py --lifelines
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache tests/artifacts docs/_build

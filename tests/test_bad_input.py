@@ -243,3 +243,95 @@ def test_one_day_first_or_month_first_column(export):
     assert toolkit.read_crm(export).leads["created_at"].iloc[1] == pd.Timestamp("2025-01-05")
     _edit(path, "06/20/2025", "06/10/2025")  # now every value reads both ways
     assert "reads as month/day and as day/month" in read_error(export)
+
+
+# --------------------------------------------------------------------------------------------
+# frames passed to a computation without validate (the README invites it, Spark included):
+# the cheap checks of schema.check_frame keep the answer right or refuse with a DataError
+
+ENGINES_CHECKED = ("pandas", "polars", "polars_lazy", "duckdb")
+
+
+@pytest.mark.parametrize("engine", ENGINES_CHECKED)
+def test_funnel_refuses_a_lead_listed_twice(tiny, engine):
+    # trap: a duplicated lead row joined to its events counted the lead twice as an entrant
+    from tests.conftest import to_engine
+
+    leads = pd.concat([tiny.leads, tiny.leads.iloc[[0]]], ignore_index=True)
+    with pytest.raises(
+        toolkit.DataError, match=r"leads\.lead_id: 2 rows with a duplicate id .*first lead_id: L1"
+    ):
+        toolkit.funnel_table(
+            to_engine(tiny.events, engine), leads=to_engine(leads, engine), by="source"
+        )
+
+
+@pytest.mark.parametrize("engine", ENGINES_CHECKED)
+def test_funnel_refuses_a_stage_with_a_stray_space(tiny, engine):
+    # trap: "Customer " matched no step and L1's conversion vanished without a word
+    from tests.conftest import to_engine
+
+    events = tiny.events.assign(stage=tiny.events["stage"].replace("customer", "Customer "))
+    with pytest.raises(toolkit.DataError) as info:
+        toolkit.funnel_table(to_engine(events, engine), as_of=tiny.as_of)
+    assert "events.stage: 1 row outside the vocabulary ('Customer ')" in str(info.value)
+
+
+def test_funnel_and_time_to_convert_refuse_a_nat_time(tiny):
+    events = tiny.events.assign(at=tiny.events["at"].where(tiny.events.index != 3))
+    with pytest.raises(toolkit.DataError, match=r"events\.at: 1 row empty \(the column is requi"):
+        toolkit.funnel_table(events, as_of=tiny.as_of)
+    with pytest.raises(toolkit.DataError, match=r"events\.at: 1 row empty"):
+        toolkit.time_to_convert(events, "contact", "customer", as_of=tiny.as_of)
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Tokyo"])
+@pytest.mark.parametrize("engine", ["pandas", "polars"])
+def test_timezone_aware_event_times_are_read_as_utc(tiny, zone, engine):
+    # trap: "Invalid comparison between datetime64[us, UTC] and Timestamp" (pandas) and a
+    # SchemaError (Polars), even for UTC
+    from tests.conftest import to_engine, to_pandas
+
+    aware = tiny.events.assign(at=tiny.events["at"].dt.tz_localize("UTC").dt.tz_convert(zone))
+    expected = toolkit.funnel_table(tiny.events, as_of=tiny.as_of)
+    got = to_pandas(toolkit.funnel_table(to_engine(aware, engine), as_of=tiny.as_of))
+    pd.testing.assert_frame_equal(got, expected, check_dtype=False)
+    naive = toolkit.time_to_convert(tiny.events, "contact", "customer", as_of=tiny.as_of)
+    tz = toolkit.time_to_convert(to_engine(aware, engine), "contact", "customer")
+    pd.testing.assert_frame_equal(to_pandas(tz.table), naive.table, check_dtype=False)
+
+
+def test_cohorts_refuse_a_nat_joining_date_and_a_member_twice(tiny):
+    # traps: a NaT joined_at made a cohort dated year -1; a member listed twice counted twice
+    members = tiny.members.assign(joined_at=[pd.NaT, tiny.members["joined_at"][1]])
+    with pytest.raises(toolkit.DataError, match=r"members\.joined_at: 1 row empty"):
+        toolkit.cohort_table(members, as_of=tiny.as_of)
+    twice = pd.concat([tiny.members, tiny.members.iloc[[1]]], ignore_index=True)
+    with pytest.raises(toolkit.DataError, match=r"members\.member_id: 2 rows with a duplicate"):
+        toolkit.member_mix(twice, tiny.orders, as_of=tiny.as_of)
+
+
+@pytest.mark.parametrize(("column", "value"), [("amount", -70.0), ("amount", float("inf"))])
+def test_cohorts_and_mix_refuse_negative_or_infinite_money(tiny, column, value):
+    orders = tiny.orders.assign(**{column: [value, 70.0, 120.0]})
+    what = "below 0" if value < 0 else "that are infinite"
+    with pytest.raises(toolkit.DataError, match=rf"orders\.{column}: 1 row {what}"):
+        toolkit.cohort_table(tiny.members, orders, metric="revenue", as_of=tiny.as_of)
+    with pytest.raises(toolkit.DataError, match=rf"orders\.{column}: 1 row"):
+        toolkit.member_mix(tiny.members, orders, as_of=tiny.as_of)
+
+
+def test_downline_refuses_nat_joining_and_negative_volume(tiny):
+    # trap: a NaT joined_at dropped the member from the genealogy without a word
+    members = tiny.members.assign(joined_at=[tiny.members["joined_at"][0], pd.NaT])
+    with pytest.raises(toolkit.DataError, match=r"members\.joined_at: 1 row empty"):
+        downline(members)
+    orders = tiny.orders.assign(volume=[56.0, -56.0, 96.0])
+    with pytest.raises(toolkit.DataError, match=r"orders\.volume: 1 row below 0"):
+        downline(tiny.members, orders)
+
+
+def test_lead_quality_refuses_a_lead_twice(tiny):
+    leads = pd.concat([tiny.leads, tiny.leads.iloc[[1]]], ignore_index=True)
+    with pytest.raises(toolkit.DataError, match=r"leads\.lead_id: 2 rows with a duplicate id"):
+        toolkit.LeadQualityModel().fit(leads, tiny.events, as_of=tiny.as_of)

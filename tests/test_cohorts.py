@@ -384,8 +384,10 @@ def test_bad_arguments_list_the_valid_ones(crm, kwargs, match):
 
 def test_missing_orders_and_columns(crm):
     members, orders = crm
-    with pytest.raises(ValueError, match="needs the orders table"):
+    with pytest.raises(toolkit.DataError, match="no orders table .*would show revenue"):
         cohort_table(members, metric="revenue")
+    with pytest.raises(toolkit.DataError, match="no orders table"):  # no rows: 0 is not known
+        cohort_table(members, orders.iloc[:0], metric="revenue")
     with pytest.raises(
         toolkit.DataError, match=r"members: missing required column\(s\) \['joined_at'\]"
     ):

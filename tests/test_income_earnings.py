@@ -11,6 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import toolkit
+import toolkit.frames
+import toolkit.income._engine
 from toolkit.income.disclosure import median_interval
 from toolkit.rates import wilson_interval
 
@@ -154,6 +156,31 @@ def test_polars_gives_the_same_income_and_inputs_are_untouched(small_world):
     got = to_pandas(toolkit.participant_income(data, plan))
     pd.testing.assert_frame_equal(got, expected, check_dtype=False)
     assert (expected["rank"].notna()).all()
+
+
+def test_pandas_handed_to_polars_gives_the_same_income(small_world, monkeypatch):
+    # only the columns income reads are handed over (leads keep their personal columns at home)
+    plan = toolkit.CompensationPlan.unilevel_example()
+    with pytest.MonkeyPatch.context() as mp:  # Narwhals' own pandas path
+        mp.setattr(toolkit.income._engine, "WALK_HANDOFF_ROWS", 10**12)
+        expected = toolkit.participant_income(small_world, plan)
+    handed = []
+
+    def spy(tables, columns, **options):
+        out = toolkit.frames.hand_off(tables, columns, **options)
+        handed.extend(
+            (n, tuple(f.collect_schema().names()))
+            for n, f in out.items()
+            if f is not None and f is not tables[n]
+        )
+        return out
+
+    monkeypatch.setattr(toolkit.income._engine, "hand_off", spy)
+    got = toolkit.participant_income(small_world, plan)
+    assert dict(handed)["leads"] == ("cost", "owner_id", "created_at")
+    assert sorted(dict(handed)) == ["leads", "members", "orders", "role_history"]
+    assert isinstance(got, pd.DataFrame) and list(got.index) == list(range(len(got)))
+    pd.testing.assert_frame_equal(got, expected, check_dtype=False)
 
 
 # --------------------------------------------------------------------------------------------

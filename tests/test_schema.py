@@ -69,23 +69,31 @@ def test_dates_that_do_not_parse(tiny):
 
 
 @pytest.mark.parametrize(
-    ("table", "column", "bad", "valid"),
+    ("table", "column", "bad", "valid", "where"),
     [
-        ("events", "stage", "signup", "contact, lead, prospect, customer, rep, leader"),
-        ("leads", "lead_type", "cold", "unqualified, generic, qualified"),
+        ("events", "stage", "signup", "contact, lead, prospect, customer, rep, leader", "pipeline"),
+        ("leads", "lead_type", "cold", "unqualified, generic, qualified", "pipeline"),
         (
             "members",
             "role",
             "boss",
             "retail_customer, preferred_customer, retailer, business_builder, leader",
+            "vocabulary",
         ),
     ],
 )
-def test_values_outside_the_vocabulary(tiny, table, column, bad, valid):
+def test_values_outside_the_vocabulary(tiny, table, column, bad, valid, where):
     frame = getattr(tiny, table).copy()
     frame.loc[1, column] = bad
-    msg = error_of(with_table(tiny, **{table: frame}))
-    assert f"{table}.{column}: 1 row outside the vocabulary ('{bad}'); valid values: {valid}" in msg
+    # stages and lead types are refused only outside a declared pipeline; roles always
+    declared = {"stages": toolkit.STAGES, "lead_types": toolkit.LEAD_TYPES}
+    msg = error_of(with_table(tiny, **{table: frame}, **declared))
+    what = "the pipeline declared" if where == "pipeline" else "the vocabulary"
+    assert f"{table}.{column}: 1 row outside {what} ('{bad}'); valid values: {valid}" in msg
+    if where == "pipeline":  # undeclared, the export's own names are taken as they are
+        assert (
+            toolkit.validate(with_table(tiny, **{table: frame})).tables()[table][column] == bad
+        ).any()
 
 
 def test_negative_cost_and_amount(tiny):
@@ -177,7 +185,7 @@ def test_timestamps_after_as_of(tiny):
 def test_all_problems_are_reported_at_once(tiny):
     leads = tiny.leads.assign(cost=-1.0, lead_type="hot")
     with pytest.raises(toolkit.DataError) as info:
-        toolkit.validate(with_table(tiny, leads=leads))
+        toolkit.validate(with_table(tiny, leads=leads, lead_types=toolkit.LEAD_TYPES))
     assert len(info.value.problems) == 2
     assert str(info.value).startswith("The CRM data breaks the contract in 2 way(s):")
 

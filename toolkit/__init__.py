@@ -42,6 +42,7 @@ _LAZY = {
     "sensitivity": "toolkit.growth.claims",
     "goal_seek": "toolkit.growth.claims",
     "fit_recruitment": "toolkit.growth.calibration",
+    "simulate_income": "toolkit.growth.income",
     "downline": "toolkit.genealogy",  # not toolkit.downline: a submodule import would shadow the function
     "volume_by_level": "toolkit.genealogy",
     # money (issue 14); the defining modules, since toolkit.income.commissions is also a module

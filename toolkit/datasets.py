@@ -11,6 +11,7 @@ import pandas as pd
 
 from toolkit.mapping import CHECK_HINT, MAPPING_FILE, CRMMapping, apply_mapping, load_mapping
 from toolkit.schema import (
+    LEAD_TABLES,
     OPTIONAL_TABLES,
     REQUIRED_TABLES,
     TABLES,
@@ -383,6 +384,9 @@ def read_tables(folder, mapping: CRMMapping | None = None) -> ReadTables:
             read.notes.append((name, f"{read.files[name]} has a header and no rows"))
         read.frames[name] = frame
     missing = [n for n in REQUIRED_TABLES if read.frames[n] is None and n not in read.files]
+    if read.frames.get("orders") is not None and not (set(LEAD_TABLES) - set(missing)):
+        missing = [n for n in missing if n not in LEAD_TABLES]  # orders-only data
+        read.notes.append(("orders", "no leads nor events: orders-only data (no funnel)"))
     if missing:
         present = [p.name for p in sorted(folder.iterdir()) if p.is_file()]
         read.problems.append(
@@ -400,13 +404,14 @@ def assemble(read: ReadTables, mapping: CRMMapping, *, as_of=None):
     ``data`` None when there are problems."""
     mapped = apply_mapping(read.frames, mapping, read.files)
     frames = dict(mapped.frames)
-    if frames.get("orders") is None:
+    if frames.get("orders") is None:  # no orders file: no rows (CRMData.has says so)
         frames["orders"] = TABLES["orders"].empty()
     notes = tuple(read.notes + mapped.notes)
     problems = list(mapped.problems)
     data = None
+    pipeline = {k: mapping.pipeline.get(k) for k in ("stages", "lead_types")}
     try:
-        data = validate(CRMData(**frames, as_of=as_of, notes=notes))
+        data = validate(CRMData(**frames, as_of=as_of, notes=notes, **pipeline))
     except DataError as exc:
         problems += exc.problems
     return (None if problems else data), mapped, problems

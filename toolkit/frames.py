@@ -19,7 +19,7 @@ from typing import Any
 import narwhals as nw
 import pandas as pd
 
-from toolkit.schema import CHECK_HINT, DataError
+from toolkit.schema import CHECK_HINT, OPTIONAL_COLUMNS, TABLES, DataError, missing_piece
 
 # A pandas input whose largest table has at least this many rows is handed to Polars (when it is
 # installed) for the per-row work: pandas in, pandas out, the same numbers. Below it the
@@ -41,6 +41,8 @@ def from_native(obj: Any, table: str, required: Iterable[str]) -> nw.DataFrame |
         ``obj`` is not a dataframe, or lacks some of ``required`` (the message names the table,
         the missing columns and the columns present).
     """
+    if obj is None and table in ("leads", "events", "orders", "role_history"):
+        raise DataError(missing_piece(table))
     try:
         frame = nw.from_native(obj)
     except TypeError as exc:
@@ -49,12 +51,28 @@ def from_native(obj: Any, table: str, required: Iterable[str]) -> nw.DataFrame |
             f"got {type(obj).__name__}"
         ) from exc
     missing = [col for col in required if col not in frame.columns]
+    optional = [col for col in missing if (table, col) in OPTIONAL_COLUMNS]
+    if optional and len(optional) == len(missing):
+        raise DataError(f"{missing_piece(table, optional)}; columns present: {list(frame.columns)}")
     if missing:
         raise DataError(
             f"{table}: missing required column(s) {missing}; columns present: {list(frame.columns)}; "
             f"{CHECK_HINT}"
         )
     return frame
+
+
+def require_rows(obj: Any, table: str) -> None:
+    """A :class:`DataError` saying what is missing and what it would show when ``table`` is
+    None or an eager frame without rows (a lazy one is not counted: that would run a query)."""
+    if obj is None:
+        raise DataError(missing_piece(table))
+    try:
+        frame = nw.from_native(obj)
+    except TypeError:
+        return  # from_native names the type
+    if not isinstance(frame, nw.LazyFrame) and len(frame) == 0:
+        raise DataError(missing_piece(table))
 
 
 def is_lazy(frame: nw.DataFrame | nw.LazyFrame) -> bool:
@@ -101,7 +119,12 @@ def latest_timestamp(frame: nw.DataFrame | nw.LazyFrame, columns: Iterable[str])
     return pd.Timestamp(collect(frame.select(latest)).row(0)[0])
 
 
-def hand_off(tables: Mapping[str, Any], columns: Mapping[str, Sequence[str]]) -> dict[str, Any]:
+def hand_off(
+    tables: Mapping[str, Any],
+    columns: Mapping[str, Sequence[str]],
+    *,
+    min_rows: int | None = None,
+) -> dict[str, Any]:
     """Large pandas inputs as Polars LazyFrames, for the heavy work (same numbers, faster).
 
     The tables are handed over together or not at all: when every one given is a pandas frame,
@@ -118,6 +141,10 @@ def hand_off(tables: Mapping[str, Any], columns: Mapping[str, Sequence[str]]) ->
         The caller's inputs (None: a table not used this time).
     columns : mapping of name to column names
         The columns each table must hand over.
+    min_rows : int, optional
+        The size from which to hand off (default :data:`HANDOFF_ROWS`). Only a computation whose
+        plan is slow on pandas at any size (many small joins, as the commission walk up the
+        sponsor chains) passes 0.
 
     Returns
     -------
@@ -127,7 +154,9 @@ def hand_off(tables: Mapping[str, Any], columns: Mapping[str, Sequence[str]]) ->
     given = {name: frame for name, frame in tables.items() if frame is not None}
     if not given or not all(isinstance(frame, pd.DataFrame) for frame in given.values()):
         return dict(tables)
-    if max(len(frame) for frame in given.values()) < HANDOFF_ROWS:
+    if max(len(frame) for frame in given.values()) < (
+        HANDOFF_ROWS if min_rows is None else min_rows
+    ):
         return dict(tables)
     wanted = {name: list(dict.fromkeys(columns[name])) for name in given}
     if any(c not in given[name].columns for name, cols in wanted.items() for c in cols):
@@ -142,6 +171,10 @@ def hand_off(tables: Mapping[str, Any], columns: Mapping[str, Sequence[str]]) ->
     out = dict(tables)
     for name, frame in given.items():
         table = pa.Table.from_pandas(frame[wanted[name]], preserve_index=False)
+        for i, field in enumerate(table.schema):
+            if pa.types.is_null(field.type):  # an empty or all-missing object column
+                kind = _contract_arrow_type(name, field.name)
+                table = table.set_column(i, field.name, table.column(i).cast(kind))
         for col in CODED_COLUMNS:
             if col in table.column_names:
                 kind = table.schema.field(col).type
@@ -150,6 +183,16 @@ def hand_off(tables: Mapping[str, Any], columns: Mapping[str, Sequence[str]]) ->
                     table = table.set_column(i, col, pc.dictionary_encode(table.column(col)))
         out[name] = pl.from_arrow(table).lazy()
     return out
+
+
+def _contract_arrow_type(table: str, column: str):
+    """The Arrow type the contract gives ``table.column`` (text for names it does not know)."""
+    import pyarrow as pa
+
+    spec = TABLES.get(table)
+    kinds = {c.name: c.kind for c in spec.columns} if spec is not None else {}
+    by_kind = {"number": pa.float64(), "datetime": pa.timestamp("us"), "bool": pa.bool_()}
+    return by_kind.get(kinds.get(column), pa.string())
 
 
 def materialize(frame: nw.LazyFrame) -> nw.LazyFrame:

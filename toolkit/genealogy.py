@@ -7,11 +7,21 @@ folded up one level at a time (one vectorised step per level of the tree, deepes
 
 from __future__ import annotations
 
+import narwhals as nw
 import numpy as np
 import pandas as pd
 
 from toolkit.censoring import parse_duration
-from toolkit.schema import CHECK_HINT, EXAMPLES_SHOWN, CRMData, DataError, sponsor_loops
+from toolkit.schema import (
+    CHECK_HINT,
+    EXAMPLES_SHOWN,
+    CRMData,
+    DataError,
+    check_frame,
+    missing_piece,
+    parse_as_of,
+    sponsor_loops,
+)
 
 MEMBER_COLUMNS = ("member_id", "sponsor_id", "joined_at")
 
@@ -32,6 +42,8 @@ def _genealogy(members: pd.DataFrame, as_of=None, orders=None) -> dict:
     if not isinstance(members, pd.DataFrame):
         raise DataError(f"members: expected a pandas DataFrame, got {type(members).__name__}")
     missing = [c for c in MEMBER_COLUMNS if c not in members.columns]
+    if missing == ["sponsor_id"]:
+        raise DataError(missing_piece("members", missing))
     if missing:
         raise DataError(
             f"members: missing required column(s) {missing}; columns present: {list(members.columns)}; "
@@ -41,13 +53,15 @@ def _genealogy(members: pd.DataFrame, as_of=None, orders=None) -> dict:
     frame["joined_at"] = _timestamps(frame["joined_at"])
     frame["left_at"] = _timestamps(frame["left_at"]) if "left_at" in frame else pd.NaT
     frame["left_at"] = frame["left_at"].astype("datetime64[us]")
+    # a NaT joined_at would drop the member (and their downline's link) without a word
+    check_frame(nw.from_native(frame, eager_only=True), "members", MEMBER_COLUMNS)
+    if as_of is not None:
+        as_of = parse_as_of(as_of)
     if as_of is None:  # the latest moment in the data, as read_crm does
         stamps = [frame["joined_at"].max(), frame["left_at"].max()]
         if orders is not None and "ordered_at" in orders.columns and len(orders):
             stamps.append(_timestamps(orders["ordered_at"]).max())
         as_of = max((t for t in stamps if pd.notna(t)), default=pd.NaT)  # NaT: no members
-    else:
-        as_of = pd.Timestamp(as_of)
     frame = frame[frame["joined_at"] <= as_of].reset_index(drop=True)
     ids, sponsors = frame["member_id"], frame["sponsor_id"]
     empty = sponsors.isna().to_numpy().copy()
@@ -124,6 +138,9 @@ def _personal_volume(frame, orders, as_of, window) -> np.ndarray:
             f"{CHECK_HINT}"
         )
     at = _timestamps(orders["ordered_at"])
+    # negative or infinite volume, or a NaT order date, would change every group volume above
+    checked = orders[["member_id", "volume"]].assign(ordered_at=at)
+    check_frame(nw.from_native(checked, eager_only=True), "orders", checked.columns)
     keep = (at <= as_of).to_numpy()
     if window is not None:
         keep = keep & (at > as_of - window).to_numpy()

@@ -17,8 +17,14 @@ present), with up to four sections::
     [dates]                       # for every table; [dates.orders] for one table
     dayfirst = true               # or date_format = "%d.%m.%Y %H:%M"
 
-Values of ``stage``, ``lead_type`` and ``role`` are matched ignoring case and surrounding spaces
-(``" Generic "`` is ``generic``), with or without a value map; the summary of the
+    [pipeline]                    # optional: your stages in order, your lead types
+    stages = ["catalog", "cart", "checkout", "customer"]
+    lead_types = ["cold", "warm"]
+
+Stages and lead types are the export's own (any names); without ``[pipeline]`` they are the
+values found, and the sample's names are the default spelling. With it, a value outside the
+declared ones is refused. Values of ``stage``, ``lead_type`` and ``role`` are matched ignoring
+case and surrounding spaces (``" Generic "`` is ``generic``), with or without a value map; the summary of the
 :class:`~toolkit.CRMData` says which values were mapped or normalised.
 :func:`check_export` (``python -m toolkit check DIR``) reads an export without running any
 notebook, lists each problem with its fix and proposes a mapping from the headers it found.
@@ -55,7 +61,9 @@ from toolkit.schema import (
 MAPPING_FILE = "crm_mapping.toml"
 VOCABULARIES = {"stage": STAGES, "lead_type": LEAD_TYPES, "role": ROLES}
 
-SECTIONS = ("tables", "columns", "values", "dates")
+OPEN_VOCABULARIES = {"stage": "stages", "lead_type": "lead_types"}  # column: [pipeline] key
+
+SECTIONS = ("tables", "columns", "values", "dates", "pipeline")
 DATE_KEYS = ("dayfirst", "date_format")
 
 # Headers other CRMs and back offices write for each contract column, compared after
@@ -218,6 +226,17 @@ class CRMMapping:
     values: dict[str, dict[str, str]] = field(default_factory=dict)
     dates: dict[str, object] = field(default_factory=dict)
     source: str = "no mapping"
+    pipeline: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def vocabulary(self, column: str) -> tuple[str, ...]:
+        """The values of ``column`` spelled canonically: the declared pipeline's, else the
+        sample's (stage, lead_type) or the contract's (role)."""
+        key = OPEN_VOCABULARIES.get(column)
+        return tuple(self.pipeline.get(key, ())) or VOCABULARIES[column]
+
+    def closed(self, column: str) -> bool:
+        """Whether values of ``column`` outside :meth:`vocabulary` are refused."""
+        return column not in OPEN_VOCABULARIES or OPEN_VOCABULARIES[column] in self.pipeline
 
     def date_option(self, table: str) -> dict[str, object]:
         """``{"dayfirst": ...}`` or ``{"date_format": ...}`` for ``table`` ({} for automatic)."""
@@ -230,7 +249,7 @@ class CRMMapping:
         """A copy with ``names`` (contract column -> header) added under ``[columns.table]``."""
         columns = {t: dict(c) for t, c in self.columns.items()}
         columns.setdefault(table, {}).update(names)
-        return CRMMapping(self.tables, columns, self.values, self.dates, self.source)
+        return CRMMapping(self.tables, columns, self.values, self.dates, self.source, self.pipeline)
 
     def to_toml(self, *, unknown_values: dict[str, list[str]] | None = None) -> str:
         """The mapping as TOML for ``crm_mapping.toml``; ``unknown_values`` become commented
@@ -258,7 +277,7 @@ class CRMMapping:
             lines.append(f"[values.{column}]")
             lines += [f"{s(k)} = {s(v)}" for k, v in known.items()]
             if todo:
-                lines.append(f"# one of: {', '.join(VOCABULARIES[column])}")
+                lines.append(f"# one of: {', '.join(self.vocabulary(column))}")
                 lines += [f'# {s(v)} = ""' for v in todo]
             lines.append("")
         scalar = {k: v for k, v in self.dates.items() if k in DATE_KEYS}
@@ -274,6 +293,9 @@ class CRMMapping:
             if isinstance(option, dict):
                 lines += ["", f"[dates.{table}]"]
                 lines += [f"{k} = {_toml_value(v)}" for k, v in option.items()]
+        if self.pipeline:
+            lines += ["", "[pipeline]"]
+            lines += [f"{k} = [{', '.join(map(s, v))}]" for k, v in self.pipeline.items()]
         return "\n".join(lines) + "\n"
 
     def as_dict(self) -> dict:
@@ -282,6 +304,11 @@ class CRMMapping:
         return {
             **{k: v for k, v in out.items() if v},
             **({"dates": self.dates} if self.dates else {}),
+            **(
+                {"pipeline": {k: list(v) for k, v in self.pipeline.items()}}
+                if self.pipeline
+                else {}
+            ),
         }
 
 
@@ -365,18 +392,41 @@ def _from_dict(raw: dict, source: str) -> CRMMapping:
         if doubled:
             bad.append(f"[columns.{table}]: header(s) {doubled} named for more than one column")
         columns[table] = {c: h for c, h in names.items() if c in contract and isinstance(h, str)}
+    pipeline: dict[str, tuple[str, ...]] = {}
+    for key, names in section("pipeline").items():
+        if key not in OPEN_VOCABULARIES.values():
+            bad.append(f"[pipeline]: {key!r} is neither stages nor lead_types")
+        elif (
+            not isinstance(names, list)
+            or not names
+            or not all(isinstance(n, str) and n.strip() for n in names)
+        ):
+            bad.append(f'[pipeline] {key} must be a list of names, such as ["lead", "customer"]')
+        elif len({_key(n) for n in names}) != len(names):
+            bad.append(f"[pipeline] {key} names a value twice: {names}")
+        else:
+            pipeline[key] = tuple(n.strip() for n in names)
     values: dict[str, dict[str, str]] = {}
     for column, pairs in section("values").items():
         vocabulary = VOCABULARIES.get(column)
-        if vocabulary is None:
+        if column in OPEN_VOCABULARIES:  # your own names, or the declared pipeline's
+            vocabulary = pipeline.get(OPEN_VOCABULARIES[column])
+        if column not in VOCABULARIES:
             bad.append(f"[values.{column}]: values can be mapped for {', '.join(VOCABULARIES)}")
             continue
         if not isinstance(pairs, dict):
-            bad.append(f'[values.{column}] must be a table of "Export value" = "{vocabulary[0]}"')
+            bad.append(
+                f'[values.{column}] must be a table of "Export value" = "{VOCABULARIES[column][0]}"'
+            )
             continue
-        wrong = {k: v for k, v in pairs.items() if v not in vocabulary}
+        wrong = {
+            k: v
+            for k, v in pairs.items()
+            if (v not in vocabulary if vocabulary else not (isinstance(v, str) and v.strip()))
+        }
         bad += [
-            f"[values.{column}]: {k!r} maps to {v!r}, which is not one of {', '.join(vocabulary)}"
+            f"[values.{column}]: {k!r} maps to {v!r}, which is not one of "
+            + (", ".join(vocabulary) if vocabulary else "a non-empty name")
             for k, v in wrong.items()
         ]
         values[column] = {str(k): v for k, v in pairs.items() if k not in wrong}
@@ -400,7 +450,7 @@ def _from_dict(raw: dict, source: str) -> CRMMapping:
             + "\n".join(f"- {b}" for b in bad),
             [f"{source}: {b}" for b in bad],
         )
-    return CRMMapping(tables, columns, values, dates, source)
+    return CRMMapping(tables, columns, values, dates, source, pipeline)
 
 
 def _date_option_problems(scope: str, option: dict) -> list[str]:
@@ -501,9 +551,10 @@ def _rename(table, frame, mapping, where, out: Mapped) -> pd.DataFrame:
 
 def _map_values(table, frame, mapping, out: Mapped) -> pd.DataFrame:
     changes = {}
-    for column, vocabulary in VOCABULARIES.items():
+    for column in VOCABULARIES:
         if column not in frame.columns:
             continue
+        vocabulary = mapping.vocabulary(column)
         raw = frame[column]
         if not (pd.api.types.is_string_dtype(raw.dtype) or raw.dtype == object):
             continue
@@ -520,7 +571,7 @@ def _map_values(table, frame, mapping, out: Mapped) -> pd.DataFrame:
             elif target != value:
                 lookup[value] = target
                 (by_map if key in mapped else by_case).append(value)
-        if unknown:
+        if unknown and mapping.closed(column):  # open: the export's own names, kept as they are
             out.unknown_values.setdefault(column, []).extend(
                 v for v in unknown if v not in out.unknown_values.get(column, [])
             )
@@ -643,7 +694,8 @@ def propose_columns(
             if found is not None:
                 break
         if found is None:
-            unmatched.append(col)
+            if not spec.columns[spec.column_names.index(col)].shows:  # optional: may be absent
+                unmatched.append(col)
         else:
             guesses[col] = found
             free.remove(found)

@@ -7,7 +7,7 @@ The process, month by month over ``months`` months:
 2. **Contacts.** Month ``m`` brings a fixed number of new contacts, growing 6% a month and summing
    to ``n_contacts``. Each is approached by an active rep chosen in proportion to their lasting
    prospecting effort (:mod:`toolkit.recruiting`, shared with the growth simulator): gamma with
-   shape 0.5, so most reps approach few people and a few approach many; leaders five times more.
+   shape 0.8, so most reps approach few people and a few approach many; leaders four times more.
 3. **Source, type and price.** Each contact comes from a source with a lead type and a price list
    (``SOURCES``): the warm market is free, broker leads cost cents, seminar leads cost dollars.
 4. **Funnel.** contact -> lead -> prospect, then customer and rep as two independent outcomes of a
@@ -19,11 +19,21 @@ The process, month by month over ``months`` months:
    Reps are retailers (30%) or business builders; 39% of builders become leaders after a few
    months. Customers are preferred (45%, on autoship) or retail; 20% of preferred customers
    grow into business builders after about half a year (a ``rep`` event and a role change).
-6. **Leaving.** Each role has a monthly attrition hazard (``MONTHLY_ATTRITION``): retail
-   customers leave fastest, leaders slowest. A role change only happens if the member is still
-   there, and it switches them to the new role's hazard.
-7. **Orders.** Autoship members order monthly while active; everyone also orders at a Poisson
-   rate by role; amounts are log-normal around a role's typical basket, volume is 80% of amount.
+6. **Enrolled in person.** A new rep's family and friends buy in their first month
+   (``FIRST_CUSTOMERS`` on average), and every month each active rep enrols customers they know,
+   without a tracked lead (empty ``lead_id``), in proportion to their effort (leaders
+   ``REFERRAL_LEADER_MULTIPLIER`` times more), and each leader enrols reps, of whose builders
+   ``REFERRAL_LEADER_SHARE`` become leaders and enrol in turn (``_referrals``). Both rates fall as the organisation fills its market
+   (``REFERRAL_MARKET`` active members per contact): it booms in the first half of 2025 and then
+   levels off, leaving a few deep leader lines, which is what lets the example compensation plans
+   pay a few leaders what the seeds pitch while most participants earn little.
+7. **Leaving.** Each role has a monthly attrition hazard at joining (``MONTHLY_ATTRITION``):
+   retail customers leave fastest, leaders slowest; members differ around it (a gamma frailty,
+   ``ATTRITION_FRAILTY``), so a cohort's attrition falls as it ages. A role change only happens if
+   the member is still there, and it switches them to the new role's hazard.
+8. **Orders.** Autoship members order monthly while active (builders 100 of volume, the example
+   plans' qualification); everyone also orders at a Poisson rate by role (retail customers about
+   monthly); amounts are log-normal around a role's typical basket, volume is 80% of amount.
 
 Anything that would happen after the export date is not in the data: the latest leads are too
 young to have converted, which is what censoring-aware analyses must respect. ``as_of`` is the
@@ -34,6 +44,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from toolkit.recruiting import assign_contacts, effort_weights, prospecting_effort
 from toolkit.schema import CRMData
@@ -44,6 +56,18 @@ MONTHLY_GROWTH = 1.15
 FIRST_MONTH_CONTACTS_PER_FOUNDER = 6
 RECRUIT_DISPERSION = 0.8
 LEADER_MULTIPLIER = 4.0
+# members enrolled in person, without a tracked lead (see _referrals): customers per month per
+# unit of effort of every rep (leaders REFERRAL_LEADER_MULTIPLIER times more) and reps per month
+# per unit of effort of every leader, while the organisation has room; the market is
+# REFERRAL_MARKET active members per contact; REFERRAL_LEADER_SHARE of enrolled builders become
+# leaders. Tuned so that the example plans give sample_data/README.md's "Money" figures.
+REFERRAL_CUSTOMERS = 3.0
+REFERRAL_REPS = 8.0
+REFERRAL_MARKET = 0.25
+REFERRAL_LEADER_MULTIPLIER = 12.0
+REFERRAL_LEADER_SHARE = 0.3
+# customers a new rep enrols in their first month (family and friends), whatever the room
+FIRST_CUSTOMERS = 0.8
 
 # source: (lead type, share of contacts, price list per lead)
 SOURCES = {
@@ -85,13 +109,15 @@ MONTHLY_ATTRITION = {
     "business_builder": 0.05,
     "leader": 0.015,
 }
+# gamma shape of members' propensity to quit around their role's hazard (see _leave_after)
+ATTRITION_FRAILTY = 2.0
 # role: (autoship share, autoship basket, extra orders per month, extra basket)
 ORDERING = {
-    "retail_customer": (0.0, 0.0, 1.5, 55.0),
-    "preferred_customer": (1.0, 75.0, 0.15, 40.0),
+    "retail_customer": (0.0, 0.0, 1.0, 100.0),
+    "preferred_customer": (1.0, 90.0, 0.1, 40.0),
     "retailer": (0.3, 120.0, 1.2, 180.0),
-    "business_builder": (1.0, 110.0, 0.2, 60.0),
-    "leader": (1.0, 160.0, 0.2, 80.0),
+    "business_builder": (1.0, 125.0, 0.2, 60.0),
+    "leader": (1.0, 200.0, 0.2, 80.0),
 }
 VOLUME_SHARE = 0.8
 ROLE_CODES = tuple(MONTHLY_ATTRITION)
@@ -103,9 +129,17 @@ def _gamma_days(rng, kind, n):
 
 
 def _leave_after(rng, role_codes, n):
-    """Days until leaving, drawn from each role's constant monthly hazard."""
+    """Days until leaving: each role's monthly hazard at joining, falling with time in the role.
+
+    Members differ in how likely they are to quit (a gamma frailty of shape
+    ``ATTRITION_FRAILTY`` around the role's hazard), so the likeliest to quit go first and a
+    cohort's attrition falls as it ages: a Lomax time, made from the same exponential draw as a
+    constant hazard would use.
+    """
     hazard = np.array([MONTHLY_ATTRITION[r] for r in ROLE_CODES])[role_codes]
-    return rng.exponential(DAYS_PER_MONTH / -np.log1p(-hazard), size=n)
+    rate = -np.log1p(-hazard) / DAYS_PER_MONTH
+    exposure = rng.exponential(1 / rate, size=n) * rate  # a standard exponential
+    return ATTRITION_FRAILTY / rate * np.expm1(exposure / ATTRITION_FRAILTY)
 
 
 def _month_sizes(n_contacts, months):
@@ -192,6 +226,23 @@ def _funnel(rng, people, idx, shares, steps, code):
     t_rep = np.where(is_rep, t_prospect + _gamma_days(rng, "rep", n), np.inf)
     join = np.minimum(t_customer, t_rep)
 
+    story = _roles(rng, is_rep, is_customer, t_rep, join, code)
+    for key, value in (
+        ("source", src),
+        ("price", price),
+        ("lead", t_lead),
+        ("prospect", t_prospect),
+        ("customer", t_customer),
+        ("rep", t_rep),
+        ("join", join),
+        *story.items(),
+    ):
+        people[key][idx] = value
+
+
+def _roles(rng, is_rep, is_customer, t_rep, join, code, leader_share=LEADER_SHARE_OF_BUILDERS):
+    """Roles, the one role change, leaving and prospecting effort of people who join at ``join``."""
+    n = len(join)
     roles = rng.random((n, 3))
     builder = roles[:, 0] >= RETAILER_SHARE
     preferred = roles[:, 1] < PREFERRED_SHARE
@@ -202,7 +253,7 @@ def _funnel(rng, people, idx, shares, steps, code):
     )
     role1 = np.where(np.isfinite(join), role1, -1)
     # the one role change each story allows: builder -> leader, or preferred -> builder
-    to_leader = is_rep & builder & (roles[:, 2] < LEADER_SHARE_OF_BUILDERS)
+    to_leader = is_rep & builder & (roles[:, 2] < leader_share)
     to_builder = ~is_rep & is_customer & preferred & (roles[:, 2] < PREFERRED_TO_BUILDER)
     t_change = np.where(to_leader, t_rep + _gamma_days(rng, "leader", n), np.inf)
     t_change = np.where(to_builder, join + _gamma_days(rng, "preferred_to_builder", n), t_change)
@@ -211,25 +262,72 @@ def _funnel(rng, people, idx, shares, steps, code):
     left = join + _leave_after(rng, np.maximum(role1, 0), n)
     changes = t_change < left  # a member who has left changes nothing
     left = np.where(changes, t_change + _leave_after(rng, np.maximum(role2, 0), n), left)
-    people["left"][idx] = left
-    people["change"][idx] = np.where(changes & to_builder, t_change, np.inf)
-    people["leader"][idx] = np.where(changes & to_leader, t_change, np.inf)
-    people["role2"][idx] = np.where(changes, role2, -1)
-    for key, value in (
-        ("source", src),
-        ("price", price),
-        ("lead", t_lead),
-        ("prospect", t_prospect),
-        ("customer", t_customer),
-        ("rep", t_rep),
-        ("join", join),
-        ("role1", role1),
-    ):
-        people[key][idx] = value
     is_new_rep = is_rep | (changes & to_builder)
-    people["effort"][idx] = np.where(
-        is_new_rep, prospecting_effort(rng, n, dispersion=RECRUIT_DISPERSION), 0.0
-    )
+    return {
+        "role1": role1,
+        "left": left,
+        "change": np.where(changes & to_builder, t_change, np.inf),
+        "leader": np.where(changes & to_leader, t_change, np.inf),
+        "role2": np.where(changes, role2, -1),
+        "effort": np.where(
+            is_new_rep, prospecting_effort(rng, n, dispersion=RECRUIT_DISPERSION), 0.0
+        ),
+    }
+
+
+def _referrals(rng, people, months, market):
+    """Members enrolled in person, without a tracked lead, appended to ``people``.
+
+    Month by month every rep who started in the last month enrols ``FIRST_CUSTOMERS`` customers
+    on average (family and friends), and every active rep a Poisson number of customers, at a rate
+    proportional to their prospecting effort (leaders ``REFERRAL_LEADER_MULTIPLIER`` times
+    more), and every leader also enrols reps, some of whom become leaders and enrol in turn: the most active
+    lines grow deep. These two rates fall as the organisation fills its market (``market``
+    active members): word of mouth runs out of people to tell.
+    """
+    code = {r: i for i, r in enumerate(ROLE_CODES)}
+    keys = ("rep", "change", "left", "leader", "effort")
+    # only reps enrol: keep them (in person order) apart from the rest, growing month by month
+    is_rep = np.isfinite(np.minimum(people["rep"], people["change"]))
+    reps = {k: people[k][is_rep] for k in keys} | {"id": np.flatnonzero(is_rep)}
+    stays = [(people["join"], people["left"])]
+    chunks, first = [], len(people["join"])
+    for month in range(months):
+        t0 = month * DAYS_PER_MONTH
+        active_members = sum(np.count_nonzero((j < t0) & (gone > t0)) for j, gone in stays)
+        room = max(0.0, 1.0 - active_members / market)
+        on = (np.minimum(reps["rep"], reps["change"]) < t0) & (reps["left"] > t0)
+        active, effort = reps["id"][on], reps["effort"][on]
+        leader = reps["leader"][on] < t0
+        weights = effort_weights(effort, leader, REFERRAL_LEADER_MULTIPLIER)
+        # a new rep's family and friends buy whether or not the market has room
+        start = np.minimum(reps["rep"], reps["change"])[on]
+        customers = rng.poisson(REFERRAL_CUSTOMERS * room * weights) + rng.poisson(
+            FIRST_CUSTOMERS * (start >= t0 - DAYS_PER_MONTH)
+        )
+        new_reps = rng.poisson(REFERRAL_REPS * room * effort * leader)
+        sponsor = np.concatenate([np.repeat(active, customers), np.repeat(active, new_reps)])
+        n = len(sponsor)
+        rep = np.arange(n) >= customers.sum()
+        join = t0 + rng.uniform(0, DAYS_PER_MONTH, n)
+        t_rep = np.where(rep, join, np.inf)
+        chunk = {"owner": sponsor, "join": join, "rep": t_rep}
+        chunk.update(_roles(rng, rep, ~rep, t_rep, join, code, REFERRAL_LEADER_SHARE))
+        chunks.append(chunk)
+        stays.append((join, chunk["left"]))
+        rep = np.isfinite(np.minimum(chunk["rep"], chunk["change"]))
+        for k in keys:
+            reps[k] = np.concatenate([reps[k], chunk[k][rep]])
+        reps["id"] = np.concatenate([reps["id"], first + np.flatnonzero(rep)])
+        first += n
+    extra = {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
+    n = len(extra["join"])
+    for key, value in people.items():
+        if key not in extra:  # not a contact: no lead, no funnel stages
+            fill = {"created": np.nan, "source": -1, "price": 0.0}.get(key, np.inf)
+            extra[key] = np.full(n, fill, dtype=value.dtype)
+        people[key] = np.concatenate([value, extra[key].astype(value.dtype)])
+    return people
 
 
 def _stamp(days):
@@ -239,7 +337,15 @@ def _stamp(days):
 
 
 def _ids(prefix, numbers, width):
-    return pd.Series(np.char.mod(f"{prefix}%0{width}d", numbers), dtype="str")
+    """``prefix`` and the zero-padded ``numbers`` as an Arrow string array (fast at millions)."""
+    digits = pc.utf8_lpad(pc.cast(pa.array(numbers), pa.string()), width, "0")
+    return pc.binary_join_element_wise(prefix, digits, "")
+
+
+def _pick(ids, index):
+    """``ids[index]`` as a text column, empty where ``index`` is -1."""
+    index = np.asarray(index)
+    return pd.Series(pd.array(ids.take(pa.array(index, mask=index < 0)), dtype="str"))
 
 
 def _orders(rng, spells, end):
@@ -292,28 +398,32 @@ def generate(n_contacts: int = 20_000, *, months: int = 24, seed: int = 2024) ->
     n_founders = max(3, round(sizes[0] / FIRST_MONTH_CONTACTS_PER_FOUNDER))
     p = _people(rng, n_founders, sizes)
     end = months * DAYS_PER_MONTH
-    person = np.arange(n_founders + n_contacts)
-    contacts = person[n_founders:]
+    p = _referrals(rng, p, months, REFERRAL_MARKET * n_contacts)
+    person = np.arange(len(p["join"]))
+    contacts = person[n_founders : n_founders + n_contacts]
 
     members = person[p["join"] <= end]
     members = members[np.argsort(p["join"][members], kind="stable")]
     width = max(6, len(str(len(person))))
-    member_id = np.full(len(person), None, dtype=object)
-    member_id[members] = _ids("M", np.arange(1, len(members) + 1), width).to_numpy()
-    lead_id = np.full(len(person), None, dtype=object)
-    lead_id[contacts] = _ids("L", np.arange(1, n_contacts + 1), width).to_numpy()
+    # each person's position among the members and among the leads (-1: none)
+    member_no = np.full(len(person), -1)
+    member_no[members] = np.arange(len(members))
+    member_ids = _ids("M", np.arange(1, len(members) + 1), width)
+    lead_no = np.full(len(person), -1)
+    lead_no[contacts] = np.arange(n_contacts)
+    lead_ids = _ids("L", np.arange(1, n_contacts + 1), width)
 
     source_names = np.array(list(SOURCES))
     leads = pd.DataFrame(
         {
-            "lead_id": pd.Series(lead_id[contacts], dtype="str"),
+            "lead_id": _pick(lead_ids, lead_no[contacts]),
             "created_at": _stamp(p["created"][contacts]),
             "source": pd.Series(source_names[p["source"][contacts]], dtype="str"),
             "lead_type": pd.Series(
                 [SOURCES[s][0] for s in source_names[p["source"][contacts]]], dtype="str"
             ),
             "cost": p["price"][contacts],
-            "owner_id": pd.Series(member_id[p["owner"][contacts]], dtype="str"),
+            "owner_id": _pick(member_ids, member_no[p["owner"][contacts]]),
         }
     )
 
@@ -332,7 +442,7 @@ def generate(n_contacts: int = 20_000, *, months: int = 24, seed: int = 2024) ->
     events = pd.concat(events).sort_values(["t", "person"], kind="stable")
     events = pd.DataFrame(
         {
-            "lead_id": pd.Series(lead_id[events["person"]], dtype="str"),
+            "lead_id": _pick(lead_ids, lead_no[events["person"]]),
             "stage": pd.Series(events["stage"].to_numpy(), dtype="str"),
             "at": _stamp(events["t"]),
         }
@@ -363,19 +473,17 @@ def generate(n_contacts: int = 20_000, *, months: int = 24, seed: int = 2024) ->
     sponsor = p["owner"][members]
     members_table = pd.DataFrame(
         {
-            "member_id": pd.Series(member_id[members], dtype="str"),
-            "sponsor_id": pd.Series(
-                [member_id[s] if s >= 0 else None for s in sponsor], dtype="str"
-            ),
+            "member_id": _pick(member_ids, member_no[members]),
+            "sponsor_id": _pick(member_ids, np.where(sponsor >= 0, member_no[sponsor], -1)),
             "joined_at": _stamp(p["join"][members]),
             "role": pd.Series(role_names[current_role[members]], dtype="str"),
             "left_at": _stamp(np.where(p["left"][members] <= end, p["left"][members], np.nan)),
-            "lead_id": pd.Series(lead_id[members], dtype="str"),
+            "lead_id": _pick(lead_ids, lead_no[members]),
         }
     )
     role_history = pd.DataFrame(
         {
-            "member_id": pd.Series(member_id[spells["member"]], dtype="str"),
+            "member_id": _pick(member_ids, member_no[spells["member"]]),
             "role": pd.Series(role_names[spells["role"]], dtype="str"),
             "from_at": _stamp(spells["from"]),
         }
@@ -384,8 +492,10 @@ def generate(n_contacts: int = 20_000, *, months: int = 24, seed: int = 2024) ->
     orders = _orders(rng, spells, end)
     orders = pd.DataFrame(
         {
-            "order_id": _ids("O", np.arange(1, len(orders) + 1), width + 1),
-            "member_id": pd.Series(member_id[orders["member"]], dtype="str"),
+            "order_id": pd.Series(
+                pd.array(_ids("O", np.arange(1, len(orders) + 1), width + 1), dtype="str")
+            ),
+            "member_id": _pick(member_ids, member_no[orders["member"]]),
             "ordered_at": _stamp(orders["t"]),
             "amount": orders["amount"].to_numpy(),
             "volume": orders["volume"].to_numpy(),

@@ -16,24 +16,35 @@ role_history   role a member took on (optional)     member_id, role, from_at
 Empty values are allowed only where the contract says so: ``owner_id`` (a lead nobody works
 yet), ``sponsor_id`` (a root of the genealogy), ``left_at`` (still active) and ``members.lead_id``
 (a member who did not come through a tracked lead). Extra columns are kept as they are.
+
+Optional pieces may be absent altogether (:data:`OPTIONAL_COLUMNS`): the columns ``cost``,
+``owner_id``, ``sponsor_id`` and ``left_at``, the ``orders`` and ``role_history`` tables, and
+``leads`` with ``events`` when there are orders (orders-only data). A computation that needs a
+missing piece raises a :class:`DataError` saying what is missing and what it would show.
+
+Stages and lead types are the export's own: :data:`STAGES` and :data:`LEAD_TYPES` are the
+sample's (and the notebooks' defaults). ``CRMData.stages`` / ``CRMData.lead_types`` declare a
+pipeline's order and categories; :func:`validate` then refuses values outside them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-STAGES = ("contact", "lead", "prospect", "customer", "rep", "leader")
-LEAD_TYPES = ("unqualified", "generic", "qualified")
+STAGES = ("contact", "lead", "prospect", "customer", "rep", "leader")  # the sample's pipeline
+LEAD_TYPES = ("unqualified", "generic", "qualified")  # the sample's lead types
 ROLES = ("retail_customer", "preferred_customer", "retailer", "business_builder", "leader")
 CUSTOMER_ROLES = ("retail_customer", "preferred_customer")
 REP_ROLES = ("retailer", "business_builder", "leader")
 
 EXAMPLES_SHOWN = 5
+NOT_SHOWN = "—"  # how a table on a page shows a value that is not there (never "NaN")
 CHECK_HINT = "run `python -m toolkit check EXPORT_FOLDER` to propose a mapping from the headers"
 
 
@@ -53,6 +64,8 @@ class Column:
     nullable: bool = False
     values: tuple[str, ...] | None = None  # the vocabulary of a "category" column
     minimum: float | None = None
+    open: bool = False  # a "category" whose values are the export's own (values: the default)
+    shows: str = ""  # for a column that may be absent: what it would show
 
 
 @dataclass(frozen=True)
@@ -89,9 +102,16 @@ TABLES: dict[str, Table] = {
                 Column("lead_id", "id"),
                 Column("created_at", "datetime"),
                 Column("source", "text"),
-                Column("lead_type", "category", values=LEAD_TYPES),
-                Column("cost", "number", minimum=0),
-                Column("owner_id", "id", nullable=True),
+                Column("lead_type", "category", values=LEAD_TYPES, open=True),
+                Column(
+                    "cost",
+                    "number",
+                    minimum=0,
+                    shows="cost per lead and per customer, and the lead budget",
+                ),
+                Column(
+                    "owner_id", "id", nullable=True, shows="funnels and lead quality by lead owner"
+                ),
             ),
         ),
         Table(
@@ -99,7 +119,7 @@ TABLES: dict[str, Table] = {
             "lead_id",
             (
                 Column("lead_id", "id"),
-                Column("stage", "category", values=STAGES),
+                Column("stage", "category", values=STAGES, open=True),
                 Column("at", "datetime"),
             ),
             unique_id=False,
@@ -109,10 +129,20 @@ TABLES: dict[str, Table] = {
             "member_id",
             (
                 Column("member_id", "id"),
-                Column("sponsor_id", "id", nullable=True),
+                Column(
+                    "sponsor_id",
+                    "id",
+                    nullable=True,
+                    shows="the genealogy: downlines, sponsor trees, recruiting by sponsor",
+                ),
                 Column("joined_at", "datetime"),
                 Column("role", "category", values=ROLES),
-                Column("left_at", "datetime", nullable=True),
+                Column(
+                    "left_at",
+                    "datetime",
+                    nullable=True,
+                    shows="who left and when: retention, active members, churn",
+                ),
                 Column("lead_id", "id", nullable=True),
             ),
         ),
@@ -142,6 +172,31 @@ TABLES: dict[str, Table] = {
 }
 REQUIRED_TABLES = ("leads", "events", "members")
 OPTIONAL_TABLES = ("orders", "role_history")
+LEAD_TABLES = ("leads", "events")  # may be absent together for orders-only data
+OPTIONAL_COLUMNS = {
+    (t.name, c.name): c.shows for t in TABLES.values() for c in t.columns if c.shows
+}
+# What each table that may be absent would show (for the DataError of a computation needing it).
+TABLE_SHOWS = {
+    "leads": "the funnel, lead quality and the lead budget",
+    "events": "the funnel, lead quality and the lead budget",
+    "orders": "revenue, volume, autoship and paying customers",
+    "role_history": "role transitions and the role mix over time",
+}
+
+
+def missing_piece(table: str, columns=()) -> str:
+    """The sentence for a piece of the export that is absent: what is missing and what it
+    would show (``columns`` empty: the whole table)."""
+    if not columns:
+        return (
+            f"the export has no {table} table (or it has no rows); it is optional, and it "
+            f"would show {TABLE_SHOWS.get(table, 'more')}"
+        )
+    shows = [OPTIONAL_COLUMNS[(table, c)] for c in columns if (table, c) in OPTIONAL_COLUMNS]
+    return f"{table} has no column {', '.join(columns)}" + (
+        f"; it is optional, and it would show {'; '.join(shows)}" if shows else ""
+    )
 
 
 @dataclass(frozen=True, repr=False)
@@ -149,24 +204,51 @@ class CRMData:
     """A CRM export: four pandas tables and ``as_of``, the moment the export was taken.
 
     Every censoring decision (in progress, incomplete cohort cell, still active) is taken against
-    ``as_of``. ``role_history`` is optional: one row per role a member took on, from when.
+    ``as_of``. ``role_history`` is optional: one row per role a member took on, from when;
+    ``orders`` may be None (no orders), and ``leads`` and ``events`` may be None when there are
+    orders (orders-only data). ``stages`` and ``lead_types``, when given, declare the
+    pipeline's stages in order and the lead types (read from ``[pipeline]`` in the mapping);
+    None: the values found in the data.
     Build one by hand or with :func:`toolkit.read_crm`, then check it with :func:`toolkit.validate`.
     """
 
-    leads: pd.DataFrame
-    events: pd.DataFrame
-    members: pd.DataFrame
-    orders: pd.DataFrame = field(default_factory=TABLES["orders"].empty)
+    leads: pd.DataFrame | None = None
+    events: pd.DataFrame | None = None
+    members: pd.DataFrame | None = None
+    orders: pd.DataFrame | None = field(default_factory=TABLES["orders"].empty)
     as_of: pd.Timestamp | None = None
     role_history: pd.DataFrame | None = None
     notes: tuple[tuple[str, str], ...] = ()  # (table, how it was read): set by read_crm
+    stages: tuple[str, ...] | None = None
+    lead_types: tuple[str, ...] | None = None
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """The tables present, by name (role_history only when there is one)."""
-        out = {name: getattr(self, name) for name in (*REQUIRED_TABLES, "orders")}
-        if self.role_history is not None:
-            out["role_history"] = self.role_history
-        return out
+        """The tables present, by name (a table that is None is left out)."""
+        names = (*REQUIRED_TABLES, *OPTIONAL_TABLES)
+        return {name: getattr(self, name) for name in names if getattr(self, name) is not None}
+
+    def has(self, table: str, column: str | None = None) -> bool:
+        """Whether the export has ``table`` with rows (and ``column`` in it, when given)."""
+        frame = getattr(self, table, None)
+        if frame is None or not hasattr(frame, "columns") or not len(frame):
+            return False
+        return column is None or column in frame.columns
+
+    def lacks(self, table: str, *columns: str) -> str | None:
+        """What is missing of ``table`` (with rows) and ``columns``, and what it would show, as
+        a sentence; None when nothing is."""
+        if not self.has(table):
+            return missing_piece(table)
+        absent = [c for c in columns if c not in getattr(self, table).columns]
+        return missing_piece(table, absent) if absent else None
+
+    def require(self, table: str, *columns: str) -> pd.DataFrame:
+        """``table`` when the export has it with rows and ``columns``; otherwise a
+        :class:`DataError` saying what is missing and what it would show."""
+        gap = self.lacks(table, *columns)
+        if gap:
+            raise DataError(gap)
+        return getattr(self, table)
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -195,6 +277,27 @@ class CRMData:
 # validation
 
 
+def problem_line(
+    table: str,
+    column: str,
+    what: str,
+    count: int,
+    id_col: str,
+    ids: list,
+    values: list | None = None,
+    fix: str = "",
+) -> str:
+    """One problem as every check words it: table.column, how many rows, what is wrong, the
+    first ids, the first offending values (when they help) and the fix."""
+    noun = "row" if count == 1 else "rows"
+    examples = ", ".join(map(str, ids[:EXAMPLES_SHOWN]))
+    line = f"{table}.{column}: {count:,} {noun} {what} (first {id_col}: {examples})"
+    if values is not None:
+        shown = values[:EXAMPLES_SHOWN]
+        line += "; values: " + ", ".join(repr(v) if isinstance(v, str) else str(v) for v in shown)
+    return line + (f"; {fix}" if fix else "")
+
+
 class Problems:
     """Collects every problem so one :class:`DataError` reports them all, each with its first
     examples: ``add(table, column, what, bad, ids)`` for a mask of bad rows, ``note(line)`` for
@@ -219,16 +322,19 @@ class Problems:
         bad = np.asarray(bad, dtype=bool)  # positions, so a duplicated index cannot misalign
         count = int(bad.sum())
         if count:
-            examples = ", ".join(map(str, ids[bad].head(EXAMPLES_SHOWN)))
-            noun = "row" if count == 1 else "rows"
-            id_col = ids.name or "row"
-            line = f"{table}.{column}: {count:,} {noun} {what} (first {id_col}: {examples})"
-            if values is not None:
-                shown = values[bad].head(EXAMPLES_SHOWN)
-                line += "; values: " + ", ".join(
-                    repr(v) if isinstance(v, str) else str(v) for v in shown
+            shown = None if values is None else list(values[bad].head(EXAMPLES_SHOWN))
+            self.lines.append(
+                problem_line(
+                    table,
+                    column,
+                    what,
+                    count,
+                    ids.name or "row",
+                    list(ids[bad].head(EXAMPLES_SHOWN)),
+                    shown,
+                    fix,
                 )
-            self.lines.append(line + (f"; {fix}" if fix else ""))
+            )
 
     def note(self, line: str) -> None:
         self.lines.append(line)
@@ -391,12 +497,18 @@ def _to_bool(values: pd.Series) -> pd.Series:
     return text.map(lambda v: True if v in _TRUE else False if v in _FALSE else None)
 
 
-def _normalise_table(table: Table, frame: pd.DataFrame, problems: Problems) -> pd.DataFrame | None:
-    """A copy with parsed columns; None when required columns are missing (nothing else checks)."""
+def _normalise_table(
+    table: Table, frame: pd.DataFrame, problems: Problems, declared: dict | None = None
+) -> pd.DataFrame | None:
+    """A copy with parsed columns; None when required columns are missing (nothing else checks).
+
+    Optional columns (``Column.shows``) may be absent. An open category column takes any
+    value unless ``declared`` gives its values (a pipeline declared)."""
     if not isinstance(frame, pd.DataFrame):
         problems.note(f"{table.name}: expected a pandas DataFrame, got {type(frame).__name__}")
         return None
-    missing = [c for c in table.column_names if c not in frame.columns]
+    declared = declared or {}
+    missing = [c.name for c in table.columns if c.name not in frame.columns and not c.shows]
     if missing:
         problems.note(
             f"{table.name}: missing required column(s) {missing}; "
@@ -407,6 +519,8 @@ def _normalise_table(table: Table, frame: pd.DataFrame, problems: Problems) -> p
     out = frame.copy()
     ids = out[table.id_col] if table.id_col in out else pd.Series(out.index, name="row")
     for col in table.columns:
+        if col.name not in out.columns:
+            continue  # an optional column the export does not have
         raw = out[col.name]
         textual = pd.api.types.is_string_dtype(raw.dtype) or raw.dtype == object
         empty = raw.isna() | (raw.astype("str").str.strip() == "") if textual else raw.isna()
@@ -420,19 +534,6 @@ def _normalise_table(table: Table, frame: pd.DataFrame, problems: Problems) -> p
             problems.add(
                 table.name, col.name, "that are not numbers", parsed.isna() & ~empty, ids, raw
             )
-            problems.add(
-                table.name,
-                col.name,
-                "that are infinite or too large for a float",
-                np.isinf(parsed),
-                ids,
-                raw,
-                "a cost, amount or volume must be a finite number",
-            )
-            if col.minimum is not None:
-                problems.add(
-                    table.name, col.name, f"below {col.minimum:g}", parsed < col.minimum, ids
-                )
         elif col.kind == "bool":
             parsed = _to_bool(raw)
             problems.add(
@@ -440,32 +541,53 @@ def _normalise_table(table: Table, frame: pd.DataFrame, problems: Problems) -> p
             )
             parsed = parsed.astype("bool") if not parsed.isna().any() else parsed
         elif col.kind == "category":
-            parsed = raw
-            unknown = ~raw.isin(col.values) & ~empty
-            if unknown.any():
+            parsed = raw.where(~empty, None)  # a blank is empty, not outside the vocabulary
+            vocabulary = declared.get(col.name) if col.open else None
+            unknown = ~raw.isin(vocabulary or ()) & ~empty
+            if vocabulary is not None and unknown.any():
                 seen = ", ".join(map(repr, pd.unique(raw[unknown])[:EXAMPLES_SHOWN]))
                 problems.add(
                     table.name,
                     col.name,
-                    f"outside the vocabulary ({seen}); valid values: {', '.join(col.values)}",
+                    f"outside the pipeline declared ({seen}); valid values: {', '.join(vocabulary)}",
                     unknown,
                     ids,
                     fix=f"or map yours under [values.{col.name}] in crm_mapping.toml, such as "
-                    f'"Yours" = "{col.values[0]}"',
+                    f'"Yours" = "{vocabulary[0]}" (or add them under [pipeline])',
                 )
         else:
             parsed = raw.where(~empty, None) if textual else raw
         if not col.nullable:
             problems.add(table.name, col.name, "empty (the column is required)", empty, ids)
         out[col.name] = parsed
+    _shared_checks(table, out, ids, problems)
     if table.unique_id:
         dup = out[table.id_col].duplicated(keep=False) & out[table.id_col].notna()
         problems.add(table.name, table.id_col, "with a duplicate id", dup, out[table.id_col])
     return out
 
 
-def _isin(values: pd.Series, known: pd.Series) -> np.ndarray:
-    """``values.isin(known)`` with Arrow's hash kernel (pandas' Arrow-string isin loops in Python)."""
+def _shared_checks(table: Table, frame: pd.DataFrame, ids: pd.Series, problems) -> None:
+    """The vocabulary, minimum and finite rules of :func:`contract_checks` on parsed columns."""
+    import narwhals as nw
+
+    names = [c.name for c in table.columns if c.kind in ("category", "number")]
+    native = pd.DataFrame({name: frame[name] for name in names}).reset_index(drop=True)
+    native = native.astype({c.name: "str" for c in table.columns if c.kind == "category"})
+    wrapped = nw.from_native(native, eager_only=True)
+    dtypes = dict(wrapped.schema)
+    for check in contract_checks(table.name, names, dtypes):
+        if check.kind == "required":
+            continue
+        bad = wrapped.select(check.bad.alias("_bad"))["_bad"].to_numpy().astype(bool)
+        values = frame[check.column]
+        seen = ", ".join(map(repr, pd.unique(values[bad])[:EXAMPLES_SHOWN]))
+        show = None if check.kind == "vocabulary" else values
+        problems.add(table.name, check.column, check.what.format(seen=seen), bad, ids, show)
+
+
+def isin(values: pd.Series, known: pd.Series) -> np.ndarray:
+    """``values.isin(known)`` as a numpy mask, with Arrow's hash kernel (pandas' Arrow-string isin loops in Python)."""
     try:
         found = pc.is_in(
             pa.array(values, from_pandas=True), value_set=pa.array(known.dropna().unique())
@@ -477,7 +599,7 @@ def _isin(values: pd.Series, known: pd.Series) -> np.ndarray:
 
 def _unknown_reference(problems, table, column, frame, ids_col, known, what) -> None:
     values = frame[column]
-    bad = values.notna() & ~_isin(values, known)
+    bad = values.notna() & ~isin(values, known)
     problems.add(table, column, f"referring to {what}", bad, frame[ids_col])
 
 
@@ -527,15 +649,32 @@ def validate(data: CRMData) -> CRMData:
     Raises
     ------
     DataError
-        Listing every problem found: missing columns, dates that do not parse, values outside
-        the vocabulary (with the valid values), negative costs or amounts, duplicate ids, events
+        Listing every problem found: missing tables and required columns (optional ones may
+        be absent), dates that do not parse, roles outside the vocabulary and stages or lead
+        types outside those declared (with the valid values), negative costs or amounts, duplicate ids, events
         for unknown leads, orders for unknown members, unknown sponsors, sponsor cycles,
         ``left_at`` before ``joined_at``, orders before the member joined, and timestamps after
         ``as_of``. Each line names the table and column, how many rows, and the first ids.
     """
     problems = Problems()
+    declared = {"stage": data.stages, "lead_type": data.lead_types}
+    for column, values in declared.items():
+        if values is not None and (
+            isinstance(values, str) or not values or not all(isinstance(v, str) for v in values)
+        ):
+            problems.note(f"the {column} values declared must be a list of names, got {values!r}")
+    declared = {k: tuple(v) for k, v in declared.items() if v and not isinstance(v, str)}
+    if data.members is None:
+        problems.note("members: the table is missing; the members table is required")
+    if data.events is not None and data.leads is None:
+        problems.note("leads: the table is missing while there are events; events refer to leads")
+    if data.leads is None and data.events is None and data.orders is None:
+        problems.note(
+            "leads and events are missing and there are no orders: nothing to analyse; give "
+            "leads and events (the funnel) or orders (orders-only data)"
+        )
     frames = {
-        name: _normalise_table(TABLES[name], frame, problems)
+        name: _normalise_table(TABLES[name], frame, problems, declared)
         for name, frame in data.tables().items()
     }
     leads, events, members, orders = (
@@ -552,7 +691,7 @@ def validate(data: CRMData) -> CRMData:
             leads["lead_id"],
             "leads not in the leads table",
         )
-    if members is not None:
+    if members is not None and "sponsor_id" in members.columns:
         _unknown_reference(
             problems,
             "members",
@@ -562,6 +701,7 @@ def validate(data: CRMData) -> CRMData:
             members["member_id"],
             "sponsors not in the members table",
         )
+    if members is not None:
         if leads is not None:
             _unknown_reference(
                 problems,
@@ -572,7 +712,8 @@ def validate(data: CRMData) -> CRMData:
                 leads["lead_id"],
                 "leads not in the leads table",
             )
-        if members["member_id"].is_unique:  # with duplicate ids, "the sponsor" is ambiguous
+        # with duplicate ids, "the sponsor" is ambiguous
+        if "sponsor_id" in members.columns and members["member_id"].is_unique:
             loops = sponsor_loops(members["member_id"], members["sponsor_id"])
             problems.add(
                 "members",
@@ -581,13 +722,14 @@ def validate(data: CRMData) -> CRMData:
                 pd.Series(loops, index=members.index),
                 members["member_id"],
             )
-        problems.add(
-            "members",
-            "left_at",
-            "before joined_at",
-            members["left_at"] < members["joined_at"],
-            members["member_id"],
-        )
+        if "left_at" in members.columns:
+            problems.add(
+                "members",
+                "left_at",
+                "before joined_at",
+                members["left_at"] < members["joined_at"],
+                members["member_id"],
+            )
     for name in ("orders", "role_history"):
         frame = frames.get(name)
         if frame is not None and members is not None:
@@ -617,7 +759,7 @@ def validate(data: CRMData) -> CRMData:
         (name, col.name)
         for name, frame in present.items()
         for col in TABLES[name].columns
-        if col.kind == "datetime"
+        if col.kind == "datetime" and col.name in frame.columns
     ]
     as_of = data.as_of
     if as_of is None:
@@ -633,4 +775,206 @@ def validate(data: CRMData) -> CRMData:
             )
 
     problems.raise_if_any()
-    return replace(data, as_of=as_of, **frames)
+    return replace(data, as_of=as_of, **frames, **{f"{k}s": v for k, v in declared.items()})
+
+
+# --------------------------------------------------------------------------------------------
+# cheap checks for frames passed to a computation without validate (any engine)
+
+UNVALIDATED_FIX = (
+    "the computations run these cheap checks on frames passed without toolkit.validate; "
+    "validate(CRMData(...)) checks everything and names every problem"
+)
+
+
+class Check(NamedTuple):
+    """One contract rule as a Narwhals expression of the offending rows (any engine)."""
+
+    column: str
+    kind: str  # "required", "vocabulary", "minimum" or "finite"
+    what: str  # how a problem line words it; "{seen}" stands for the offending values
+    bad: Any  # narwhals.Expr
+
+
+def contract_checks(table: str, columns, dtypes: dict) -> list[Check]:
+    """The contract rules that can be checked cheaply on ``columns`` of ``table``.
+
+    Required values present (a NaT date, an empty id), category values in the vocabulary (a
+    stage ``"Customer "`` with a stray space is outside it), money and volumes finite and not
+    negative. :func:`check_frame` runs them on frames passed to a computation without
+    :func:`validate`; :func:`validate` runs the vocabulary, minimum and finite ones on the
+    frames it has parsed (it judges emptiness on the raw text).
+    """
+    import narwhals as nw
+
+    out = []
+    for col in TABLES[table].columns:
+        if col.name not in columns:
+            continue
+        c = nw.col(col.name)
+        if not col.nullable:
+            out.append(Check(col.name, "required", "empty (the column is required)", c.is_null()))
+        if col.kind == "category" and col.open and dtypes[col.name] == nw.String:
+            # the export's own names are welcome; "Customer " with a stray space is a typo
+            what = (
+                "with spaces around the value ({seen}); strip them or map them in crm_mapping.toml"
+            )
+            out.append(Check(col.name, "vocabulary", what, c != c.str.strip_chars()))
+        elif col.kind == "category" and dtypes[col.name] in (nw.String, nw.Categorical):
+            what = (
+                f"outside the vocabulary ({{seen}}); valid values: {', '.join(col.values)}; "
+                f"or map yours under [values.{col.name}] in crm_mapping.toml, such as "
+                f'"Yours" = "{col.values[0]}"'
+            )
+            out.append(
+                Check(col.name, "vocabulary", what, ~(c.is_in(list(col.values)) | c.is_null()))
+            )
+        if col.kind == "number" and dtypes[col.name].is_numeric():
+            if col.minimum is not None:
+                out.append(Check(col.name, "minimum", f"below {col.minimum:g}", c < col.minimum))
+            what = "that are infinite or too large for a float"
+            out.append(Check(col.name, "finite", what, c.abs() == float("inf")))
+    return out
+
+
+def check_frame(frame, table: str, columns):
+    """Run the cheap contract checks on ``columns`` of a ``table`` frame passed without
+    :func:`validate`, and return it with timezone-aware timestamps as naive UTC.
+
+    ``frame`` is a Narwhals frame (eager or lazy, any engine). One aggregate query counts the
+    offending rows of every rule of :func:`contract_checks`, one group-by the duplicated ids of
+    a table with unique ids (leads, members); only when something is wrong does a further query
+    fetch the first examples.
+
+    Raises
+    ------
+    DataError
+        Naming the table, the column, how many rows, the first ids and offending values:
+        duplicate ids (a lead counted twice as an entrant), empty required values (a NaT date),
+        values outside the vocabulary, negative or infinite money; or a column of the wrong
+        type (dates as text: parse them, or pass the data through :func:`validate`).
+    """
+    import narwhals as nw
+
+    spec = TABLES[table]
+    schema = frame.collect_schema()
+    columns = [c for c in dict.fromkeys(columns) if c in schema]
+    dtypes = {name: schema[name] for name in columns}
+    lines = []
+    aware = []
+    for col in spec.columns:
+        if col.name not in dtypes:
+            continue
+        dtype = dtypes[col.name]
+        if col.kind == "datetime":
+            if not isinstance(dtype, nw.Datetime) and dtype != nw.Datetime and dtype != nw.Date:
+                lines.append(
+                    f"{table}.{col.name}: is {dtype}, not timestamps; parse it (pd.to_datetime) "
+                    "or pass the data through toolkit.validate"
+                )
+            elif isinstance(dtype, nw.Datetime) and dtype.time_zone is not None:
+                aware.append(col.name)
+        elif col.kind == "number" and not dtype.is_numeric():
+            lines.append(
+                f"{table}.{col.name}: is {dtype}, not numbers; convert it (pd.to_numeric) or pass "
+                "the data through toolkit.validate"
+            )
+    if lines:
+        raise DataError("\n".join([f"The {table} frame cannot be used as it is:", *lines]), lines)
+    # the contract keeps naive UTC, like as_of: convert, whatever the zone. Spark's timestamps
+    # are instants shown in the session's zone, which the computations already handle as such
+    if aware and not frame.implementation.is_spark_like():
+        frame = frame.with_columns(
+            *[nw.col(c).dt.convert_time_zone("UTC").dt.replace_time_zone(None) for c in aware]
+        )
+    rules = contract_checks(table, columns, dtypes)
+    id_col = spec.id_col if spec.id_col in schema else None
+    from toolkit import fastpath
+
+    if fastpath.ENABLED and frame.implementation.is_pandas() and isinstance(frame, nw.DataFrame):
+        # plain pandas (issue 18): the same rules as array passes, without the engine's plan
+        # building (8-15 ms a call on the sample); only a problem found takes the engine path
+        # below, which words it, so both paths give one message
+        if not _pandas_problems(frame.to_native(), spec, rules, id_col in columns and id_col):
+            return frame
+    counts = [check.bad.cast(nw.Int64).sum().alias(f"_rule{i}") for i, check in enumerate(rules)]
+    row = _collect(frame.select(*counts)).row(0) if counts else ()
+    dup_count = 0
+    if spec.unique_id and id_col in columns:
+        dup = (
+            frame.group_by(id_col)
+            .agg(nw.len().alias("_n"))
+            .filter((nw.col("_n") > 1) & ~nw.col(id_col).is_null())
+        )
+        dup_row = _collect(dup.select(nw.col("_n").sum(), nw.len().alias("_ids"))).row(0)
+        dup_count = int(dup_row[0] or 0)
+        if dup_count:
+            ids = _collect(dup.sort(id_col).select(id_col).head(EXAMPLES_SHOWN))[id_col].to_list()
+            lines.append(
+                problem_line(
+                    table,
+                    id_col,
+                    "with a duplicate id (each would be counted again)",
+                    dup_count,
+                    id_col,
+                    ids,
+                )
+            )
+    shown_id = id_col or columns[0]
+    for check, count in zip(rules, row, strict=True):
+        if not count:
+            continue
+        name = check.column
+        # an empty id is shown by its own column: select it once (a doubled column is a crash)
+        shown = list(dict.fromkeys((shown_id, name)))
+        first = _collect(frame.filter(check.bad).select(*shown).head(EXAMPLES_SHOWN))
+        values = first[name].to_list()
+        seen = ", ".join(map(repr, dict.fromkeys(values)))
+        lines.append(
+            problem_line(
+                table,
+                name,
+                check.what.format(seen=seen),
+                int(count),
+                shown_id,
+                first[shown_id].to_list(),
+                None if check.kind in ("required", "vocabulary") else values,
+            )
+        )
+    if lines:
+        header = f"The {table} frame breaks the contract in {len(lines)} way(s):"
+        raise DataError(
+            "\n".join([header, *(f"- {line}" for line in lines), f"({UNVALIDATED_FIX})"]), lines
+        )
+    return frame
+
+
+def _pandas_problems(native: pd.DataFrame, spec, rules: list[Check], id_col) -> bool:
+    """Whether a pandas frame breaks a rule of :func:`contract_checks` (``rules``, evaluated
+    as pandas operations: the same rows as the Narwhals expressions) or, with ``id_col`` for
+    a table of unique ids, lists an id twice."""
+    kinds = {col.name: col for col in spec.columns}
+    for check in rules:
+        values, col = native[check.column], kinds[check.column]
+        if check.kind == "required":
+            bad = values.isna()
+        elif check.kind == "vocabulary":
+            bad = ~(values.isin(list(col.values)) | values.isna())
+        elif check.kind == "minimum":
+            bad = values < col.minimum
+        elif check.kind == "finite":
+            bad = values.abs() == float("inf")
+        else:  # a rule this function does not know: the engine path judges it
+            return True
+        if np.asarray(bad.to_numpy(dtype=bool, na_value=False)).any():
+            return True
+    if spec.unique_id and id_col:
+        ids = native[id_col]
+        return bool(ids[ids.notna()].duplicated().any())
+    return False
+
+
+def _collect(frame):
+    import narwhals as nw
+
+    return frame.collect() if isinstance(frame, nw.LazyFrame) else frame

@@ -18,9 +18,10 @@ from toolkit.censoring import (
     check_period,
     naive_utc,
     period_ordinal,
+    period_ordinals,
 )
 from toolkit.frames import collect, from_native, lazy_polars
-from toolkit.schema import EXAMPLES_SHOWN, Problems
+from toolkit.schema import EXAMPLES_SHOWN, Problems, check_frame
 
 
 def _check_period(period: str) -> str:
@@ -51,28 +52,67 @@ def _problem_line(
     return f"{table}.{column}: {count:,} {noun} {what} (first {id_col}: {', '.join(map(str, ids))})"
 
 
+def _plain_pandas(frame) -> pd.DataFrame | None:
+    """The pandas frame under a Narwhals one when the numpy route serves it (issue 18: the
+    cohort calls on plain pandas skip the engine's plan building), None otherwise."""
+    from toolkit import fastpath
+
+    if (
+        fastpath.ENABLED
+        and isinstance(frame, nw.DataFrame)
+        and frame.implementation.is_pandas()
+        and len(frame) <= fastpath.MAX_ROWS
+    ):
+        return frame.to_native()
+    return None
+
+
+def _ordinals(stamps: pd.Series, period: str) -> np.ndarray:
+    """:func:`toolkit.censoring.period_ordinals` as floats, NaN for a missing timestamp (as
+    :func:`period_ordinal` gives null)."""
+    out = np.full(len(stamps), np.nan)
+    known = stamps.notna().to_numpy()
+    if known.any():
+        out[known] = period_ordinals(stamps[known], period)
+    return out
+
+
 def _latest(frames: list[tuple[nw.DataFrame | nw.LazyFrame, list[str]]]) -> pd.Timestamp | None:
     latest = []
     for frame, cols in frames:
-        row = collect(frame.select(*[nw.col(c).max() for c in cols])).row(0)
+        native = _plain_pandas(frame)
+        if native is not None:
+            row = [native[c].max() for c in cols]
+        else:
+            row = collect(frame.select(*[nw.col(c).max() for c in cols])).row(0)
         latest += [naive_utc(pd.Timestamp(v)) for v in row if v is not None and pd.notna(v)]
     return max(latest) if latest else None
 
 
 def _prepare(members, orders, by, period, as_of, order_cols):
     """Wrap the inputs, settle ``as_of``, and check members (and orders) against the contract."""
-    members_nw = from_native(members, "members", ["member_id", "joined_at", "left_at", *by])
+    member_cols = ["member_id", "joined_at", "left_at", *by]
+    members_nw = from_native(members, "members", member_cols)
+    # frames passed without validate: no member twice, no NaT joining date (a cohort in year
+    # -1), no negative or infinite money; timezone-aware times as naive UTC
+    members_nw = check_frame(members_nw, "members", member_cols)
     orders_nw = None
     if orders is not None:
-        orders_nw = from_native(orders, "orders", ["member_id", "ordered_at", *order_cols])
+        order_cols = ["member_id", "ordered_at", *order_cols]
+        orders_nw = check_frame(from_native(orders, "orders", order_cols), "orders", order_cols)
     # one pass over members gives the latest timestamps and whether any left before joining
-    row = collect(
-        members_nw.select(
-            nw.col("joined_at").max(),
-            nw.col("left_at").max(),
-            _flag(nw.col("left_at") < nw.col("joined_at")).sum().alias("_bad"),
-        )
-    ).row(0)
+    native = _plain_pandas(members_nw)
+    if native is not None:
+        joined, left = native["joined_at"], native["left_at"]
+        row = (joined.max(), left.max(), int((left < joined).sum()))
+    else:
+        row = collect(
+            members_nw.select(
+                nw.col("joined_at").max(),
+                nw.col("left_at").max(),
+                _flag(nw.col("left_at") < nw.col("joined_at")).sum().alias("_bad"),
+            )
+        ).row(0)
     latest = _latest([(orders_nw, ["ordered_at"])] if orders_nw is not None else [])
     stamps = [naive_utc(pd.Timestamp(v)) for v in row[:2] if v is not None and pd.notna(v)]
     if latest is not None:

@@ -17,13 +17,18 @@ from toolkit.cohorts._cells import (
     _check_period,
     _flag,
     _order_problems,
+    _ordinals,
+    _plain_pandas,
     _prepare,
 )
 from toolkit.cohorts.transitions import _role_spells
+from toolkit.fastpath import is_numpy_time
 from toolkit.frames import collect, from_native, hand_off, to_kind
 from toolkit.rates import check_alpha, z_value
-from toolkit.schema import CUSTOMER_ROLES, REP_ROLES, ROLES
+from toolkit.schema import CUSTOMER_ROLES, REP_ROLES, ROLES, DataError, missing_piece
 
+# pandas' group-by as the engine's plan on pandas runs it (missing keys form groups)
+_GROUPS = {"sort": False, "dropna": False, "observed": True}
 # the open ends of a member's first and last role spell, as period ordinals
 _ALL_TIME = (-(2**40), 2**40)
 
@@ -74,7 +79,7 @@ def member_mix(
     _check_period(period)
     check_alpha(alpha)
     if orders is None:
-        raise ValueError("member_mix needs the orders table")
+        raise DataError(missing_piece("orders"))
     like = from_native(members, "members", ["member_id"])
     frames = hand_off(
         {"members": members, "orders": orders},
@@ -107,7 +112,26 @@ def member_mix(
         return to_kind(_empty_mix(columns), like)
 
     now = period_ordinal_of(as_of, period)
-    if role_history is None:
+    roles_held = None
+    native = _plain_pandas(members_nw)
+    orders_native = _plain_pandas(orders_nw)
+    if native is not None and (
+        orders_native is None
+        or not all(is_numpy_time(native[c]) for c in ("joined_at", "left_at"))
+        or not is_numpy_time(orders_native["ordered_at"])
+    ):
+        native = None  # the numpy route takes both tables, with numpy times, or neither
+    if native is not None and role_history is None:
+        spans = pd.DataFrame(
+            {
+                "role": native["role"].array,
+                "_join": _ordinals(native["joined_at"], period),
+                "_left": _ordinals(native["left_at"], period),
+            }
+        )
+        spans = spans.groupby(["role", "_join", "_left"], **_GROUPS).size()
+        spans = spans.rename("_n").reset_index()
+    elif role_history is None:
         people = members_nw.select(
             nw.col("role"),
             period_ordinal("joined_at", period).alias("_join"),
@@ -122,7 +146,8 @@ def member_mix(
     if spans.empty:
         return to_kind(_empty_mix(columns), like)
     ordinals = np.arange(int(spans["_join"].min()), now + 1)
-    roles = [r for r in ROLES if r in set(spans["role"])] + sorted(set(spans["role"]) - set(ROLES))
+    present = set(spans["role"].unique())  # once: a set per role scanned the rows each time
+    roles = [r for r in ROLES if r in present] + sorted(present - set(ROLES))
     grid = pd.MultiIndex.from_product([ordinals, roles], names=["_p", "role"]).to_frame(index=False)
     # members at the end of period p: joined by p and not left by its end (left in a later period)
     counts = np.zeros(len(grid))
@@ -135,57 +160,13 @@ def member_mix(
 
     # orders per member and period, then per role: members ordering, amount, volume, and the
     # per-member sums of squares the share's interval needs
-    per_member = (
-        orders_nw.select(
-            nw.col("member_id"),
-            period_ordinal("ordered_at", period).alias("_p"),
-            nw.col("amount").cast(nw.Float64),
-            nw.col("volume").cast(nw.Float64),
-            nw.col("ordered_at"),
+    if native is not None:
+        cells = _pandas_cells(
+            native, orders_native, period, None if role_history is None else roles_held
         )
-        .group_by("member_id", "_p")
-        .agg(
-            nw.col("amount").sum(),
-            nw.col("volume").sum(),
-            nw.col("ordered_at").min().alias("_first"),
-        )
-    )
-    known = members_nw.select(
-        "member_id",
-        *(["role"] if role_history is None else []),
-        nw.col("joined_at").alias("_joined_at"),
-        _flag(nw.lit(True)).alias("_known"),
-    )
-    cells = per_member.join(known, on="member_id", how="left")
-    if role_history is not None:
-        # the role held at the end of the order's period: the spells cover all time, so each
-        # known member's row meets exactly one (an unknown member's meets none and is kept)
-        spells = roles_held[["member_id", "role", "_from", "_to"]]
-        spells = nw.from_native(to_kind(spells, orders_nw))
-        in_spell = (nw.col("_from") <= nw.col("_p")) & (nw.col("_p") < nw.col("_to"))
-        cells = cells.join(spells, on="member_id", how="left").filter(
-            nw.col("_from").is_null() | in_spell
-        )
-    cells = (
-        cells.with_columns(
-            (nw.col("volume") ** 2).alias("_vsq"),
-            _flag(nw.col("_first") < nw.col("_joined_at")).alias("_early"),
-            _flag(nw.col("_known").is_null()).alias("_unknown"),
-            nw.lit(1).alias("ordering"),
-        )
-        .group_by("role", "_p")
-        .agg(
-            nw.col("ordering").sum(),
-            nw.col("amount").sum(),
-            nw.col("volume").sum(),
-            nw.col("_vsq").sum(),
-            nw.col("_early").sum(),
-            nw.col("_unknown").sum(),
-        )
-        .with_columns(nw.col("ordering", "_early", "_unknown").cast(nw.Float64))
-    )
-    cells = collect(cells).to_pandas()
-    if cells["_unknown"].sum() or cells["_early"].sum():
+    else:
+        cells = _engine_cells(members_nw, orders_nw, period, role_history, roles_held)
+    if cells is None or cells["_unknown"].sum() or cells["_early"].sum():
         _order_problems(from_native(members, "members", []), from_native(orders, "orders", []))
     cells = cells[cells["role"].notna()]
     cells["_p"] = cells["_p"].astype("int64")
@@ -248,6 +229,124 @@ def member_mix(
     return to_kind(out, like)
 
 
+def _engine_cells(members_nw, orders_nw, period, role_history, roles_held) -> pd.DataFrame:
+    """Per role and period ``_p``: members ordering, amount, volume, the per-member sums of
+    squared volume (``_vsq``), orders before joining (``_early``) and orders of unknown
+    members (``_unknown``), by the input's engine."""
+    per_member = (
+        orders_nw.select(
+            nw.col("member_id"),
+            period_ordinal("ordered_at", period).alias("_p"),
+            nw.col("amount").cast(nw.Float64),
+            nw.col("volume").cast(nw.Float64),
+            nw.col("ordered_at"),
+        )
+        .group_by("member_id", "_p")
+        .agg(
+            nw.col("amount").sum(),
+            nw.col("volume").sum(),
+            nw.col("ordered_at").min().alias("_first"),
+        )
+    )
+    known = members_nw.select(
+        "member_id",
+        *(["role"] if role_history is None else []),
+        nw.col("joined_at").alias("_joined_at"),
+        _flag(nw.lit(True)).alias("_known"),
+    )
+    cells = per_member.join(known, on="member_id", how="left")
+    if role_history is not None:
+        # the role held at the end of the order's period: the spells cover all time, so each
+        # known member's row meets exactly one (an unknown member's meets none and is kept)
+        spells = roles_held[["member_id", "role", "_from", "_to"]]
+        spells = nw.from_native(to_kind(spells, orders_nw))
+        in_spell = (nw.col("_from") <= nw.col("_p")) & (nw.col("_p") < nw.col("_to"))
+        cells = cells.join(spells, on="member_id", how="left").filter(
+            nw.col("_from").is_null() | in_spell
+        )
+    cells = (
+        cells.with_columns(
+            (nw.col("volume") ** 2).alias("_vsq"),
+            _flag(nw.col("_first") < nw.col("_joined_at")).alias("_early"),
+            _flag(nw.col("_known").is_null()).alias("_unknown"),
+            nw.lit(1).alias("ordering"),
+        )
+        .group_by("role", "_p")
+        .agg(
+            nw.col("ordering").sum(),
+            nw.col("amount").sum(),
+            nw.col("volume").sum(),
+            nw.col("_vsq").sum(),
+            nw.col("_early").sum(),
+            nw.col("_unknown").sum(),
+        )
+        .with_columns(nw.col("ordering", "_early", "_unknown").cast(nw.Float64))
+    )
+    return collect(cells).to_pandas()
+
+
+def _pandas_cells(members, orders, period, roles_held) -> pd.DataFrame | None:
+    """:func:`_engine_cells` on plain pandas tables (the numpy route, issue 18), through
+    integer keys: each order's member as a position in ``members`` (unique ids, checked
+    before), its role from the member's spell at the order's period. The groups and their
+    order are the engine plan's on pandas (first appearance, pandas' sums), so the numbers
+    are the same to the last bit. None when an order is of an unknown member or before its
+    member joined: the caller's :func:`_order_problems` names those."""
+    pos = pd.Index(members["member_id"]).get_indexer(orders["member_id"])
+    ordered = orders["ordered_at"].to_numpy()
+    known = pos >= 0
+    if not known.all() or (ordered < members["joined_at"].to_numpy()[pos]).any():
+        return None
+    p = period_ordinals(orders["ordered_at"], period)
+    lo = int(p.min()) - 1 if len(p) else 0
+    if roles_held is None:
+        role_code, role_names = pd.factorize(members["role"])
+        role = role_code[pos]
+    else:
+        # the spell holding at p: the member's last spell from at or before p (they cover
+        # all time without overlapping); spells are keyed by member position, then start
+        role_code, role_names = pd.factorize(roles_held["role"])
+        start = roles_held["_from"].to_numpy()
+        lo = min(lo, int(start[start > _ALL_TIME[0]].min(initial=lo)) - 1)
+        start = np.where(start == _ALL_TIME[0], lo, start) - lo
+        width = int(max(start.max(initial=0), (p - lo).max(initial=0))) + 1
+        key = pd.Index(members["member_id"]).get_indexer(roles_held["member_id"]) * width + start
+        order = np.argsort(key, kind="stable")
+        found = np.searchsorted(key[order], pos * width + (p - lo), side="right") - 1
+        role = role_code[order[found]]
+    span = int(p.max()) - lo + 1 if len(p) else 1
+    # per member and period, in order of first appearance (the engine's group-by)
+    group, _ = pd.factorize(pos * span + (p - lo))
+    values = pd.DataFrame(
+        {
+            "amount": orders["amount"].to_numpy("float64", na_value=np.nan),
+            "volume": orders["volume"].to_numpy("float64", na_value=np.nan),
+        }
+    )
+    per_member = values.groupby(group, sort=False).sum()
+    first = np.full(len(per_member), len(p))
+    np.minimum.at(first, group, np.arange(len(p)))
+    role, p = role[first], p[first]
+    volume = per_member["volume"].to_numpy()
+    per_member = pd.DataFrame(
+        {
+            "ordering": 1.0,
+            "amount": per_member["amount"].to_numpy(),
+            "volume": volume,
+            "_vsq": volume**2,
+        }
+    )[role >= 0]
+    role, p = role[role >= 0], p[role >= 0]
+    cell, _ = pd.factorize(role * span + (p - lo))
+    cells = per_member.groupby(cell, sort=False).sum()
+    first = np.full(len(cells), len(p))
+    np.minimum.at(first, cell, np.arange(len(p)))
+    cells.insert(0, "_p", p[first])
+    cells.insert(0, "role", role_names.take(role[first]).array)
+    cells["_early"] = cells["_unknown"] = 0.0
+    return cells.reset_index(drop=True)
+
+
 def _share_interval(per_period: pd.DataFrame, alpha: float):
     """Customers' share of volume as a ratio estimator over buying members (delta method).
 
@@ -277,7 +376,12 @@ def _roles_by_period(members_nw, role_history, period: str) -> pd.DataFrame:
     every order finds its spell), ``_join`` .. ``_left`` - 1 the periods the member counts in
     that role (``_left`` NaN while it lasts). Several changes within one period: the last wins.
     """
-    people = collect(members_nw.select("member_id", "role", "joined_at", "left_at")).to_pandas()
+    wanted = ["member_id", "role", "joined_at", "left_at"]
+    native = _plain_pandas(members_nw)
+    if native is not None:
+        people = native[wanted]
+    else:
+        people = collect(members_nw.select(*wanted)).to_pandas()
     spells = _role_spells(people, role_history)
     spells["_from"] = period_ordinals(spells["from_at"], period)
     spells = spells.drop_duplicates(["member_id", "_from"], keep="last")

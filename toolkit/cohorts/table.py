@@ -25,9 +25,11 @@ from toolkit.cohorts._cells import (
     _member_periods,
     _order_cells,
     _order_problems,
+    _ordinals,
+    _plain_pandas,
     _prepare,
 )
-from toolkit.frames import collect, from_native, hand_off, to_kind, to_pandas
+from toolkit.frames import collect, from_native, hand_off, require_rows, to_kind, to_pandas
 from toolkit.rates import check_alpha, wilson_interval, z_value
 
 METRICS = ("active", "ordering", "revenue", "volume")
@@ -159,8 +161,8 @@ def cohort_table(
         raise ValueError(
             "cumulative applies to ordering, revenue and volume; 'active' is already a state"
         )
-    if metric != "active" and orders is None:
-        raise ValueError(f"metric {metric!r} needs the orders table")
+    if metric != "active":
+        require_rows(orders, "orders")  # without orders a revenue cell would be 0, not unknown
     by = _as_list(by)
     value_col = {"revenue": "amount", "volume": "volume"}.get(metric)
     like = from_native(members, "members", ["member_id"])
@@ -175,11 +177,28 @@ def cohort_table(
         frames["members"], frames["orders"], by, period, as_of, [value_col] if value_col else []
     )
 
-    people = _member_periods(members_nw, by, period)
+    native = _plain_pandas(members_nw) if metric == "active" else None
+    if native is not None:
+        # the numpy route (issue 18): the same groups as the engine's, built by pandas
+        cohort = _ordinals(native["joined_at"], period)
+        people = pd.DataFrame(
+            {
+                **{c: native[c].array for c in by},
+                "_cohort": cohort,
+                "_left_period": _ordinals(native["left_at"], period) - cohort,
+            }
+        )
+        left = people.groupby(
+            by + ["_cohort", "_left_period"], dropna=False, sort=False, observed=True
+        )
+        left = left.size().rename("_n").reset_index()
+    else:
+        people = _member_periods(members_nw, by, period)
+        if metric == "active":
+            left = collect(
+                people.group_by(*by, "_cohort", "_left_period").agg(nw.len().alias("_n"))
+            ).to_pandas()
     if metric == "active":
-        left = collect(
-            people.group_by(*by, "_cohort", "_left_period").agg(nw.len().alias("_n"))
-        ).to_pandas()
         sizes = (
             left.groupby(by + ["_cohort"], dropna=False, sort=True)["_n"]
             .sum()

@@ -18,7 +18,7 @@ from toolkit.cohorts._cells import (
 )
 from toolkit.frames import collect, from_native
 from toolkit.rates import check_alpha, wilson_interval
-from toolkit.schema import ROLES, Problems
+from toolkit.schema import ROLES, DataError, Problems, isin, missing_piece
 
 
 def _role_spells(people: pd.DataFrame, role_history) -> pd.DataFrame:
@@ -35,12 +35,14 @@ def _role_spells(people: pd.DataFrame, role_history) -> pd.DataFrame:
         "role_history",
         "member_id",
         "referring to members not in the members table",
-        ~history["member_id"].isin(people["member_id"]),
+        # Arrow's hash kernel: pandas' isin of Arrow strings loops in Python (a third of
+        # member_mix's time on the sample)
+        pd.Series(~isin(history["member_id"], people["member_id"]), index=history.index),
         history["member_id"],
     )
     problems.raise_if_any()
     without = people.loc[
-        ~people["member_id"].isin(history["member_id"]), ["member_id", "role", "joined_at"]
+        ~isin(people["member_id"], history["member_id"]), ["member_id", "role", "joined_at"]
     ]
     spells = pd.concat(
         [history, without.rename(columns={"joined_at": "from_at"})], ignore_index=True
@@ -92,9 +94,10 @@ def role_transitions(
     _check_period(period)
     check_alpha(alpha)
     if role_history is None:
-        raise ValueError(
-            "role_transitions needs the role_history table (member_id, role, from_at): the members "
-            "table holds only each member's current role, so a change of role cannot be seen there"
+        raise DataError(
+            f"role_transitions needs the role_history table (member_id, role, from_at): "
+            f"{missing_piece('role_history')}; the members table holds only each member's "
+            "current role, so a change of role cannot be seen there"
         )
     members_nw = from_native(members, "members", ["member_id", "joined_at", "role"])
     people = collect(members_nw.select("member_id", "joined_at", "role")).to_pandas()

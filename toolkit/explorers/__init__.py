@@ -19,6 +19,7 @@ _LAZY = {
     "growth_explorer": "toolkit.explorers.growth",
     "lead_budget_explorer": "toolkit.explorers.lead_budget",
     "cohort_explorer": "toolkit.explorers.cohorts",
+    "income_explorer": "toolkit.explorers.income",
 }
 
 __all__ = list(_LAZY)

@@ -29,6 +29,18 @@ def _state(outlook: GrowthOutlook, *, metric: str) -> dict:
         "growth_explorer_wall": {"data": source_data(outlook.wall)},
         "growth_explorer_claim": {"text": claim_readout(outlook.claim)},
         "growth_explorer_typical": {"text": typical_readout(outlook.typical)},
+        **_income_state(outlook),
+    }
+
+
+def _income_state(outlook: GrowthOutlook) -> dict:
+    if outlook.income is None:
+        return {}
+    from toolkit.plots.income_explorer_plots import claim_income_readout, typical_income_readout
+
+    return {
+        "growth_explorer_income": {"text": typical_income_readout(outlook.income)},
+        "growth_explorer_income_claim": {"text": claim_income_readout(outlook.income_claim)},
     }
 
 
@@ -50,6 +62,8 @@ def growth_explorer(
     seed: int = 0,
     metric: str = "cumulative_joined",
     claim_value: float = 5_000,
+    plan=None,
+    income_claim_value: float = 10_000,
 ) -> Explorer:
     """What-if sliders for duplication: what happens to an organisation, and to the people in it?
 
@@ -62,6 +76,10 @@ def growth_explorer(
         Horizon, Monte Carlo runs and seed.
     metric, claim_value
         The fan's metric and the pitched outcome the claim check tests at the horizon.
+    plan : CompensationPlan, optional
+        Pays the simulated organisations: the typical-participant panel gains what they earn
+        and spend, and the claim check the income claim (``income_claim_value`` a month at the
+        horizon, "five figures a month" in 001).
 
     Returns
     -------
@@ -170,6 +188,8 @@ def growth_explorer(
             seed=seed,
             metric=metric,
             claim_value=claim_value,
+            plan=plan,
+            income_claim_value=income_claim_value,
         )
 
     return Explorer(

@@ -23,6 +23,7 @@ import narwhals as nw
 import numpy as np
 import pandas as pd
 
+from toolkit import fastpath
 from toolkit.censoring import (
     CALENDAR_PERIODS,
     PERIOD_WORDS,
@@ -31,8 +32,9 @@ from toolkit.censoring import (
     within,
 )
 from toolkit.frames import from_native, hand_off, in_memory, lazy, materialize, to_pandas
-from toolkit.funnel.steps import ORDERS, Step, _parse_windows, parse_steps
-from toolkit.schema import DataError
+from toolkit.funnel import _fast
+from toolkit.funnel.steps import ORDERS, Step, _parse_windows, check_stages_present, parse_steps
+from toolkit.schema import OPTIONAL_COLUMNS, DataError, check_frame, missing_piece
 
 # Large pandas inputs handed to Polars are processed from SLICE_FROM events on in at least two
 # slices of leads, of at most SLICE_EVENTS events each: the per-lead aggregation then holds one
@@ -53,9 +55,11 @@ def _wrap_inputs(events, leads, lead_cols):
         {"events": events, "leads": leads},
         {"events": EVENT_COLUMNS, "leads": ("lead_id", *lead_cols)},
     )
-    ev = lazy(nw.from_native(handed["events"]))
+    # frames passed without validate get the cheap checks that keep a funnel right (a lead
+    # listed twice entering twice, a "Customer " stage dropped, a NaT time) and naive UTC times
+    ev = check_frame(lazy(nw.from_native(handed["events"])), "events", EVENT_COLUMNS)
     if ld is not None:
-        ld = lazy(nw.from_native(handed["leads"]))
+        ld = check_frame(lazy(nw.from_native(handed["leads"])), "leads", ("lead_id", *lead_cols))
         if ld.implementation != ev.implementation:
             raise ValueError(
                 "events and leads must be the same kind of frame, got "
@@ -126,6 +130,8 @@ def _lead_columns(by: list[str], leads) -> list[str]:
                 f"by={name!r} is a lead attribute: pass the leads table (leads=data.leads), "
                 "or use an entry period such as 'entry_month'"
             )
+        elif ("leads", name) in OPTIONAL_COLUMNS:
+            raise DataError(f"{missing_piece('leads', [name])}; columns present: {sorted(present)}")
         else:
             raise DataError(
                 f"leads: no column {name!r} to break the funnel down by; columns present: "
@@ -338,13 +344,16 @@ def _indicator_counts(
         ):
             cols[f"{name}_{k}"] = np.where(flag, weight, 0)
         in_progress_prev = in_progress
-    frame = pd.DataFrame(cols)
-    if not by:
-        return frame.sum().to_frame().T.astype("int64")
-    for c in by:
-        frame[c] = hist[c].to_numpy()
-    counts = frame.groupby(by, dropna=False, sort=False, as_index=False)[names].sum()
-    return counts[[*by, *names]]
+    # the sums per segment by numpy (a pandas groupby of the few rows costs more than the rest)
+    if by:
+        segment, counts = fastpath.group([hist[c] for c in by])
+    else:
+        segment, counts = np.zeros(len(code), np.int64), pd.DataFrame(index=range(1))
+    sums = {
+        name: np.bincount(segment, weights=cols[name], minlength=len(counts)).astype(np.int64)
+        for name in names
+    }
+    return pd.concat([counts.reset_index(drop=True), pd.DataFrame(sums)], axis=1)
 
 
 def _step_counts(
@@ -357,7 +366,12 @@ def _step_counts(
     steps = parse_steps(steps)
     windows = _parse_windows(window, len(steps), order)
     by = _by_list(by)
+    if order == "ordered":
+        fast = _numpy_counts(events, steps, windows, by, leads, as_of, include_in_progress)
+        if fast is not None:
+            return fast
     like, ev, ld = _wrap_inputs(events, leads, _lead_columns(by, leads))
+    check_stages_present(steps, ev)
     as_of = resolve_as_of(as_of, ev, ["at"])
     listed = [stage for s in steps for stage in s.stages]
     parts = []
@@ -372,6 +386,33 @@ def _step_counts(
     )
     counts = counts[counts["reached_0"] > 0]
     return counts, like, steps, windows, as_of
+
+
+def _numpy_counts(events, steps, windows, by, leads, as_of, include_in_progress):
+    """``_step_counts`` by the numpy route (:mod:`toolkit.fastpath`) for plain pandas tables;
+    None when it does not serve them (the engine route then does)."""
+    like = from_native(events, "events", EVENT_COLUMNS)
+    lead_cols = _lead_columns(by, leads)
+    if leads is not None:
+        from_native(leads, "leads", ("lead_id", *lead_cols))
+    if not fastpath.covers(events, leads):
+        return None
+    fastpath.check_inputs(events, leads, lead_cols)
+    as_of = resolve_as_of(events["at"].max() if as_of is None else as_of, None, None)
+    need = _fast.needs_leads(by, leads, _derived)
+    st = fastpath.step_times(
+        events,
+        [s.stages for s in steps],
+        windows,
+        as_of,
+        leads_ids=leads["lead_id"] if need else None,
+    )
+    hist = _fast.histogram(st, _fast.lead_code(st, windows), leads, by, _derived)
+    if hist is None:
+        return None
+    per_step = isinstance(windows, tuple)
+    counts = _indicator_counts(hist, by, len(steps), per_step, include_in_progress)
+    return counts[counts["reached_0"] > 0], like, steps, windows, as_of
 
 
 def _empty(by: list[str], columns) -> pd.DataFrame:

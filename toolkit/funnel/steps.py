@@ -7,11 +7,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import narwhals as nw
 import pandas as pd
 
 from toolkit.censoring import (
     parse_duration,
 )
+from toolkit.frames import collect
 from toolkit.schema import STAGES, DataError
 
 ORDERS = ("ordered", "strict", "any")
@@ -26,11 +28,39 @@ class Step:
 
 
 def _check_stages(stages: Sequence[str]) -> None:
-    unknown = [s for s in stages if s not in STAGES]
-    if unknown:
+    bad = [s for s in stages if not isinstance(s, str) or not s]
+    if bad:
+        raise ValueError(f"a stage is named by a non-empty string, got {bad}")
+
+
+def check_stages_present(steps: Sequence[Step], events) -> None:
+    """Refuse steps naming a stage that no event has (a typo, or another export's name).
+
+    ``events`` is the Narwhals frame of events. The stages are the export's own: any names;
+    the sample's (:data:`~toolkit.STAGES`) are always accepted, reached by nobody when absent.
+
+    Raises
+    ------
+    DataError
+        Naming the absent stage(s) and listing the stages present in the events.
+    """
+    # the sample's stages stay valid names when an export lacks some (a funnel of few leads)
+    listed = [
+        s for s in dict.fromkeys(stage for s in steps for stage in s.stages) if s not in STAGES
+    ]
+    if not listed:
+        return
+    stage = nw.col("stage")
+    found = collect(events.filter(stage.is_in(listed)).select(stage.cast(nw.String)).unique())
+    found = set(found["stage"].to_list())
+    absent = [s for s in listed if s not in found]
+    if absent:
+        everything = collect(events.select(stage.cast(nw.String)).unique())["stage"].to_list()
+        present = sorted(str(v) for v in everything if v is not None)
         raise DataError(
-            f"unknown stage name(s) {unknown}; valid stages: {', '.join(STAGES)} "
-            "(a group of stages is written {'label': ('customer', 'rep')})"
+            f"events: no event has the stage(s) {absent}; stages present: "
+            f"{', '.join(present) or 'none (no events)'} (a group of stages is written "
+            "{'label': ('customer', 'rep')})"
         )
 
 

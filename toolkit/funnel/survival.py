@@ -9,19 +9,24 @@ import narwhals as nw
 import numpy as np
 import pandas as pd
 
+from toolkit import fastpath
 from toolkit.censoring import (
     resolve_as_of,
 )
-from toolkit.frames import to_pandas
+from toolkit.frames import from_native, to_pandas
+from toolkit.funnel import _fast
 from toolkit.funnel._plan import (
+    EVENT_COLUMNS,
     _attach_by,
     _by_list,
+    _derived,
     _empty,
     _lead_columns,
     _wrap_inputs,
 )
-from toolkit.funnel.steps import parse_steps
+from toolkit.funnel.steps import check_stages_present, parse_steps
 from toolkit.rates import check_alpha, z_value
+from toolkit.schema import NOT_SHOWN
 
 
 @dataclass
@@ -56,7 +61,7 @@ class TimeToConvert:
 
     def _repr_html_(self) -> str:
         head = f"<p><b>Time to convert</b> from {self.from_step} to {self.to_step} (Kaplan-Meier, censored at as_of)</p>"
-        return head + self.summary.to_html(index=False)
+        return head + self.summary.to_html(index=False, na_rep=NOT_SHOWN)
 
 
 def time_to_convert(events, from_step, to_step, *, by=None, leads=None, as_of=None, alpha=0.05):
@@ -91,7 +96,99 @@ def time_to_convert(events, from_step, to_step, *, by=None, leads=None, as_of=No
     check_alpha(alpha)
     steps = parse_steps([from_step, to_step])
     by_cols = _by_list(by)
+    counts = _numpy_durations(events, leads, steps, by_cols, as_of)
+    if counts is None:
+        counts = _engine_durations(events, leads, steps, by_cols, as_of)
+    counts["_n"] = pd.to_numeric(counts["_n"]).astype("int64")
+    counts["_event"] = pd.to_numeric(counts["_event"]).astype("int64")
+    counts["days"] = pd.to_numeric(counts["_us"]).astype("float64") / 86_400e6
+
+    tables, summaries, results = [], [], {}
+    z = z_value(alpha)
+    days_all = counts["days"].to_numpy()
+    event_all = counts["_event"].to_numpy()
+    n_all = counts["_n"].to_numpy()
+    for key_t, rows in _segment_rows(counts, by_cols):
+        rows = rows[np.argsort(days_all[rows], kind="stable")]
+        days, event, repeat = days_all[rows], event_all[rows], n_all[rows]
+        # one row per lead again: with freq_weights statsmodels switches from Greenwood's
+        # variance to Tsiatis', and Greenwood's is the one every reference uses
+        sf = SurvfuncRight(np.repeat(days, repeat), np.repeat(event, repeat))
+        results[key_t] = sf
+        times = np.asarray(sf.surv_times, dtype=float)
+        surv = np.asarray(sf.surv_prob, dtype=float)
+        se = np.asarray(sf.surv_prob_se, dtype=float)
+        s_lo, s_hi = _loglog_interval(surv, se, z)
+        n_total = int(repeat.sum())
+        n_conv = int(repeat[event == 1].sum())
+        # the by columns first, each one value (as DataFrame.insert of the key would give)
+        curve = {col: key_t[i] for i, col in enumerate(by_cols)} | {
+            "days": np.concatenate([[0.0], times]),
+            "converted_share": np.concatenate([[0.0], 1 - surv]),
+            "ci_lower": np.concatenate([[0.0], 1 - s_hi]),
+            "ci_upper": np.concatenate([[0.0], 1 - s_lo]),
+            "at_risk": np.concatenate([[n_total], np.asarray(sf.n_risk, dtype=float)]).astype(
+                "int64"
+            ),
+        }
+        median = lo_m = hi_m = np.nan
+        if n_conv:
+            median = float(sf.quantile(0.5))
+            # statsmodels takes log(-log S) over the whole curve: S = 0 at its end is expected
+            with np.errstate(divide="ignore", invalid="ignore"):
+                lo_m, hi_m = sf.quantile_ci(0.5, alpha=alpha, method="cloglog")
+        last = (surv[-1], s_lo[-1], s_hi[-1]) if len(surv) else (1.0, np.nan, np.nan)
+        summary = {
+            "leads": n_total,
+            "converted": n_conv,
+            "censored": n_total - n_conv,
+            "median_days": median,
+            "median_ci_lower": _finite(lo_m),
+            "median_ci_upper": _finite(hi_m),
+            "never_converts": float(last[0]),
+            "never_ci_lower": float(last[1]),
+            "never_ci_upper": float(last[2]),
+            "followup_days": float(days.max()),
+        }
+        if by_cols:
+            summary = {c: key_t[i] for i, c in enumerate(by_cols)} | summary
+        tables.append(pd.DataFrame(curve))
+        summaries.append(summary)
+    cols = [*by_cols, "days", "converted_share", "ci_lower", "ci_upper", "at_risk"]
+    table = (
+        pd.concat(tables, ignore_index=True) if tables else _empty(by_cols, cols[len(by_cols) :])
+    )
+    summary = pd.DataFrame(summaries) if summaries else pd.DataFrame(columns=[*by_cols, "leads"])
+    return TimeToConvert(steps[0].label, steps[1].label, by_cols, alpha, table, summary, results)
+
+
+def _numpy_durations(events, leads, steps, by_cols, as_of):
+    """Counts per segment, duration and outcome by the numpy route (:mod:`toolkit.fastpath`);
+    None when it does not serve these inputs."""
+    lead_cols = _lead_columns(by_cols, leads)
+    from_native(events, "events", EVENT_COLUMNS)
+    if leads is not None:
+        from_native(leads, "leads", ("lead_id", *lead_cols))
+    if not fastpath.covers(events, leads):
+        return None
+    fastpath.check_inputs(events, leads, lead_cols)
+    as_of = resolve_as_of(events["at"].max() if as_of is None else as_of, None, None)
+    need = _fast.needs_leads(by_cols, leads, _derived)
+    st = fastpath.step_times(
+        events,
+        [s.stages for s in steps],
+        None,
+        as_of,
+        leads_ids=leads["lead_id"] if need else None,
+    )
+    return _fast.duration_counts(st, leads, by_cols, _derived)
+
+
+def _engine_durations(events, leads, steps, by_cols, as_of):
+    """Counts per segment, duration (``_us``) and outcome (``_event``): ``_n`` leads, computed
+    by the input's engine."""
     _, ev, ld = _wrap_inputs(events, leads, _lead_columns(by_cols, leads))
+    check_stages_present(steps, ev)
     as_of_dt = resolve_as_of(as_of, ev, ["at"])
     ev = ev.filter(nw.col("at") <= as_of_dt)
     start = (
@@ -128,71 +225,22 @@ def time_to_convert(events, from_step, to_step, *, by=None, leads=None, as_of=No
         counts = counts.groupby([*by_cols, "_us", "_event"], dropna=False, as_index=False)[
             "_n"
         ].sum()
-    counts["_n"] = pd.to_numeric(counts["_n"]).astype("int64")
-    counts["_event"] = pd.to_numeric(counts["_event"]).astype("int64")
-    counts["days"] = pd.to_numeric(counts["_us"]).astype("float64") / 86_400e6
+    return counts
 
-    groups = counts.groupby(by_cols, dropna=False, sort=True) if by_cols else [(None, counts)]
-    tables, summaries, results = [], [], {}
-    z = z_value(alpha)
-    for key, part in groups:
-        key_t = None if key is None else (key if isinstance(key, tuple) else (key,))
-        part = part.sort_values("days")
-        # one row per lead again: with freq_weights statsmodels switches from Greenwood's
-        # variance to Tsiatis', and Greenwood's is the one every reference uses
-        repeat = part["_n"].to_numpy()
-        sf = SurvfuncRight(
-            np.repeat(part["days"].to_numpy(), repeat), np.repeat(part["_event"].to_numpy(), repeat)
-        )
-        results[key_t] = sf
-        times = np.asarray(sf.surv_times, dtype=float)
-        surv = np.asarray(sf.surv_prob, dtype=float)
-        se = np.asarray(sf.surv_prob_se, dtype=float)
-        s_lo, s_hi = _loglog_interval(surv, se, z)
-        n_total = int(part["_n"].sum())
-        n_conv = int(part.loc[part["_event"] == 1, "_n"].sum())
-        curve = pd.DataFrame(
-            {
-                "days": np.concatenate([[0.0], times]),
-                "converted_share": np.concatenate([[0.0], 1 - surv]),
-                "ci_lower": np.concatenate([[0.0], 1 - s_hi]),
-                "ci_upper": np.concatenate([[0.0], 1 - s_lo]),
-                "at_risk": np.concatenate([[n_total], np.asarray(sf.n_risk, dtype=float)]).astype(
-                    "int64"
-                ),
-            }
-        )
-        median = lo_m = hi_m = np.nan
-        if n_conv:
-            median = float(sf.quantile(0.5))
-            # statsmodels takes log(-log S) over the whole curve: S = 0 at its end is expected
-            with np.errstate(divide="ignore", invalid="ignore"):
-                lo_m, hi_m = sf.quantile_ci(0.5, alpha=alpha, method="cloglog")
-        last = (surv[-1], s_lo[-1], s_hi[-1]) if len(surv) else (1.0, np.nan, np.nan)
-        summary = {
-            "leads": n_total,
-            "converted": n_conv,
-            "censored": n_total - n_conv,
-            "median_days": median,
-            "median_ci_lower": _finite(lo_m),
-            "median_ci_upper": _finite(hi_m),
-            "never_converts": float(last[0]),
-            "never_ci_lower": float(last[1]),
-            "never_ci_upper": float(last[2]),
-            "followup_days": float(part["days"].max()),
-        }
-        for i, col in enumerate(by_cols):
-            curve.insert(i, col, key_t[i])
-        if by_cols:
-            summary = {c: key_t[i] for i, c in enumerate(by_cols)} | summary
-        tables.append(curve)
-        summaries.append(summary)
-    cols = [*by_cols, "days", "converted_share", "ci_lower", "ci_upper", "at_risk"]
-    table = (
-        pd.concat(tables, ignore_index=True) if tables else _empty(by_cols, cols[len(by_cols) :])
-    )
-    summary = pd.DataFrame(summaries) if summaries else pd.DataFrame(columns=[*by_cols, "leads"])
-    return TimeToConvert(steps[0].label, steps[1].label, by_cols, alpha, table, summary, results)
+
+def _segment_rows(counts: pd.DataFrame, by_cols: list[str]):
+    """(key, row positions) per segment of ``counts``, in ``groupby(sort=True)`` order: by the
+    values of ``by_cols``, missing values last; one (None, all rows) without ``by_cols``."""
+    if not by_cols:
+        return [(None, np.arange(len(counts)))]
+    which, keys = fastpath.group([counts[c] for c in by_cols])
+    keys = keys.sort_values(by_cols, na_position="last", kind="stable")
+    order = np.argsort(which, kind="stable")
+    bounds = np.searchsorted(which[order], np.arange(len(keys) + 1))
+    return [
+        (tuple(keys[c].iloc[i] for c in by_cols), order[bounds[g] : bounds[g + 1]])
+        for i, g in enumerate(keys.index)
+    ]
 
 
 def _finite(x) -> float:

@@ -154,10 +154,10 @@ def _long_table(counts, steps, by, windows, include_in_progress, alpha) -> pd.Da
 
     counts = counts.sort_values(by, na_position="last") if by else counts
     n_seg, n_steps = len(counts), len(steps)
-    get = {
-        name: np.stack([counts[f"{name}_{k}"].to_numpy() for k in range(n_steps)], axis=1)
-        for name in _COUNT_NAMES
-    }
+    # one block of all the counts (columns name_k), then one (segment, step) array per name
+    block = counts[[f"{name}_{k}" for k in range(n_steps) for name in _COUNT_NAMES]].to_numpy()
+    block = block.astype(np.int64).reshape(n_seg, n_steps, len(_COUNT_NAMES))
+    get = {name: block[:, :, i] for i, name in enumerate(_COUNT_NAMES)}
     eligible, converted = get["eligible"].astype(float), get["converted"].astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
         from_previous = np.where(

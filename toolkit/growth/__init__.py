@@ -32,10 +32,15 @@ Where each piece lives:
 - :mod:`toolkit.growth.outlook`: :func:`growth_outlook` (:class:`GrowthOutlook`), the headless
   twin of the growth explorer.
 - :mod:`toolkit.growth.calibration`: :func:`fit_recruitment` (:class:`RecruitmentFit`).
+- :mod:`toolkit.growth.organisation`: simulated runs as data in the contract
+  (``GrowthSimulation.as_data``), for the one commission engine.
+- :mod:`toolkit.growth.income`: :func:`simulate_income` (:class:`SimulatedIncome`), simulated
+  organisations paid by a compensation plan.
 """
 
 from toolkit.growth.calibration import RecruitmentFit, fit_recruitment
 from toolkit.growth.claims import ClaimCheck, claim_check, goal_seek, sales_vs_network, sensitivity
+from toolkit.growth.income import IncomeClaim, SimulatedIncome, TypicalIncome, simulate_income
 from toolkit.growth.outlook import GrowthOutlook, growth_outlook
 from toolkit.growth.params import DAYS_PER_MONTH, MAX_PEOPLE, PARAM_NAMES, GrowthParams
 from toolkit.growth.projection import PATH_COLUMNS, project_growth
@@ -52,6 +57,7 @@ __all__ = [
     "GrowthOutlook",
     "GrowthParams",
     "GrowthSimulation",
+    "IncomeClaim",
     "MAX_PEOPLE",
     "PARAM_NAMES",
     "PATH_COLUMNS",
@@ -64,6 +70,9 @@ __all__ = [
     "outcome_distribution",
     "project_growth",
     "sales_vs_network",
+    "SimulatedIncome",
+    "TypicalIncome",
     "sensitivity",
     "simulate_growth",
+    "simulate_income",
 ]

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.growth.params import DAYS_PER_MONTH, MIN_DISPERSION, GrowthParams, as_params
-from toolkit.schema import CUSTOMER_ROLES, REP_ROLES, CRMData, DataError
+from toolkit.schema import CUSTOMER_ROLES, NOT_SHOWN, REP_ROLES, CRMData, DataError
 
 
 class RecruitmentFit:
@@ -34,7 +34,9 @@ class RecruitmentFit:
         self.__dict__.update(values)
 
     def _repr_html_(self) -> str:
-        return f"<p><b>RecruitmentFit</b> ({self.model_})</p>" + self.summary.to_html()
+        return f"<p><b>RecruitmentFit</b> ({self.model_})</p>" + self.summary.to_html(
+            na_rep=NOT_SHOWN
+        )
 
     def __repr__(self) -> str:
         return f"RecruitmentFit(model={self.model_!r}, reps={self.reps_})"

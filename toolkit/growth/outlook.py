@@ -51,6 +51,13 @@ class GrowthOutlook:
         ``remaining_expected`` and ``remaining_median`` (people nobody has approached yet),
         ``joined_median`` (reps who ever joined, median run).
 
+    income : TypicalIncome or None
+        With a ``plan``: what the typical participant earns and spends under it
+        (:meth:`SimulatedIncome.typical`, the whole horizon); None without a plan.
+    income_claim : IncomeClaim or None
+        With a ``plan``: the pitched monthly income checked at the horizon
+        (:meth:`SimulatedIncome.claim`).
+
     ``outlook["wall"]`` reads a field like a dict key, a convenience kept from when the
     outlook was a dict.
     """
@@ -62,6 +69,8 @@ class GrowthOutlook:
     claim: ClaimCheck
     typical: pd.DataFrame
     wall: pd.DataFrame
+    income: object = None
+    income_claim: object = None
 
     def __getitem__(self, name: str):
         if name not in {f.name for f in fields(self)}:
@@ -81,6 +90,10 @@ def growth_outlook(
     metric: str = "cumulative_joined",
     claim_value: float = 5_000,
     claim_month: int | None = None,
+    plan=None,
+    income_claim_value: float = 10_000,
+    autoship: float = 100.0,
+    purchases: float = 50.0,
 ) -> GrowthOutlook:
     """Everything the growth explorer shows (its headless twin).
 
@@ -95,6 +108,14 @@ def growth_outlook(
     claim_value, claim_month
         The pitched outcome checked by :func:`toolkit.claim_check` (default: 5,000 by the
         horizon).
+    plan : CompensationPlan, optional
+        Pays the organisations (:func:`toolkit.simulate_income`, through
+        :func:`toolkit.growth.income_outlook.income_outlook`, so a large organisation is paid
+        in fewer runs): fills ``income`` and ``income_claim``.
+    income_claim_value : float
+        The pitched monthly gross checked at the horizon (10,000: "five figures a month", 001).
+    autoship, purchases
+        Monthly own order of each participant and purchase of each customer (with a plan).
 
     Returns
     -------
@@ -122,7 +143,24 @@ def growth_outlook(
             "joined_median": median["cumulative_joined"].to_numpy(),
         }
     )
+    income = income_claim = None
+    if plan is not None:
+        from toolkit.growth.income_outlook import income_outlook
+
+        money = income_outlook(
+            p,
+            plan,
+            months=months,
+            runs=runs,
+            seed=seed,
+            autoship=autoship,
+            purchases=purchases,
+            claim_value=income_claim_value,
+        )
+        income, income_claim = money.typical, money.claim
     return GrowthOutlook(
+        income=income,
+        income_claim=income_claim,
         params=p,
         metric=metric,
         simulation=sim,

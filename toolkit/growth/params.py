@@ -11,6 +11,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from toolkit.schema import NOT_SHOWN
+
 DAYS_PER_MONTH = 30.4375  # 365.25 / 12: the month used to turn dates into months and back
 #: The most people any count of the model may reach (starting reps, a market, a month's
 #: contacts): 100,000 times the world's population, far below where int64 counts and numpy's
@@ -220,7 +222,7 @@ class GrowthParams:
         )
 
     def _repr_html_(self) -> str:
-        return "<p><b>GrowthParams</b></p>" + self.summary.to_html()
+        return "<p><b>GrowthParams</b></p>" + self.summary.to_html(na_rep=NOT_SHOWN)
 
 
 PARAM_NAMES = tuple(f.name for f in fields(GrowthParams) if f.name != "fit")

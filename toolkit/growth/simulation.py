@@ -20,6 +20,7 @@ from toolkit.growth.projection import (
     _warm_market_factor,
     project_growth,
 )
+from toolkit.schema import NOT_SHOWN
 
 #: The most rows ``GrowthSimulation.paths`` may hold (runs x (months + 1)).
 MAX_PATH_ROWS = 20_000_000
@@ -227,6 +228,8 @@ def _simulate_people(
     remaining = np.full(runs, (p.market_size or 0) - p.starting_reps, dtype=np.int64)
     q_cust = p.contact_to_customer / (1 - p.contact_to_rep) if p.contact_to_rep < 1 else 0.0
     customers = np.zeros(runs, dtype=np.int64)
+    # who won which customers, and when (for GrowthSimulation.as_data; no extra random draws)
+    won_by, won_at = [], []
     # about 20 array operations per participant: a bar from about a million participants
     bar = _progress(months, progress, 20 * expected, "growing participants")
     for t in range(1, months + 1):
@@ -249,6 +252,8 @@ def _simulate_people(
             )
         recruits = rng.binomial(fresh, p.contact_to_rep)
         won = rng.binomial(fresh - recruits, q_cust)
+        won_by.append(np.repeat(active, won))
+        won_at.append(np.full(int(won.sum()), t, np.int32))
         people["personal_recruits"][active] += recruits
         quit = rng.random(len(active)) < p.monthly_attrition
         people["left_month"][active[quit]] = t
@@ -275,6 +280,8 @@ def _simulate_people(
         active = np.concatenate([active[~quit], new])
         bar.update()
     bar.close()
+    people.won_by = np.concatenate(won_by) if won_by else np.zeros(0, np.int64)
+    people.won_at = np.concatenate(won_at) if won_at else np.zeros(0, np.int32)
     return people, active, customers
 
 
@@ -373,6 +380,7 @@ class GrowthSimulation:
         self.paths, self.expected = paths, expected
         self._progress = progress
         self._participants: dict = {}
+        self._customers: dict = {}  # (runs, max_participants) -> (who won each customer, when)
 
     def quantiles(self, q=(0.1, 0.5, 0.9)) -> pd.DataFrame:
         """Quantiles across runs, month by month.
@@ -413,9 +421,8 @@ class GrowthSimulation:
         return frame
 
     def _people(self, runs, max_participants):
+        runs, max_participants = self._key(runs, max_participants)
         per_run = float(self.expected["cumulative_joined"].iloc[-1])
-        if runs is None:
-            runs = int(np.clip(max_participants // max(per_run * 3, 1), 1, self.runs))
         if (runs, max_participants) not in self._participants:
             rng = np.random.default_rng([self.seed, 1])
             people, active, _ = _simulate_people(
@@ -430,6 +437,7 @@ class GrowthSimulation:
             self._participants[runs, max_participants] = _participant_frame(
                 people, active, self.months
             )
+            self._customers[runs, max_participants] = (people.won_by, people.won_at)
         return self._participants[runs, max_participants]
 
     def typical(self, **kwargs) -> dict[str, float]:
@@ -493,6 +501,94 @@ class GrowthSimulation:
             }
         )
 
+    def organisation(
+        self,
+        *,
+        autoship: float = 100.0,
+        purchases: float = 50.0,
+        start="2024-01-01",
+        runs: int | None = None,
+        max_participants: int = 2_000_000,
+    ):
+        """Every run of :meth:`participants` (arguments ``runs`` and ``max_participants``) with
+        the customers each participant won, as the contract's tables in calendar months from
+        ``start``: a :class:`toolkit.growth.organisation.Organisation`, whose ``as_data(run)``
+        is :meth:`as_data`. ``autoship``: what each active participant orders a month;
+        ``purchases``: what each active customer buys a month (amount and volume)."""
+        from toolkit.growth.organisation import organisation
+
+        frame, _ = self._people(runs, max_participants)
+        won_by, won_at = self._customers[self._key(runs, max_participants)]
+        return organisation(
+            frame,
+            won_by,
+            won_at,
+            months=self.months,
+            customer_attrition=self.params.customer_attrition,
+            seed=self.seed,
+            autoship=autoship,
+            purchases=purchases,
+            start=start,
+        )
+
+    def as_data(
+        self,
+        run: int = 0,
+        *,
+        autoship: float = 100.0,
+        purchases: float = 50.0,
+        start="2024-01-01",
+        runs: int | None = None,
+        max_participants: int = 2_000_000,
+    ):
+        """One simulated run as a :class:`toolkit.CRMData` the commission engine pays unchanged.
+
+        ``members``: every participant (role ``leader`` or ``business_builder``, sponsor,
+        joining and leaving dates) and every customer they won (``retail_customer``, sponsored
+        by who won them); ``orders``: each active participant's monthly autoship of
+        ``autoship`` and each active customer's monthly purchase of ``purchases`` (volume equal
+        to the amount); ``leads`` and ``events`` empty; ``as_of`` the last day of the horizon.
+        Month ``m`` is the ``m``-th calendar month from ``start``: a recruit joins on the last
+        day of the month they were recruited in and orders from the next, a quitter leaves on
+        the last day of the month they quit, orders are placed on the 15th. The customers each
+        participant wins come from their own contacts (the heavy-tailed effort the simulator
+        draws); how long a customer keeps buying is drawn from ``customer_attrition``.
+
+        Parameters
+        ----------
+        run : int
+            Which run of :meth:`participants` (0 to its number of runs - 1).
+        autoship, purchases : float
+            Monthly amounts (>= 0).
+        start : date-like
+            The first day of month 1 (the first of a month).
+        runs, max_participants
+            As :meth:`participants`.
+
+        Returns
+        -------
+        CRMData
+            pandas tables in the contract; ``toolkit.validate`` accepts it.
+        """
+        org = self.organisation(
+            autoship=autoship,
+            purchases=purchases,
+            start=start,
+            runs=runs,
+            max_participants=max_participants,
+        )
+        frame, _ = self._people(runs, max_participants)
+        n = int(frame["run"].max()) + 1 if len(frame) else 0
+        if isinstance(run, bool) or not isinstance(run, (int, np.integer)) or not 0 <= run < n:
+            raise ValueError(f"run must be a whole number in 0..{n - 1}, got {run!r}")
+        return org.as_data(int(run))
+
+    def _key(self, runs, max_participants):
+        per_run = float(self.expected["cumulative_joined"].iloc[-1])
+        if runs is None:
+            runs = int(np.clip(max_participants // max(per_run * 3, 1), 1, self.runs))
+        return runs, max_participants
+
     @property
     def as_of(self) -> pd.Timestamp:
         """The horizon as a date when :meth:`genealogy` starts at 2024-01-01 (its default)."""
@@ -521,7 +617,7 @@ class GrowthSimulation:
     def _repr_html_(self) -> str:
         return (
             f"<p><b>GrowthSimulation</b>: {self.runs:,} runs x {self.months} months</p>"
-            + self.summary.to_html(float_format=lambda v: f"{v:,.1f}")
+            + self.summary.to_html(float_format=lambda v: f"{v:,.1f}", na_rep=NOT_SHOWN)
         )
 
 

@@ -11,48 +11,44 @@ from dataclasses import dataclass, replace
 
 import narwhals as nw
 import pandas as pd
-import pyarrow as pa
 
-from toolkit.frames import collect, from_native, is_lazy
+from toolkit.censoring import CALENDAR_PERIODS
+from toolkit.censoring import check_period as _check_calendar_period
+from toolkit.frames import (
+    collect,
+    from_native,
+    hand_off,
+    is_lazy,
+    lazy_polars,
+    materialize,
+    to_pandas,
+)
 from toolkit.schema import CUSTOMER_ROLES, EXAMPLES_SHOWN, DataError
 
-# calendar periods the money tables are cut into, and Narwhals' truncation unit for each
-PERIODS = {"M": "1mo", "Q": "1q", "Y": "1y"}
+# the calendar periods the money tables are cut into (a plan pays by month, quarter or year)
+MONEY_PERIODS = ("M", "Q", "Y")
+# pandas tables of any size go to Polars (see handoff); the tests raise it to run the pandas path
+WALK_HANDOFF_ROWS = 0
 MEMBER_COLUMNS = ("member_id", "sponsor_id", "joined_at", "role", "left_at")
 ORDER_COLUMNS = ("member_id", "ordered_at", "amount", "volume")
-# pandas inputs with at least this many rows (members, orders, leads) run on Polars internally
-HANDOFF_ROWS = 1_000
+# the columns each table hands over to Polars (toolkit.frames.hand_off converts only these)
+READ_COLUMNS = {
+    "members": MEMBER_COLUMNS,
+    "orders": ORDER_COLUMNS,
+    "leads": ("cost", "owner_id", "created_at"),
+    "role_history": ("member_id", "role", "from_at"),
+    "ranks": ("member_id", "period", "rank"),
+}
 
 
 def check_period(period: str) -> str:
-    if period not in PERIODS:
-        raise ValueError(
-            f"period must be one of 'M' (month), 'Q' (quarter), 'Y' (year); got {period!r}"
-        )
-    return period
+    """``period`` checked against the money periods (a ValueError listing them)."""
+    return _check_calendar_period(period, MONEY_PERIODS).code
 
 
 def period_of(col: str, period: str) -> nw.Expr:
     """The first instant of the calendar period a timestamp falls in."""
-    return nw.col(col).dt.truncate(PERIODS[period])
-
-
-def materialize(frame):
-    """Run a lazy query once and keep its result, so a loop of joins does not re-run its whole
-    history at every step (Polars collects, DuckDB materialises, Spark checkpoints locally).
-
-    (The funnel has the same private helper; both belong in toolkit.frames.)
-    """
-    if not is_lazy(frame):
-        return frame
-    impl, native = frame.implementation, frame.to_native()
-    if impl.is_polars():
-        return nw.from_native(native.collect().lazy())
-    if impl.is_duckdb():
-        return nw.from_native(native.materialize())
-    if impl.is_pyspark() and hasattr(native, "localCheckpoint"):
-        return nw.from_native(native.localCheckpoint())
-    return frame
+    return nw.col(col).dt.truncate(CALENDAR_PERIODS[period].every)
 
 
 def settle(frame) -> tuple:
@@ -60,7 +56,7 @@ def settle(frame) -> tuple:
     if is_lazy(frame) and frame.implementation.is_polars():
         df = frame.to_native().collect()
         return nw.from_native(df.lazy()), df.height
-    frame = materialize(frame)
+    frame = materialize(frame) if is_lazy(frame) else frame
     return frame, count(frame)
 
 
@@ -81,13 +77,6 @@ def first_ids(frame, cols) -> str:
     if len(cols) == 1:
         return ", ".join(str(r[0]) for r in rows)
     return "; ".join(", ".join(f"{c}={v}" for c, v in zip(cols, r, strict=True)) for r in rows)
-
-
-def _lazy(frame):
-    # eager Polars goes lazy: the optimiser fuses steps rather than materialising each column
-    if not is_lazy(frame) and frame.implementation.is_polars():
-        return frame.lazy()
-    return frame
 
 
 @dataclass
@@ -125,7 +114,7 @@ def genealogy(data, *, need_orders: bool = True) -> Genealogy:
             f"{orders.implementation}); pass both from the same library"
         )
     eager = not is_lazy(members)
-    members, orders = _lazy(members), None if orders is None else _lazy(orders)
+    members, orders = lazy_polars(members), lazy_polars(orders)
     schema = members.collect_schema()
     sponsor = nw.col("sponsor_id")
     if schema["sponsor_id"] == nw.String:
@@ -187,53 +176,40 @@ def genealogy(data, *, need_orders: bool = True) -> Genealogy:
 
 def to_result(frame, gen: Genealogy, back: str | None = None):
     """A Narwhals result as the caller's kind: eager in, eager out; lazy in, lazy out; pandas
-    or PyArrow handed to Polars by :func:`handoff` come back as pandas or PyArrow."""
-    native = (collect(frame) if gen.eager else frame).to_native()
+    tables handed to Polars by :func:`handoff` (``back="pandas"``) come back as pandas."""
     if back == "pandas":
-        native = native.to_pandas()
-    elif back == "pyarrow":
-        native = (
-            native.to_arrow()
-            if hasattr(native, "to_arrow")
-            else pa.Table.from_pandas(native, preserve_index=False)
-        )
-    if isinstance(native, pd.DataFrame):  # sorted rows keep their old labels otherwise
+        # sorted rows keep their old labels otherwise
+        return to_pandas(frame).reset_index(drop=True)
+    native = (collect(frame) if gen.eager else frame).to_native()
+    if isinstance(native, pd.DataFrame):
         native = native.reset_index(drop=True)
     return native
 
 
-def handoff(data, tables=("members", "orders")):
-    """``data`` with the tables the money computations read on a faster engine, what to hand
-    the result back as (None: as it is), and the conversion (for other frames, such as ranks).
+def handoff(data, tables=("members", "orders"), **extra):
+    """``data`` with its pandas tables on Polars (:func:`toolkit.frames.hand_off`, only the
+    columns the money computations read), what to hand the results back as (``"pandas"``, or
+    None: as they are), and the ``extra`` frames (such as ``ranks``) handed along with them, so
+    that every frame of one computation is of one kind.
 
-    pandas inputs of at least ``HANDOFF_ROWS`` rows go to Polars when it is installed (the level
-    by level walk is many small joins, which pandas runs slowly); PyArrow tables go to Polars,
-    or to pandas without it (Arrow's joins refuse string against large_string keys).
+    Pandas tables of any size are handed off: the walk up the sponsor chains is many small
+    joins, which pandas runs about ten times slower than Polars even on the sample (5.9 s
+    against 0.6 s for the breakaway plan).
     """
-    names = [
-        n for n in ("members", "orders", "leads", "role_history") if getattr(data, n) is not None
-    ]
-    frames = {n: getattr(data, n) for n in names}
-    try:
-        import polars as pl
-    except ImportError:
-        pl = None
-    if all(isinstance(f, pd.DataFrame) for f in frames.values()):
-        if pl is None or sum(len(f) for f in frames.values()) < HANDOFF_ROWS:
-            return data, None, None
-        convert, back = pl.from_pandas, "pandas"
-    elif all(isinstance(f, pa.Table) for f in frames.values()):
-        convert = pl.from_arrow if pl is not None else (lambda t: t.to_pandas())
-        back = "pyarrow"
-    else:
-        return data, None, None
-
-    def same(frame):
-        if isinstance(frame, pd.DataFrame) and pl is not None:
-            return pl.from_pandas(frame)
-        return convert(frame) if isinstance(frame, pa.Table) else frame
-
-    return replace(data, **{n: convert(f) for n, f in frames.items()}), back, same
+    frames = {n: getattr(data, n) for n in tables}
+    frames |= extra
+    columns = {}
+    for name, frame in frames.items():
+        wanted = list(READ_COLUMNS[name])
+        # the first order_id names a bad order in an error message; hand it over when present
+        if name == "orders" and isinstance(frame, pd.DataFrame) and "order_id" in frame.columns:
+            wanted.append("order_id")
+        columns[name] = wanted
+    handed = hand_off(frames, columns, min_rows=WALK_HANDOFF_ROWS)
+    if all(handed[n] is frames[n] for n in frames):
+        return data, None, extra
+    moved = {n: handed[n] for n in tables if getattr(data, n) is not None}
+    return replace(data, **moved), "pandas", {n: handed[n] for n in extra}
 
 
 def naive(stamp) -> pd.Timestamp:

@@ -99,10 +99,8 @@ def commissions(data, plan: CompensationPlan, *, period: str = "M", ranks=None):
         Bad members or orders (unknown sponsors, sponsor cycles, orders for unknown members),
         or a bad ``ranks`` frame (naming the column, the member and the period).
     """
-    data, back, same = handoff(data)
-    if back is not None and ranks is not None:
-        ranks = same(ranks)
-    result = payouts(data, plan, period=period, ranks=ranks)
+    data, back, extra = handoff(data, ranks=ranks)
+    result = payouts(data, plan, period=period, ranks=extra["ranks"])
     return to_result(result.table, result.genealogy, back)
 
 

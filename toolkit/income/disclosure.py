@@ -192,7 +192,8 @@ class EarningsClaim:
         return f"<p>{html.escape(self.sentence)}</p>" + self.summary.to_html(index=False)
 
 
-def _money(x: float) -> str:
+def dollars(x: float) -> str:
+    """Whole dollars as the income sentences and figures write them: ``$1,140``, ``-$109``."""
     return f"-${-x:,.0f}" if x < 0 else f"${x:,.0f}"
 
 
@@ -258,16 +259,16 @@ def earnings_claim_check(income, value, *, per="year", column="gross", period=No
     when = _when(pd.Timestamp(chosen))
     if k == 0:
         first = (
-            f"None of the {n:,} participants {what} {_money(value)} or more{unit} {when} "
+            f"None of the {n:,} participants {what} {dollars(value)} or more{unit} {when} "
             f"(at most about 1 in {int(1 / hi):,} at {1 - alpha:.0%} confidence)"
             if hi > 0
-            else f"None of the {n:,} participants {what} {_money(value)} or more{unit} {when}"
+            else f"None of the {n:,} participants {what} {dollars(value)} or more{unit} {when}"
         )
     else:
-        first = f"1 in {round(n / k):,} participants {what} {_money(value)} or more{unit} {when}"
+        first = f"1 in {round(n / k):,} participants {what} {dollars(value)} or more{unit} {when}"
     sentence = (
-        f"{first}; the median participant {what} {_money(median)}{unit} "
-        f"and spent {_money(float(np.median(spent)))}{unit}."
+        f"{first}; the median participant {what} {dollars(median)}{unit} "
+        f"and spent {dollars(float(np.median(spent)))}{unit}."
     )
     return EarningsClaim(
         value=value,

@@ -102,8 +102,8 @@ def participant_income(
             f"leads and members are different kinds of frame ({leads.implementation} and "
             f"{members.implementation}); pass both from the same library"
         )
-    if not leads.implementation.is_pandas() and not isinstance(leads, nw.LazyFrame):
-        leads = leads.lazy()
+    if isinstance(members, nw.LazyFrame) and not isinstance(leads, nw.LazyFrame):
+        leads = leads.lazy()  # one computation, one kind: lazy like the genealogy
     as_of = data.as_of
     if as_of is None:
         stamps = [latest_timestamp(members, ["joined_at"])]

@@ -32,6 +32,7 @@ import pandas as pd
 
 from toolkit.censoring import parse_duration
 from toolkit.frames import collect, from_native, latest_timestamp
+from toolkit.funnel.steps import Step, check_stages_present
 from toolkit.lead_quality.aggregate import _base_columns, aggregate_leads
 from toolkit.lead_quality.design import (
     _aliased_terms,
@@ -41,7 +42,7 @@ from toolkit.lead_quality.design import (
     _level_order,
     _pooled_rates,
 )
-from toolkit.schema import LEAD_TYPES, STAGES, CRMData, DataError
+from toolkit.schema import LEAD_TYPES, NOT_SHOWN, STAGES, CRMData, DataError
 
 OUTCOMES = tuple(s for s in STAGES if s != "contact")
 
@@ -113,8 +114,8 @@ class LeadQualityModel:
         as one :class:`ModelCheckWarning`.
         """
         features = (self.features,) if isinstance(self.features, str) else tuple(self.features)
-        if self.outcome not in OUTCOMES:
-            raise ValueError(f"outcome must be one of {OUTCOMES}, got {self.outcome!r}")
+        if not isinstance(self.outcome, str) or not self.outcome:  # any stage of the export
+            raise ValueError(f"outcome must be a stage name, got {self.outcome!r}")
         if not 0 < self.alpha < 1:
             raise ValueError(f"alpha must be between 0 and 1, got {self.alpha!r}")
         window = parse_duration(self.window)
@@ -133,6 +134,9 @@ class LeadQualityModel:
         self.as_of_ = pd.Timestamp(as_of)
         self._features = features
         self._window = window
+        check_stages_present(
+            [Step(self.outcome, (self.outcome,))], from_native(events, "events", ["stage"])
+        )
         self._outcomes = list(dict.fromkeys([self.outcome, *BUDGET_OUTCOMES]))
         base = _base_columns(features)
         by = base + ([self.price_col] if self.price_col and self.price_col not in base else [])
@@ -235,7 +239,8 @@ class LeadQualityModel:
         p = self.patterns_
         for feature in self._features:
             by_level = p.groupby(feature)[["leads", "trials"]].sum()
-            if feature == "lead_type":
+            # the sample's lead types: one absent is said so (an export's own are its own)
+            if feature == "lead_type" and set(by_level.index.astype(str)) <= set(LEAD_TYPES):
                 for t in LEAD_TYPES:
                     if t not in by_level.index:
                         by_level.loc[t] = (0, 0)
@@ -342,7 +347,7 @@ class LeadQualityModel:
         keys = p.drop_duplicates("level").set_index("level")[list(self._features)]
         per = keys.join(per)
         # empty levels known only from the vocabulary (e.g. no qualified leads at all)
-        if self._features == ("lead_type",):
+        if self._features == ("lead_type",) and set(per.index.astype(str)) <= set(LEAD_TYPES):
             for t in LEAD_TYPES:
                 if t not in per.index:
                     per.loc[t, ["lead_type", "leads", "conversions", "in_progress", "spend"]] = (
@@ -560,8 +565,10 @@ class LeadQualityModel:
         )
         return (
             f"<p><b>{self._title()}</b></p>"
-            + self.summary.to_html(index=False, float_format=lambda v: f"{v:.4g}")
+            + self.summary.to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep=NOT_SHOWN)
             + "<p>Conversion per level</p>"
-            + self.conversion_.to_html(index=False, float_format=lambda v: f"{v:.4g}")
+            + self.conversion_.to_html(
+                index=False, float_format=lambda v: f"{v:.4g}", na_rep=NOT_SHOWN
+            )
             + (f"<ul>{checks}</ul>" if checks else "")
         )

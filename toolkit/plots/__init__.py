@@ -24,7 +24,12 @@ _LAZY = {
     "participant_outcomes": "toolkit.plots.growth_plots",
     "tornado": "toolkit.plots.growth_plots",
     "growth_outlook_figure": "toolkit.plots.growth_plots",
+    "income_outlook_figure": "toolkit.plots.income_explorer_plots",
     "volume_by_level": "toolkit.plots.downline_plots",
+    "income_distribution": "toolkit.plots.income_plots",
+    "income_by_rank": "toolkit.plots.income_plots",
+    "commission_lorenz": "toolkit.plots.income_plots",
+    "disclosure_table": "toolkit.plots.income_plots",
 }
 
 __all__ = list(_LAZY)

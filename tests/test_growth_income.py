@@ -1,0 +1,148 @@
+"""Money in the what-ifs (issue 17): simulated runs as data, paid by the one commission engine."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import toolkit as tk
+from toolkit.growth.income import clustered_share, design_effect
+
+PLAN = tk.CompensationPlan.unilevel_example()
+GROWING = tk.GrowthParams.typical(contacts_per_rep_per_month=8.0, contact_to_rep=0.06)
+
+
+@pytest.fixture(scope="module")
+def simulated():
+    return tk.simulate_income(GROWING, PLAN, months=8, runs=30, seed=3)
+
+
+def test_as_data_is_in_the_contract_and_does_not_change_the_participants():
+    sim = tk.simulate_growth(GROWING, months=6, runs=5, seed=1)
+    before = sim.participants(runs=5).copy()
+    data = sim.as_data(2, runs=5)
+    tk.validate(data)  # raises on anything outside the contract
+    assert data.as_of == pd.Timestamp("2024-06-30")
+    assert sim.participants(runs=5).equals(before)
+    members = data.members
+    one = before[before["run"] == 2]
+    reps = members[members["role"] != "retail_customer"]
+    assert sorted(reps["member_id"]) == sorted("P" + one["participant"].astype(str))
+    customers = members[members["role"] == "retail_customer"]
+    assert customers["sponsor_id"].isin(reps["member_id"]).all()
+    # one autoship a month while active: as many as the simulator's active months
+    own = data.orders[data.orders["autoship"]]
+    assert len(own) == one["months_active"].sum()
+    assert (data.orders["amount"] == np.where(data.orders["autoship"], 100.0, 50.0)).all()
+
+
+def test_as_data_refuses_a_run_that_is_not_there():
+    sim = tk.simulate_growth(months=3, runs=2, seed=0)
+    with pytest.raises(ValueError, match="run must be"):
+        sim.as_data(7, runs=2)
+    with pytest.raises(ValueError, match="autoship"):
+        sim.as_data(0, runs=2, autoship=-1)
+    with pytest.raises(ValueError, match="start"):
+        sim.as_data(0, runs=2, start="2024-01-15")
+
+
+def test_participant_income_on_one_run_equals_the_simulators_figures_to_the_cent(simulated):
+    sizes = simulated.income.groupby("run").size().sort_values()
+    for run in sizes.index[[0, len(sizes) // 2, -1]]:  # a small, a middling and the largest run
+        data = simulated.simulation.as_data(int(run), runs=simulated.runs)
+        own = tk.participant_income(data, PLAN, period="M")
+        mine = simulated.monthly[simulated.monthly["run"] == run]
+        assert len(own) == len(mine) > 0
+        own = own.sort_values(["member_id", "period"]).reset_index(drop=True)
+        mine = mine.sort_values(["member_id", "month"]).reset_index(drop=True)
+        assert (own["member_id"] == mine["member_id"]).all()
+        for col in ("months_active", "gross", "fees", "purchases", "net", "net_after_purchases"):
+            assert np.abs(own[col].to_numpy() - mine[col].to_numpy()).max() < 0.005, col
+        # and what the commissions engine pays that run, by component
+        paid = tk.commissions(data, PLAN)
+        paid = paid[paid["member_id"].notna()].groupby("component")["amount"].sum()
+        batch = simulated.sources[simulated.sources["run"] == run]
+        batch = batch.groupby("component")["amount"].sum()
+        pd.testing.assert_series_equal(paid.sort_index(), batch.sort_index(), check_names=False)
+
+
+def test_expected_unilevel_commission_is_volume_times_the_rates_reached_at_each_depth():
+    rates = (0.05, 0.04, 0.03)
+    plan = tk.CompensationPlan(unilevel=rates)
+    params = tk.GrowthParams(
+        contacts_per_rep_per_month=4.0,
+        contact_to_rep=0.1,
+        contact_to_customer=0.0,
+        monthly_attrition=0.0,
+        warm_market_size=None,
+        market_size=None,
+        recruit_dispersion=2.0,
+    )
+    months, runs, autoship = 6, 400, 100.0
+    result = tk.simulate_income(params, plan, months=months, runs=runs, autoship=autoship, seed=5)
+    # expected reps at each level, month by month: a level-d rep active in a month recruits
+    # lam level-(d+1) reps on average, who order from the next month on
+    lam = params.contacts_per_rep_per_month * params.contact_to_rep
+    lam *= 1 - params.leader_share + params.leader_share * params.leader_multiplier
+    levels = np.zeros(months + 1)
+    levels[0] = 1.0
+    reached = np.array([sum(rates[:d]) for d in range(months + 1)])
+    expected = []
+    for _ in range(months):  # month m: the reps who joined before it order
+        expected.append(autoship * (levels * reached).sum())
+        levels = levels + lam * np.r_[0.0, levels[:-1]]
+    paid = result.sources[result.sources["component"] == "unilevel"]
+    per_run = (
+        paid.groupby(["run", "month"])["amount"]
+        .sum()
+        .unstack(fill_value=0.0)
+        .reindex(index=range(runs), columns=range(1, months + 1), fill_value=0.0)
+    )
+    mean, se = per_run.mean().to_numpy(), per_run.std().to_numpy() / np.sqrt(runs)
+    assert expected[0] == 0.0 and mean[0] == 0.0  # nobody below the starting rep yet
+    assert np.all(np.abs(mean[1:] - expected[1:]) < 4 * se[1:] + 1e-9), (mean, expected)
+
+
+def test_claim_probabilities_fall_as_the_claimed_income_rises(simulated):
+    values = [0.01, 10, 50, 100, 250, 1000, 10_000]
+    probs = [simulated.claim(v, at_month=8).probability for v in values]
+    assert all(a >= b for a, b in zip(probs, probs[1:], strict=False))
+    assert probs[0] > probs[-1]
+    check = simulated.claim(10_000, per="month", at_month=8)
+    assert check.probability_low <= check.probability <= check.probability_high
+    assert "10,000" in str(check) and check["runs"] == simulated.runs
+    with pytest.raises(ValueError, match="at_month"):
+        simulated.claim(100, per="year", at_month=8)
+
+
+def test_typical_and_disclosure_count_everyone_and_widen_for_runs(simulated):
+    income = simulated.income
+    typical = simulated.typical()
+    assert typical.participants == len(income)
+    assert typical.median_gross == pytest.approx(income["gross"].median())
+    assert typical.share_earning_nothing == pytest.approx((income["gross"] <= 0).mean())
+    assert typical.share_net_loss == pytest.approx((income["net"] < 0).mean())
+    table = simulated.disclosure()
+    pooled = tk.income_disclosure(income.assign(period=simulated.simulation_start), by=None)
+    assert list(pooled.columns) == [c for c in table.columns if c != "runs"]
+    for col in ("share_net_loss", "share_earning_nothing", "median"):
+        assert (table[f"{col}_lower"] <= pooled[f"{col}_lower"] + 1e-12).all()
+        assert (table[f"{col}_upper"] >= pooled[f"{col}_upper"] - 1e-12).all()
+    assert set(simulated.disclosure(by="role")["group"]) >= {"all participants"}
+
+
+def test_runs_as_clusters_widen_a_share_only_when_runs_differ():
+    run = np.repeat(np.arange(20), 10)
+    alike = np.tile(np.r_[np.ones(3), np.zeros(7)].astype(bool), 20)  # every run at 30%
+    apart = np.repeat(np.arange(20) < 6, 10)  # 6 runs all in, 14 all out
+    assert design_effect(alike, run) == 1.0
+    assert design_effect(apart, run) > 5
+    _, lo1, hi1 = clustered_share(alike, run, 0.05)
+    _, lo2, hi2 = clustered_share(apart, run, 0.05)
+    assert hi2 - lo2 > hi1 - lo1
+
+
+def test_simulate_income_refuses_a_plan_that_is_not_one():
+    with pytest.raises(TypeError, match="CompensationPlan"):
+        tk.simulate_income(None, {"unilevel": (0.05,)}, months=2, runs=2)

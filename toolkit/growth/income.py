@@ -1,0 +1,578 @@
+"""Money in the what-ifs: simulated organisations paid by the one commission engine
+(:func:`simulate_income`, :class:`SimulatedIncome`).
+
+Each run of the duplication model becomes data in the contract
+(:meth:`GrowthSimulation.as_data`); all runs together are one table of disjoint trees, which
+:func:`toolkit.participant_income` and :func:`toolkit.commissions` pay in one pass, exactly as
+they would pay each run alone. Nothing here knows a plan's rules.
+
+Participants of one run share a sponsor chain and a market, so their incomes are not
+independent: every interval below treats runs as clusters (the share's variance is estimated
+from run-to-run spread, Kish's design effect widens the Wilson interval; the median's interval
+is Woodruff's, widened the same way), and is never narrower than the interval for independent
+participants.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+from toolkit.growth.params import GrowthParams, as_params
+from toolkit.growth.simulation import simulate_growth
+from toolkit.income.disclosure import dollars
+from toolkit.rates import wilson_interval
+
+MEASURES = ("gross", "net", "net_after_purchases")
+MONEY = ("gross", "fees", "lead_spend", "other_costs", "purchases", "net", "net_after_purchases")
+PERS = ("period", "month")
+
+
+# --------------------------------------------------------------------------------------------
+# intervals with runs as clusters
+
+
+def design_effect(hits: np.ndarray, run: np.ndarray) -> float:
+    """Kish's design effect of a share when participants come in runs (clusters): the ratio
+    estimator's between-run variance over the variance of independent draws (at least 1)."""
+    n = len(hits)
+    if n == 0:
+        return 1.0
+    p = hits.mean()
+    _, inverse = np.unique(run, return_inverse=True)
+    y = np.bincount(inverse, weights=hits.astype(float))
+    m = np.bincount(inverse).astype(float)
+    r = len(m)
+    if r < 2 or p in (0.0, 1.0):
+        return 1.0
+    between = r / (r - 1) * ((y - p * m) ** 2).sum() / n**2
+    return float(max(1.0, between / (p * (1 - p) / n)))
+
+
+def clustered_share(hits: np.ndarray, run: np.ndarray, alpha: float) -> tuple[float, float, float]:
+    """A share with a Wilson interval on the effective number of participants (n / design
+    effect), so run-to-run spread widens it."""
+    n = len(hits)
+    if n == 0:
+        return np.nan, np.nan, np.nan
+    p = float(hits.mean())
+    n_eff = n / design_effect(hits, run)
+    lo, hi = wilson_interval(p * n_eff, n_eff, alpha=alpha)
+    return p, float(lo), float(hi)
+
+
+def clustered_median(values: np.ndarray, run: np.ndarray, alpha: float) -> tuple[float, float]:
+    """Woodruff's interval of the median with runs as clusters: the Wilson interval of
+    F(median) = share at or below the median (design effect included), mapped back through the
+    quantiles."""
+    if len(values) == 0:
+        return np.nan, np.nan
+    median = np.median(values)
+    _, lo, hi = clustered_share(values <= median, run, alpha)
+    low = np.quantile(values, max(0.0, min(lo, 0.5)), method="lower")
+    high = np.quantile(values, min(1.0, max(hi, 0.5)), method="higher")
+    return float(low), float(high)
+
+
+# --------------------------------------------------------------------------------------------
+# results
+
+
+@dataclass(frozen=True)
+class TypicalIncome:
+    """What the typical simulated participant earns and keeps (from :meth:`SimulatedIncome.typical`).
+
+    Attributes
+    ----------
+    per : str
+        ``"period"`` (the whole horizon) or ``"month"`` (each participant's figures divided by
+        their active months).
+    months, participants, runs : int
+        The horizon, and the participants and runs behind the figures.
+    median_gross, median_gross_lower, median_gross_upper : float
+        The median participant's gross earnings, with its interval (runs as clusters).
+    median_net, median_net_lower, median_net_upper : float
+        The median participant's net (gross minus fees, lead spend and other costs).
+    median_net_after_purchases : float
+        The median of net minus their own purchases (autoship).
+    mean_gross : float
+        The mean gross, beside the median (a few leaders pull it up).
+    share_net_loss, share_net_loss_lower, share_net_loss_upper : float
+        Share with a net below 0, with its interval.
+    share_earning_nothing, share_earning_nothing_lower, share_earning_nothing_upper : float
+        Share paid nothing at all, with its interval.
+    """
+
+    per: str
+    months: int
+    participants: int
+    runs: int
+    median_gross: float
+    median_gross_lower: float
+    median_gross_upper: float
+    median_net: float
+    median_net_lower: float
+    median_net_upper: float
+    median_net_after_purchases: float
+    mean_gross: float
+    share_net_loss: float
+    share_net_loss_lower: float
+    share_net_loss_upper: float
+    share_earning_nothing: float
+    share_earning_nothing_lower: float
+    share_earning_nothing_upper: float
+
+    def as_dict(self) -> dict:
+        """All fields as a plain dict."""
+        return asdict(self)
+
+    def __str__(self) -> str:
+        unit = " a month" if self.per == "month" else f" over {self.months} months"
+        return (
+            f"Of {self.participants:,} simulated participants ({self.runs:,} runs), "
+            f"{self.share_earning_nothing:.0%} earned nothing and {self.share_net_loss:.0%} lost "
+            f"money; the median participant earned {dollars(self.median_gross)}{unit} and kept "
+            f"{dollars(self.median_net)} after fees and costs."
+        )
+
+    def _repr_html_(self) -> str:
+        return f"<p><b>Typical participant</b>: {html.escape(str(self))}</p>"
+
+
+@dataclass(frozen=True)
+class IncomeClaim:
+    """How likely a pitched income is among simulated participants (from :meth:`SimulatedIncome.claim`).
+
+    Attributes
+    ----------
+    value, per, at_month, column
+        The claim: at least ``value`` of ``column`` (``gross``, ``net``,
+        ``net_after_purchases``) in month ``at_month`` (``per="month"``) or in the 12 months
+        ending with it (``per="year"``).
+    probability, probability_low, probability_high : float
+        Share of the participants active then who reach it, with its interval (runs as
+        clusters; 95% unless ``alpha`` said otherwise).
+    share_of_runs : float
+        Share of runs in which anyone at all reaches it.
+    percentile : float
+        Where ``value`` sits among the participants, 0-100: the share below it.
+    median, mean : float
+        The median and mean participant's ``column`` then.
+    participants, runs : int
+        Behind the figures.
+    """
+
+    value: float
+    per: str
+    at_month: int
+    column: str
+    probability: float
+    probability_low: float
+    probability_high: float
+    share_of_runs: float
+    percentile: float
+    median: float
+    mean: float
+    participants: int
+    runs: int
+
+    def __getitem__(self, name: str):
+        if name not in self.__dataclass_fields__:
+            raise KeyError(name)
+        return getattr(self, name)
+
+    def as_dict(self) -> dict:
+        """All fields as a plain dict."""
+        return asdict(self)
+
+    def to_frame(self) -> pd.DataFrame:
+        """All fields as a one-row DataFrame."""
+        return pd.DataFrame([self.as_dict()])
+
+    def __str__(self) -> str:
+        when = (
+            f"in month {self.at_month}"
+            if self.per == "month"
+            else f"in the year to month {self.at_month}"
+        )
+        what = {"gross": "earned", "net": "kept", "net_after_purchases": "kept after purchases"}
+        return (
+            f"{dollars(self.value)} or more {what[self.column]} {when}: reached by "
+            f"{self.probability:.2%} of {self.participants:,} participants (interval "
+            f"{self.probability_low:.2%} to {self.probability_high:.2%}), by anyone in "
+            f"{self.share_of_runs:.0%} of {self.runs:,} runs; median participant "
+            f"{dollars(self.median)}, mean {dollars(self.mean)}"
+        )
+
+    def _repr_html_(self) -> str:
+        return f"<p><b>Income claim check</b>: {html.escape(str(self))}</p>"
+
+
+class SimulatedIncome:
+    """Simulated organisations paid by a compensation plan (made by :func:`simulate_income`).
+
+    Attributes
+    ----------
+    params, plan, months, runs, seed, autoship, purchases
+        What was simulated.
+    simulation : GrowthSimulation
+        The runs (``simulation.as_data(run, runs=self.runs)`` is one run as data).
+    monthly : pandas.DataFrame
+        :func:`toolkit.participant_income` by calendar month for every run: ``run``,
+        ``member_id``, ``role``, ``month`` (1 to ``months``), ``months_active`` (0 or 1),
+        ``gross``, ``fees``, ``lead_spend``, ``other_costs``, ``purchases``, ``net``,
+        ``net_after_purchases``.
+    income : pandas.DataFrame
+        Per run and participant over the horizon (every participant who joined, zero earners
+        and leavers included): ``run``, ``member_id``, ``role``, ``months_active`` and the
+        money columns of ``monthly`` summed.
+    sources : pandas.DataFrame
+        Where the money came from, per run, month and component (``retail``, ``unilevel``,
+        ``fast_start``, ... and ``unpaid``): ``amount`` and ``from_customer_volume``
+        (:func:`toolkit.commissions` summed).
+    sales : pandas.DataFrame
+        Per run and month: ``participants_own`` (autoship of participants) and ``customers``
+        (what customers bought).
+    """
+
+    def __init__(
+        self, params, plan, months, runs, seed, autoship, purchases, start, simulation, monthly,
+        sources, sales,
+    ):  # fmt: skip
+        self._start = start
+        self.params, self.plan, self.months, self.runs, self.seed = params, plan, months, runs, seed
+        self.autoship, self.purchases, self.simulation = autoship, purchases, simulation
+        self.monthly, self.sources, self.sales = monthly, sources, sales
+        keys = ["run", "member_id", "role"]
+        self.income = (
+            monthly.groupby(keys, sort=True, observed=True)[["months_active", *MONEY]]
+            .sum()
+            .reset_index()
+        )
+
+    # ----------------------------------------------------------------------------------------
+    def _table(self, per: str) -> pd.DataFrame:
+        if per not in PERS:
+            raise ValueError(f"per must be 'period' (the whole horizon) or 'month', got {per!r}")
+        table = self.income
+        if per == "month":  # divided by the months they were active, never annualised
+            table = table[table["months_active"] > 0].copy()
+            for col in MONEY:
+                table[col] = table[col] / table["months_active"]
+        return table
+
+    def disclosure(self, *, by: str | None = None, per: str = "period", alpha: float = 0.05):
+        """The income disclosure table (:func:`toolkit.income_disclosure`) pooled over runs.
+
+        Parameters
+        ----------
+        by : {None, "role"}
+            Group rows (``"role"``: leaders and business builders) beside the overall rows.
+        per : {"period", "month"}
+            ``"period"``: the whole horizon; ``"month"``: per active month.
+        alpha : float
+            One minus the confidence level.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The columns of :func:`toolkit.income_disclosure` (``period`` is the first month),
+            with every share's interval and the median's from runs as clusters (never narrower
+            than for independent participants), and ``runs``.
+        """
+        from toolkit.income.disclosure import income_disclosure
+
+        if by not in (None, "role"):
+            raise ValueError(f"by must be None or 'role', got {by!r}")
+        table = self._table(per).copy()
+        table["period"] = self.simulation_start
+        base = income_disclosure(table, by=by, alpha=alpha, per="period")
+        shares = {
+            "share_earning_nothing": lambda g, x: g <= 0,
+            "share_1000_or_less": lambda g, x: x <= 1000,
+            "share_net_loss": lambda g, x: x < 0,
+            "share_profit": lambda g, x: x > 0,
+        }
+        rows = []
+        for _, row in base.iterrows():
+            here = table if row["group"] == "all participants" else table[table[by] == row["group"]]
+            x, g = here[row["measure"]].to_numpy(float), here["gross"].to_numpy(float)
+            run = here["run"].to_numpy()
+            row = row.copy()
+            for name, hit in shares.items():
+                _, lo, hi = clustered_share(hit(g, x), run, alpha)
+                row[f"{name}_lower"] = min(row[f"{name}_lower"], lo)
+                row[f"{name}_upper"] = max(row[f"{name}_upper"], hi)
+            profit = x > 0
+            name = "share_of_profitable_under_5000"
+            _, lo, hi = clustered_share(x[profit] < 5000, run[profit], alpha)
+            if profit.any():
+                row[f"{name}_lower"] = min(row[f"{name}_lower"], lo)
+                row[f"{name}_upper"] = max(row[f"{name}_upper"], hi)
+            lo, hi = clustered_median(x, run, alpha)
+            row["median_lower"] = min(row["median_lower"], lo)
+            row["median_upper"] = max(row["median_upper"], hi)
+            row["runs"] = len(np.unique(run))
+            rows.append(row)
+        return pd.DataFrame(rows).reset_index(drop=True)
+
+    @property
+    def simulation_start(self) -> pd.Timestamp:
+        """The first day of month 1."""
+        return self._start
+
+    def typical(self, *, per: str = "period", alpha: float = 0.05) -> TypicalIncome:
+        """The median participant's gross and net, the share with a loss and the share earning
+        nothing, with intervals (runs as clusters); ``per`` as :meth:`disclosure`."""
+        table = self._table(per)
+        run = table["run"].to_numpy()
+        gross, net = table["gross"].to_numpy(float), table["net"].to_numpy(float)
+        out = {"per": per, "months": self.months, "participants": len(table)}
+        out["runs"] = int(table["run"].nunique())
+        for name, x in (("gross", gross), ("net", net)):
+            lo, hi = clustered_median(x, run, alpha)
+            out |= {
+                f"median_{name}": float(np.median(x)) if len(x) else np.nan,
+                f"median_{name}_lower": lo,
+                f"median_{name}_upper": hi,
+            }
+        after = table["net_after_purchases"].to_numpy(float)
+        out["median_net_after_purchases"] = float(np.median(after)) if len(after) else np.nan
+        out["mean_gross"] = float(gross.mean()) if len(gross) else np.nan
+        for name, hits in (("share_net_loss", net < 0), ("share_earning_nothing", gross <= 0)):
+            p, lo, hi = clustered_share(hits, run, alpha)
+            out |= {name: p, f"{name}_lower": lo, f"{name}_upper": hi}
+        return TypicalIncome(**out)
+
+    def claim(
+        self,
+        value: float,
+        per: str = "month",
+        at_month: int = 12,
+        *,
+        column: str = "gross",
+        alpha: float = 0.05,
+    ) -> IncomeClaim:
+        """How likely a pitched income is ("five figures a month" by month 12, 001).
+
+        Parameters
+        ----------
+        value : float
+            The pitched amount (10_000 for "five figures").
+        per : {"month", "year"}
+            ``"month"``: what a participant got in month ``at_month``; ``"year"``: in the 12
+            months ending with it (``at_month`` at least 12).
+        at_month : int
+            1 to ``months``.
+        column : {"gross", "net", "net_after_purchases"}
+            What is claimed: pitches quote gross.
+        alpha : float
+            One minus the confidence level.
+
+        Returns
+        -------
+        IncomeClaim
+            Reported like :func:`toolkit.claim_check`: the probability with its interval,
+            the percentile of the claim, the median and mean participant.
+        """
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise ValueError(f"value must be a finite amount, got {value!r}")
+        if not np.isfinite(value):
+            raise ValueError(f"value must be a finite amount, got {value!r}")
+        if per not in ("month", "year"):
+            raise ValueError(f"per must be 'month' or 'year', got {per!r}")
+        if column not in MEASURES:
+            raise ValueError(f"column must be one of {MEASURES}, got {column!r}")
+        first = 12 if per == "year" else 1
+        whole = isinstance(at_month, (int, np.integer)) and not isinstance(at_month, bool)
+        if not whole or not first <= at_month <= self.months:
+            raise ValueError(
+                f"at_month must be a whole number in {first}..{self.months} for per={per!r}, "
+                f"got {at_month!r}"
+            )
+        low = at_month if per == "month" else at_month - 11
+        m = self.monthly
+        window = m[(m["month"] >= low) & (m["month"] <= at_month)]
+        window = window.groupby(["run", "member_id"], observed=True)[
+            ["months_active", column]
+        ].sum()
+        window = window[window["months_active"] > 0]
+        x = window[column].to_numpy(float)
+        run = window.index.get_level_values("run").to_numpy()
+        hits = x >= value
+        p, lo, hi = clustered_share(hits, run, alpha)
+        reached = np.unique(run[hits])
+        return IncomeClaim(
+            value=float(value),
+            per=per,
+            at_month=int(at_month),
+            column=column,
+            probability=p,
+            probability_low=lo,
+            probability_high=hi,
+            share_of_runs=len(reached) / self.runs,
+            percentile=float(100 * (x < value).mean()) if len(x) else np.nan,
+            median=float(np.median(x)) if len(x) else np.nan,
+            mean=float(x.mean()) if len(x) else np.nan,
+            participants=len(x),
+            runs=self.runs,
+        )
+
+    def where_money_comes_from(self) -> pd.DataFrame:
+        """Commissions by component over all runs: ``component``, ``amount``, ``share`` (of all
+        paid), ``from_customer_volume`` and ``share_from_customers``; ``unpaid`` last."""
+        paid = self.sources.groupby("component")[["amount", "from_customer_volume"]].sum()
+        paid = paid.reset_index()
+        total = paid.loc[paid["component"] != "unpaid", "amount"].sum()
+        paid["share"] = (
+            np.where(paid["component"] != "unpaid", paid["amount"] / total, np.nan)
+            if total
+            else np.nan
+        )
+        paid["share_from_customers"] = np.where(
+            paid["amount"] > 0,
+            paid["from_customer_volume"] / paid["amount"].where(paid["amount"] > 0),
+            np.nan,
+        )
+        order = {
+            c: i
+            for i, c in enumerate(
+                ("retail", "unilevel", "stairstep", "generation", "fast_start", "unpaid")
+            )
+        }
+        return paid.sort_values("component", key=lambda s: s.map(order)).reset_index(drop=True)
+
+    def __repr__(self) -> str:
+        return (
+            f"SimulatedIncome(runs={self.runs}, months={self.months}, plan={self.plan.name!r}, "
+            f"seed={self.seed})"
+        )
+
+    def _repr_html_(self) -> str:
+        return f"<p><b>SimulatedIncome</b>: {html.escape(str(self.typical()))}</p>"
+
+
+def simulate_income(
+    params: GrowthParams | dict | None,
+    plan,
+    *,
+    months: int = 12,
+    runs: int = 200,
+    autoship: float = 100.0,
+    purchases: float = 50.0,
+    other_costs_per_month: float = 0.0,
+    seed: int | None = 0,
+    start="2024-01-01",
+    max_participants: int = 2_000_000,
+) -> SimulatedIncome:
+    """Simulated organisations paid by ``plan``: what each participant earns, spends and keeps.
+
+    The runs of :func:`simulate_growth` simulated one participant at a time become data in the
+    contract (:meth:`GrowthSimulation.as_data`: participants' monthly autoship, customers'
+    monthly purchases) and are paid by :func:`toolkit.participant_income` and
+    :func:`toolkit.commissions`, all runs in one pass.
+
+    Parameters
+    ----------
+    params : GrowthParams, dict or None
+        The organisation (None: a typical participant).
+    plan : CompensationPlan
+        The compensation plan.
+    months : int
+        Horizon.
+    runs : int
+        Simulated organisations.
+    autoship : float
+        What each active participant orders a month (amount and volume): their own purchases.
+    purchases : float
+        What each active customer buys a month.
+    other_costs_per_month : float
+        Other costs of running the business per active month.
+    seed : int or None
+        Seed (as :func:`simulate_growth`).
+    start : date-like
+        The first day of month 1.
+    max_participants : int
+        Refuse a simulation that would pass this many participants.
+
+    Returns
+    -------
+    SimulatedIncome
+        ``.income`` per run and participant, ``.monthly``, ``.sources``, ``.disclosure()``,
+        ``.typical()``, ``.claim(value, per, at_month)``.
+    """
+    import toolkit
+    from toolkit.income.plan import CompensationPlan
+
+    if not isinstance(plan, CompensationPlan):
+        raise TypeError(f"plan must be a toolkit.CompensationPlan, got {type(plan).__name__}")
+    p = as_params(params)
+    sim = simulate_growth(p, months=months, runs=runs, seed=seed, progress=False)
+    org = sim.organisation(
+        autoship=autoship,
+        purchases=purchases,
+        start=start,
+        runs=int(runs),
+        max_participants=max_participants,
+    )
+    data = org.as_data()  # the money computations run pandas tables on Polars at any size
+    origin = org.start
+    run_of = pd.Series(org.members["run"], index=org.members["member_id"])
+    role_of = pd.Series(org.members["role"], index=org.members["member_id"])
+
+    def month_of(period) -> np.ndarray:
+        stamps = pd.to_datetime(period).to_numpy().astype("datetime64[M]")
+        return (stamps - origin).astype(np.int64) + 1
+
+    inc = toolkit.participant_income(
+        data, plan, period="M", other_costs_per_month=other_costs_per_month
+    )
+    monthly = pd.DataFrame(
+        {
+            "run": run_of.reindex(inc["member_id"]).to_numpy(),
+            "member_id": inc["member_id"].to_numpy(),
+            "role": role_of.reindex(inc["member_id"]).to_numpy(),
+            "month": month_of(inc["period"]),
+            **{c: inc[c].to_numpy() for c in ("months_active", *MONEY)},
+        }
+    )
+    paid = toolkit.commissions(data, plan, period="M")
+    sources = pd.DataFrame(
+        {
+            "run": run_of.reindex(paid["member_id"]).to_numpy(),  # NaN for unpaid rows
+            "month": month_of(paid["period"]),
+            "component": paid["component"].to_numpy(),
+            "amount": paid["amount"].to_numpy(),
+            "from_customer_volume": paid["from_customer_volume"].to_numpy(),
+        }
+    )
+    sources = (
+        sources.groupby(["run", "month", "component"], dropna=False)[
+            ["amount", "from_customer_volume"]
+        ]
+        .sum()
+        .reset_index()
+    )
+    o = org.orders
+    month = (o["ordered_at"].astype("datetime64[M]") - origin).astype(np.int64) + 1
+    key = o["run"].astype(np.int64) * (months + 1) + month
+    size = int(runs) * (months + 1)
+    own = np.bincount(key, weights=o["amount"] * o["autoship"], minlength=size)
+    cust = np.bincount(key, weights=o["amount"] * ~o["autoship"], minlength=size)
+    sales = pd.DataFrame(
+        {
+            "run": np.repeat(np.arange(int(runs)), months + 1),
+            "month": np.tile(np.arange(months + 1), int(runs)),
+            "participants_own": own,
+            "customers": cust,
+        }
+    )
+    sales = sales[sales["month"] >= 1].reset_index(drop=True)
+    out = SimulatedIncome(
+        p, plan, sim.months, int(runs), sim.seed, float(autoship), float(purchases),
+        pd.Timestamp(origin.astype("datetime64[D]")), sim, monthly, sources, sales,
+    )  # fmt: skip
+    return out
