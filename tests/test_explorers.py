@@ -200,18 +200,50 @@ def test_funnel_explorer_from_a_fitted_table(tiny):
     pd.testing.assert_frame_equal(table, before)  # input not mutated
 
 
-def test_funnel_explorer_static_grid_matches_headless_and_stays_small():
+def test_funnel_explorer_page_computes_every_slider_and_stays_small():
+    from bokeh.models import Select, Slider
+
     from toolkit.explorers import funnel_explorer
-    from toolkit.funnel import funnel_outlook
 
     explorer = funnel_explorer()
+    # no grid: the page computes the product of rates and its range for every control
+    assert explorer.grid_controls == []
+    assert [c.name for c in explorer.page_controls] == [c.name for c in explorer.controls]
+    assert len(explorer.static_grid().states) == 1
+    layout = explorer.static_layout()
+    widgets = {m.name: m for m in layout.references() if isinstance(m, (Slider, Select))}
+    for control in explorer.controls:
+        widget = widgets[f"funnel_explorer_{control.name}"]
+        if not control.is_choice:  # the live slider's own range and step
+            assert (widget.start, widget.end, widget.step) == (
+                control.start,
+                control.end,
+                control.step,
+            )
+    assert doc_bytes(layout) < MAX_EXPLORER_BYTES
+    assert len(explorer.static_html().encode()) < MAX_EXPLORER_BYTES
+
+
+def test_grid_sliders_offer_only_grid_values():
+    from bokeh.models import Slider
+
+    from toolkit.explorers import growth_explorer
+
+    explorer = growth_explorer(runs=20)
     grid = explorer.static_grid()
-    (contacts, last) = grid.steps
-    i, k = 3, 4
-    expected = funnel_outlook([0.5, 0.3, last[k]], contacts[i]).table["upper"].to_numpy()
-    got = grid.states[StaticGrid.key([i, k])]["funnel_explorer_source"]["data"]["upper"]
-    np.testing.assert_array_equal(got, expected)
-    assert doc_bytes(explorer.static_layout()) < MAX_EXPLORER_BYTES
+    layout = explorer.static_layout()
+    sliders = {m.name: m for m in layout.references() if isinstance(m, Slider)}
+    for control, steps in zip(grid.controls, grid.steps, strict=True):
+        if control.is_choice:
+            continue
+        slider = sliders[f"growth_explorer_{control.name}"]
+        gaps = np.diff(np.asarray(steps, float))
+        if np.allclose(gaps, gaps[0]):
+            assert (slider.start, slider.end) == (steps[0], steps[-1])
+            assert slider.step == pytest.approx(gaps[0])
+        else:  # uneven: stepped by position, each position showing its grid value
+            assert (slider.start, slider.end, slider.step) == (0, len(steps) - 1, 1)
+            assert slider.format.args["shown"] == [control.display(v) for v in steps]
 
 
 def test_growth_explorer_state_mirrors_the_fan_chart():
@@ -246,6 +278,7 @@ def test_growth_explorer_presets_and_size():
     assert (town.wall["market"] == 20_000).all()
     assert town.wall["remaining_expected"].iloc[-1] < 20_000
     assert doc_bytes(explorer.static_layout()) < MAX_EXPLORER_BYTES
+    assert len(explorer.static_html().encode()) < MAX_EXPLORER_BYTES  # the whole page
 
 
 # -- lead budget explorer -----------------------------------------------------------------------
@@ -345,6 +378,9 @@ def test_lead_budget_explorer_static_grid_matches_headless_and_stays_small(budge
     grid = explorer.static_grid()
     budgets, shares = grid.steps
     assert 500.0 in budgets and 0.5 in shares  # the notebook's values are on the grid
+    # evenly spaced, so each slider's step is the grid's: it never shows a value off the grid
+    assert len(set(np.round(np.diff(budgets), 9))) == 1
+    assert len(set(np.round(np.diff(shares), 9))) == 1
     for i, k in ((0, 0), (2, 3), (len(budgets) - 1, len(shares) - 1)):
         want = budget_outlook(
             budget_model,
@@ -355,14 +391,15 @@ def test_lead_budget_explorer_static_grid_matches_headless_and_stays_small(budge
         totals = want.budget.query("level == 'total'")
         state = grid.states[StaticGrid.key([i, k])]
         counts = state["lead_budget_explorer_counts"]["data"]
-        for col in ("expected", "ci_lower", "ci_upper", "likely_lower", "likely_upper"):
+        # the grid carries only the Monte Carlo range; the page computes the rest
+        # (tests/test_page_formulas.py)
+        assert set(counts) == {"likely_lower", "likely_upper"}
+        for col in ("likely_lower", "likely_upper"):
             np.testing.assert_allclose(counts[col], totals[col], rtol=1e-6)  # float32 in page
-        cost = want.cost.query("outcome == 'customer'")["cost_per"].to_numpy()
-        np.testing.assert_allclose(
-            state["lead_quality_cost_per_source"]["data"]["cost_per"], cost, rtol=1e-6
-        )
+        assert "lead_quality_cost_per_source" not in state
     size = doc_bytes(explorer.static_layout())
     assert size < MAX_EXPLORER_BYTES, size
+    assert len(explorer.static_html().encode()) < MAX_EXPLORER_BYTES
     # inputs are not mutated
     assert prices == before[0] and mix == before[1]
     pd.testing.assert_frame_equal(budget_model.summary, before[2])
@@ -518,6 +555,23 @@ def test_cohort_explorer_static_grid_matches_cohort_table_and_stays_small(
         assert len(state["cohort_heatmap_incomplete"]["data"]["rate"]) == (~table["complete"]).sum()
     size = doc_bytes(explorer.static_layout())
     assert size < MAX_EXPLORER_BYTES, size
+    # the whole page, BokehJS included (repeated cell texts travel once, then as codes)
+    assert len(explorer.static_html().encode()) < MAX_EXPLORER_BYTES
+
+
+def test_grid_text_columns_travel_as_codes_into_a_dictionary():
+    grid = StaticGrid(
+        controls=[],
+        steps=[],
+        states={
+            "0": {"m": {"data": {"t": ["75%", "50%", "75%"]}}},
+            "1": {"m": {"data": {"t": ["50%"]}}},
+        },
+    )
+    (entry,) = grid.pack()["entries"]
+    assert entry["dictionary"] == ["50%", "75%"]
+    assert entry["codes"].tolist() == [1, 0, 1, 0]
+    assert entry["offsets"].tolist() == [0, 3, 4]
 
 
 def test_cohort_explorer_keeps_big_grids_out_of_the_page(sample, monkeypatch):

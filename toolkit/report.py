@@ -50,6 +50,8 @@ _TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 <style type="text/css">
 /* let stretch-width Bokeh layouts use the page's width (the output area shrinks to content) */
 .jp-OutputArea-output:has(> [data-root-id]) { display: block; width: 100%; }
+/* a table wider than the page scrolls sideways instead of being cut at the right */
+.jp-OutputArea-output { min-width: 0; max-width: 100%; overflow-x: auto; }
 </style>
 {% endblock extra_css %}
 """

@@ -2,8 +2,9 @@
 
 Each explorer binds a few controls to a plain toolkit function (its headless twin) and a plot
 from :mod:`toolkit.plots`. Displayed in JupyterLab or Voila it is live; exported by
-``python -m toolkit report`` (``TOOLKIT_RENDERER=static``) it steps through a grid of results
-computed in advance, so the HTML file still responds without a kernel or a network.
+``python -m toolkit report`` (``TOOLKIT_RENDERER=static``) its sliders step through a grid of
+results computed in advance, or the page computes a closed form itself
+(:mod:`toolkit.explorers.formulas`), so the HTML file still responds without a kernel or a network.
 """
 
 from importlib import import_module

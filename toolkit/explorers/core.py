@@ -19,7 +19,10 @@ it renders in two ways:
   ``push_notebook`` (it does nothing under Voila).
 * **static** (exported HTML, no kernel): Bokeh ``Slider``/``Select`` widgets and a ``CustomJS``
   callback that looks the result up in a *state grid* precomputed by the same headless function
-  over every combination of the static controls' steps. No model is rewritten in JavaScript.
+  over every combination of the static controls' steps (a grid slider offers only the grid's
+  values). Where the model is a closed form, a :class:`PageFormula` computes it in the page
+  instead, for every value of its controls (:mod:`toolkit.explorers.formulas`, held to the
+  Python by tests).
 
 Which renderer a notebook gets is decided at display time from the ``TOOLKIT_RENDERER``
 environment variable (``live`` by default, ``static`` under ``python -m toolkit report``), so a
@@ -130,6 +133,36 @@ class Control:
 
 
 @dataclass(frozen=True)
+class PageFormula:
+    """A closed form the exported page computes itself, for every value of its controls.
+
+    The static renderer gives ``controls`` sliders at their live step (not a grid's) and, after
+    any grid lookup, runs ``code``: the body of a JavaScript function of ``values`` (control
+    name -> the value shown), ``P`` (``args(values)`` at export: what the formula holds fixed)
+    and ``models`` (the page's named Bokeh models), setting the models it computes. The
+    formula must equal the headless twin for every setting (the browser tests hold it to
+    1e-9); see :mod:`toolkit.explorers.formulas`.
+
+    Attributes
+    ----------
+    controls : tuple of str
+        The controls the page computes for (no grid is precomputed over them).
+    code : str
+        JavaScript statements (the function body).
+    args : callable
+        ``args(values) -> dict`` of JSON-able constants, from the explorer's current values.
+    replaces : tuple of str
+        What the formula computes, so the grid need not carry it: a model name, or
+        ``"model.column"`` for one column of a source.
+    """
+
+    controls: tuple[str, ...]
+    code: str
+    args: Callable[[Mapping[str, Any]], dict]
+    replaces: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Preset:
     """A named setting of some controls (a button in both renderers)."""
 
@@ -218,6 +251,9 @@ class Explorer:
         than building a figure and reading it back (the default).
     note : str, optional
         Plain text shown under the controls.
+    page : PageFormula, optional
+        A closed form the exported page computes for every value of its controls (instead of
+        looking results up in a grid computed in advance).
     """
 
     def __init__(
@@ -232,6 +268,7 @@ class Explorer:
         values: Mapping[str, Any] | None = None,
         state: Callable[[Any], dict] | None = None,
         note: str = "",
+        page: PageFormula | None = None,
     ):
         self.name = name
         self.title = title
@@ -241,12 +278,15 @@ class Explorer:
         self.presets = list(presets)
         self.note = note
         self._state = state
+        self.page = page
         names = [c.name for c in self.controls]
         if len(set(names)) != len(names):
             raise ValueError(f"duplicate control names in {names}")
         self.values = {c.name: c.default for c in self.controls}
         for preset in self.presets:
             self._check(preset.values)
+        if page is not None:
+            self._check({n: self.values[n] for n in page.controls})
         if values:
             self.values.update(self._check(values))
 
@@ -268,6 +308,19 @@ class Explorer:
         """Change the current values (what the renderers start from); returns self."""
         self.values.update(self._check(values))
         return self
+
+    @property
+    def grid_controls(self) -> list[Control]:
+        """The controls the exported page steps through a precomputed grid (static, and not
+        computed by the page's formula)."""
+        computed = set(self.page.controls) if self.page else set()
+        return [c for c in self.controls if c.static and c.name not in computed]
+
+    @property
+    def page_controls(self) -> list[Control]:
+        """The controls the exported page's formula computes for, at their live step."""
+        computed = set(self.page.controls) if self.page else set()
+        return [c for c in self.controls if c.name in computed]
 
     def state(self, results) -> dict[str, dict[str, Any]]:
         if self._state is not None:

@@ -3,20 +3,20 @@ range one person should expect (:func:`toolkit.rates.expected_range`)."""
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from toolkit.explorers.core import Control, Explorer
+from toolkit.explorers.core import Control, Explorer, PageFormula
+from toolkit.explorers.formulas import COMMON_JS, FUNNEL_JS
 from toolkit.frames import to_pandas as _to_pandas
 from toolkit.funnel.outlook import DEFAULT_STEPS, FunnelOutlook, funnel_outlook
 
 # 100 names give about 50 info requests (003); contact to customer then about 3 in 100 (000).
 DEFAULT_RATES = (0.5, 0.3, 0.2)
-CONTACT_STEPS = (25, 50, 100, 150, 250, 500, 1000)
 SMALL_DATA = 1000
-RATE_STEPS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9)
 
 
 def _state(outlook: FunnelOutlook) -> dict:
@@ -89,9 +89,6 @@ def funnel_explorer(
     rates = [round(float(r), 4) for r in rates]
     if len(rates) != len(steps) - 1:
         raise ValueError(f"need {len(steps) - 1} rates, got {len(rates)}")
-    # The static grid: contacts and the last rate (into the goal step): the two a trainer moves.
-    # (With rates measured on few leads each state costs a beta-binomial interval, ~0.1 s.)
-    static_rates = {len(rates) - 1}
     controls = [
         Control(
             "contacts",
@@ -101,7 +98,6 @@ def funnel_explorer(
             max(1000, int(contacts)),
             10,
             integer=True,
-            static_values=CONTACT_STEPS,
             fmt="0,0",
         )
     ]
@@ -114,9 +110,7 @@ def funnel_explorer(
                 0.0,
                 1.0,
                 0.01,
-                static=i in static_rates,
-                static_values=RATE_STEPS,
-                fmt="0%",
+                fmt="0.[0]%",
             )
         )
     controls.append(
@@ -125,7 +119,6 @@ def funnel_explorer(
             "Rates measured on",
             default_trials,
             options=tuple((v, label) for label, v in trials_options),
-            static=False,
         )
     )
 
@@ -135,6 +128,17 @@ def funnel_explorer(
             ordered, contacts, steps=steps, level=level, rate_trials=rate_trials or None
         )
 
+    # The exported page computes the product of rates and its range itself, for every slider.
+    page = PageFormula(
+        controls=tuple(c.name for c in controls),
+        code=COMMON_JS + FUNNEL_JS,
+        args=lambda values: {
+            "steps": list(steps),
+            "level": float(level),
+            "first": html.escape(steps[0]),
+            "goal": html.escape(steps[-1]),
+        },
+    )
     return Explorer(
         "funnel_explorer",
         "Funnel: what should my contacts give?",
@@ -144,4 +148,5 @@ def funnel_explorer(
         state=_state,
         note="Bars: expected people; whiskers: the range that holds the count "
         f"{level:.0%} of the time. One person's numbers are small numbers.",
+        page=page,
     )

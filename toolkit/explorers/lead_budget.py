@@ -4,16 +4,21 @@ fitted :class:`toolkit.LeadQualityModel` (:func:`toolkit.lead_budget`)."""
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping
 
 import numpy as np
 
-from toolkit.explorers.core import Control, Explorer
-from toolkit.lead_quality.budget import check_fitted
+from toolkit.explorers.core import Control, Explorer, PageFormula
+from toolkit.explorers.formulas import BUDGET_JS, COMMON_JS
+from toolkit.lead_quality.budget import check_fitted, linear_terms
+from toolkit.lead_quality.model import BUDGET_OUTCOMES
 from toolkit.lead_quality.outlook import BudgetOutlook, budget_outlook
 
-BUDGET_STEPS = (100, 250, 500, 1000, 2000, 5000)
-SHARE_STEPS = (0.0, 0.2, 0.4, 0.5, 0.6, 0.8, 1.0)
+# The exported page's grid (the "likely" range is Monte Carlo, so the budget and the first share
+# step through these values; the expected counts and their ranges are computed in the page).
+BUDGET_STEP = 250.0
+SHARE_STEP = 0.25
 
 
 def _state(outlook: BudgetOutlook) -> dict:
@@ -28,6 +33,13 @@ def _figure(outlook: BudgetOutlook):
     from toolkit.plots.lead_quality_plots import budget_outlook_figure
 
     return budget_outlook_figure(outlook)
+
+
+def _steps(step: float, end: float, current: float, *, start: float | None = None) -> tuple:
+    """Evenly spaced grid values from ``start`` (one step) to ``end``, rounded to the step."""
+    first = step if start is None else start
+    n = int(np.floor((end - first) / step + 1e-9)) + 1
+    return tuple(round(first + i * step, 10) for i in range(n))
 
 
 def _default_prices(model) -> dict[str, float]:
@@ -69,7 +81,10 @@ def lead_budget_explorer(
         Displays itself (live in JupyterLab and Voila, static in exported HTML). The headless
         twin is :func:`budget_outlook`. One slider per level but the last sets that level's
         share; the last level gets the rest. In exported HTML the budget and the first share
-        step through results computed in advance; the prices stay at the notebook's values.
+        step through results computed in advance (the "likely" range is Monte Carlo: the sliders
+        offer only the grid's values, every $250 and 25%), and the page computes the expected
+        counts, their ranges and the cost of a customer itself; the prices stay at the
+        notebook's values.
     """
     check_fitted(model)
     prices = dict(prices) if prices is not None else _default_prices(model)
@@ -94,7 +109,7 @@ def lead_budget_explorer(
             10.0,
             max(5000.0, 4 * budget),
             10.0,
-            static_values=BUDGET_STEPS,
+            static_values=_steps(BUDGET_STEP, max(5000.0, 4 * budget), budget),
             fmt="$0,0",
         )
     ]
@@ -111,7 +126,9 @@ def lead_budget_explorer(
                 1.0,
                 0.05,
                 static=i == 0,
-                static_values=tuple(s for s in SHARE_STEPS if s <= room + 1e-9),
+                static_values=tuple(
+                    s for s in _steps(SHARE_STEP, 1.0, shares[i], start=0.0) if s <= room + 1e-9
+                ),
                 fmt="0%",
             )
         )
@@ -146,6 +163,44 @@ def lead_budget_explorer(
         level_prices = {level: values[f"price_{i}"] for i, level in enumerate(levels)}
         return budget_outlook(model, budget, level_prices, shares, draws=draws, seed=seed)
 
+    def page_args(values) -> dict:
+        # what the page holds fixed: the fits at the notebook's prices
+        from toolkit.plots.lead_quality_plots import OUTCOME_WORDS
+
+        level_prices = {level: values[f"price_{i}"] for i, level in enumerate(levels)}
+        terms = [linear_terms(model, o, levels, level_prices) for o in BUDGET_OUTCOMES]
+        notes = sorted({t.note for t in terms if t.note})
+        return {
+            "levels": levels,
+            "prices": [float(level_prices[level]) for level in levels],
+            "outcomes": list(BUDGET_OUTCOMES),
+            "words": [OUTCOME_WORDS.get(o, html.escape(o)) for o in BUDGET_OUTCOMES],
+            "customer": BUDGET_OUTCOMES.index("customer"),
+            "p": [t.conversion.tolist() for t in terms],
+            "X": terms[0].design.tolist(),
+            "cov": [t.covariance.tolist() for t in terms],
+            "z": terms[0].z,
+            "warning": (
+                "<br><span style='color:#b30000'>Model checks: "
+                f"{html.escape('; '.join(notes))}</span>"
+                if notes
+                else ""
+            ),
+        }
+
+    page = PageFormula(
+        controls=(),  # the budget and shares step through the grid (see BUDGET_STEP)
+        code=COMMON_JS + BUDGET_JS,
+        args=page_args,
+        replaces=(
+            "lead_budget_explorer_readout",
+            "lead_quality_cost_per_source",
+            *(
+                f"lead_budget_explorer_counts.{col}"
+                for col in ("outcome", "expected", "ci_lower", "ci_upper", "label", "top")
+            ),
+        ),
+    )
     explorer = Explorer(
         "lead_budget_explorer",
         "Lead budget: what should my money bring?",
@@ -156,6 +211,7 @@ def lead_budget_explorer(
         note=f"The last lead type ({levels[-1]}) gets what the shares leave of the budget. "
         "Thick bars: the range of the expected number; thin whiskers: what one try might give "
         "(luck included).",
+        page=page,
     )
     explorer.results()  # fits the rep and leader models once, so slider moves only predict
     return explorer

@@ -2,8 +2,11 @@
 
 Bokeh ``Slider``/``Select`` widgets and one ``CustomJS`` callback look each result up in a
 *state grid* precomputed by the explorer's headless function over every combination of the
-static controls' steps (:class:`StaticGrid`), packed as a few flat arrays. No model is rewritten
-in JavaScript.
+static controls' steps (:class:`StaticGrid`), packed as a few flat arrays. A grid slider offers
+only the grid's values (its step is the grid's step; an uneven grid is stepped by position, its
+value shown by a formatter), so it never shows a value the page has no result for. Where the
+model is a closed form, the explorer's :class:`~toolkit.explorers.core.PageFormula` computes it
+in the page for every value of its controls, after the lookup.
 """
 
 from __future__ import annotations
@@ -61,11 +64,28 @@ class StaticGrid:
                             np.int32
                         )
                     else:
-                        entry["values"] = [
-                            list(a) if isinstance(a, np.ndarray) else a for a in arrays
-                        ]
+                        lists = [list(a) if isinstance(a, np.ndarray) else a for a in arrays]
+                        if _all_text(lists):
+                            # cell labels repeat ("75%"): each distinct text once, then codes
+                            vocab = sorted({v for part in lists for v in part})
+                            code = {v: i for i, v in enumerate(vocab)}
+                            entry["codes"] = np.array(
+                                [code[v] for part in lists for v in part], dtype=np.int32
+                            )
+                            entry["offsets"] = np.concatenate(
+                                [[0], np.cumsum([len(part) for part in lists])]
+                            ).astype(np.int32)
+                            entry["dictionary"] = vocab
+                        else:
+                            entry["values"] = lists
                     entries.append(entry)
         return {"index": {k: i for i, k in enumerate(keys)}, "entries": entries}
+
+
+def _all_text(lists) -> bool:
+    return all(isinstance(part, list) for part in lists) and all(
+        isinstance(v, str) for part in lists for v in part
+    )
 
 
 def _position(steps: tuple, value) -> int:
@@ -108,6 +128,9 @@ def _compact(value):
 
 _STATIC_JS = """
 const get = (m, k) => (m instanceof Map ? m.get(k) : m[k]);
+const plain = (v) => v instanceof Map
+  ? Object.fromEntries([...v].map(([k, x]) => [k, plain(x)]))
+  : Array.isArray(v) ? v.map(plain) : v;
 const entries = (m) => (m instanceof Map ? [...m.entries()] : Object.entries(m));
 function nearest(vals, v) {
   let best = 0, dist = Infinity;
@@ -124,8 +147,13 @@ function apply(key) {
   for (const e of grid_entries) {
     const model = get(models, get(e, "model"));
     const flat = get(e, "flat");
+    const codes = get(e, "codes");
     let value;
-    if (flat !== undefined) {
+    if (codes !== undefined) {
+      const off = get(e, "offsets"), words = get(e, "dictionary");
+      value = [];
+      for (let j = off[s]; j < off[s + 1]; j++) value.push(words[codes[j]]);
+    } else if (flat !== undefined) {
       const off = get(e, "offsets");
       // Bokeh's NDArray breaks subarray/slice (species constructor): copy by hand
       value = Array.prototype.slice.call(flat, off[s], off[s + 1]);
@@ -143,15 +171,18 @@ function apply(key) {
 }
 // CustomJS callbacks run asynchronously, so the slider callbacks that a preset button sets off
 // may run after it: the preset "owns" its grid key (kept in note.tags) until a slider leaves it.
-const key = () => widgets.map((w, i) => nearest(steps[i], w.value)).join("_");
+const position = (i) =>
+  indexed[i] ? Math.round(widgets[i].value) : nearest(steps[i], widgets[i].value);
+const key = () => widgets.map((w, i) => position(i)).join("_");
 // one callback serves every control (so the page carries the grid once): a preset button's
 // click event names its button as origin; a control's change has no origin
 const preset = cb_obj.origin ? cb_obj.origin.label : null;
 if (preset !== null) {
   const pos = get(preset_positions, preset);
   for (let i = 0; i < widgets.length; i++) {
-    if (pos[i] >= 0) widgets[i].value = steps[i][pos[i]];
+    if (pos[i] >= 0) widgets[i].value = indexed[i] ? pos[i] : steps[i][pos[i]];
   }
+  get(preset_page, preset).forEach((v, i) => { page_widgets[i].value = v; });
   note.tags = [key(), preset];
   apply("preset:" + preset);
   note.text = get(preset_notes, preset);
@@ -167,13 +198,22 @@ if (preset !== null) {
     note.text = grid_note;
   }
 }
+if (has_formula) {
+  const values = {};
+  widgets.forEach((w, i) => { values[widget_controls[i]] = steps[i][position(i)]; });
+  page_widgets.forEach((w, i) => {
+    const choice = get(page_choices, page_controls[i]);
+    values[page_controls[i]] = choice === undefined ? w.value : get(choice, w.value);
+  });
+  page_formula(values, page_args, models);
+}
 """
 
 
 def static_grid(explorer: Explorer) -> StaticGrid:
     """Run the headless function over every combination of the static controls' steps."""
     t0 = time.perf_counter()
-    static = [c for c in explorer.controls if c.static]
+    static = explorer.grid_controls
     steps = [c.grid_values(explorer.values[c.name]) for c in static]
     n_states = int(np.prod([len(s) for s in steps])) if steps else 1
     if n_states > MAX_STATES:
@@ -212,6 +252,19 @@ def static_grid(explorer: Explorer) -> StaticGrid:
                 props_vary.setdefault(name, set()).add("data")
                 cols_vary[name] = cols
 
+    # what the page's formula computes need not travel in the grid
+    for item in explorer.page.replaces if explorer.page else ():
+        name, _, col = item.partition(".")
+        if not col:
+            props_vary.pop(name, None)
+            cols_vary.pop(name, None)
+        elif name in cols_vary:
+            cols_vary[name].discard(col)
+            if not cols_vary[name]:
+                props_vary[name].discard("data")
+                if not props_vary[name]:
+                    props_vary.pop(name)
+
     def shrink(state):
         out = {}
         for name, props in props_vary.items():
@@ -237,40 +290,35 @@ def static_grid(explorer: Explorer) -> StaticGrid:
 def static_layout(explorer: Explorer):
     """The exported form: Bokeh widgets and a CustomJS lookup into the state grid."""
     from bokeh.layouts import column, row
-    from bokeh.models import Button, CustomJS, Div, Select, Slider
+    from bokeh.models import Button, CustomJS, Div
 
     grid = explorer.static_grid()
     layout = _stretch(explorer.build(explorer.results()))
     models = {m.name: m for m in layout.references() if m.name}
-    widgets = []
+    widgets, indexed = [], []
     for control, steps in zip(grid.controls, grid.steps, strict=True):
-        value = explorer.values[control.name]
-        wname = f"{explorer.name}_{control.name}"
-        if control.is_choice:
-            labels = dict(zip(control.values, control.labels, strict=True))
-            options = [(str(v), labels.get(v, str(v))) for v in steps]
-            widgets.append(
-                Select(title=control.label, value=str(value), options=options, name=wname)
-            )
-        else:
-            step = (steps[1] - steps[0]) if len(steps) > 1 else (control.step or 1)
-            widgets.append(
-                Slider(
-                    title=control.label,
-                    start=steps[0],
-                    end=steps[-1],
-                    value=value,
-                    step=step,
-                    format=control.fmt,
-                    name=wname,
-                )
-            )
+        widgets.append(_grid_widget(explorer, control, steps))
+        indexed.append(widgets[-1].tags == ["indexed"])
+    page_widgets = [_page_widget(explorer, c) for c in explorer.page_controls]
     js_steps = [
         [str(v) for v in s] if c.is_choice else [float(v) for v in s]
         for c, s in zip(grid.controls, grid.steps, strict=True)
     ]
-    fixed = [c for c in explorer.controls if not c.static]
-    grid_note = "In this exported page the sliders step through results computed in advance." + (
+    shown = {c.name for c in [*grid.controls, *explorer.page_controls]}
+    fixed = [c for c in explorer.controls if c.name not in shown]
+    if not grid.controls:
+        lead = "In this exported page every result is computed as you move a control."
+    elif explorer.page_controls:
+        lead = (
+            "In this exported page some controls step through results computed in advance "
+            "(they offer only those values); the others are computed as you move them."
+        )
+    else:
+        lead = (
+            "In this exported page the controls step through results computed in advance "
+            "(they offer only those values)."
+        )
+    grid_note = lead + (
         " Held at the notebook's values: "
         + "; ".join(f"{c.label} {c.display(explorer.values[c.name])}" for c in fixed)
         + "."
@@ -278,28 +326,50 @@ def static_layout(explorer: Explorer):
         else ""
     )
     note = Div(text=html.escape(grid_note), name=f"{explorer.name}_static_note")
-    preset_positions, preset_notes = {}, {}
+    preset_positions, preset_notes, preset_page = {}, {}, {}
     for p in explorer.presets:
         pos = []
         for c, s in zip(grid.controls, grid.steps, strict=True):
             v = p.values.get(c.name, explorer.values[c.name])
             pos.append(_position(s, v))
+        # a preset sets the page's own controls as well
+        preset_page[p.label] = [
+            str(v) if c.is_choice else v
+            for c in explorer.page_controls
+            for v in [p.values.get(c.name, explorer.values[c.name])]
+        ]
         preset_positions[p.label] = pos
         preset_notes[p.label] = html.escape(f"Preset: {p.label}.")
     packed = grid.pack()
+    formula = explorer.page
     args = dict(
         models=models,
         widgets=widgets,
+        indexed=indexed,
+        widget_controls=[c.name for c in grid.controls],
+        page_widgets=page_widgets,
+        page_controls=[c.name for c in explorer.page_controls],
+        page_choices={
+            c.name: {str(v): v for v in c.values} for c in explorer.page_controls if c.is_choice
+        },
+        page_args=formula.args(dict(explorer.values)) if formula else {},
+        has_formula=formula is not None,
         steps=js_steps,
         grid_index=packed["index"],
         grid_entries=packed["entries"],
         preset_positions=preset_positions,
+        preset_page=preset_page,
         preset_notes=preset_notes,
         grid_note=html.escape(grid_note),
         note=note,
     )
-    callback = CustomJS(args=args, code=_STATIC_JS)
-    for w in widgets:
+    code = (
+        f"function page_formula(values, P, models) {{\nP = plain(P);\n{formula.code}\n}}\n"
+        if formula
+        else ""
+    ) + _STATIC_JS
+    callback = CustomJS(args=args, code=code)
+    for w in [*widgets, *page_widgets]:
         w.js_on_change("value", callback)
     buttons = []
     for p in explorer.presets:
@@ -307,11 +377,75 @@ def static_layout(explorer: Explorer):
         b.js_on_event("button_click", callback)
         buttons.append(b)
     header = Div(text=f"<b>{html.escape(explorer.title)}</b>", name=f"{explorer.name}_title")
-    parts = [header, row(*widgets, sizing_mode="stretch_width")]
+    parts = [header, row(*widgets, *page_widgets, sizing_mode="stretch_width")]
     if buttons:
         parts.append(row(*buttons))
     parts += [note, layout]
     return column(*parts, sizing_mode="stretch_width", name=f"{explorer.name}_static")
+
+
+def _evenly_spaced(steps: tuple) -> bool:
+    if len(steps) < 3:
+        return True
+    gaps = np.diff(np.asarray(steps, dtype="float64"))
+    return bool(np.allclose(gaps, gaps[0], rtol=1e-9, atol=0))
+
+
+def _grid_widget(explorer: Explorer, control: Control, steps: tuple):
+    """A control's widget over the grid's values only: a select, a slider whose step is the
+    grid's, or (uneven grid) a slider over positions showing each position's value."""
+    from bokeh.models import CustomJSTickFormatter, Select, Slider
+
+    value = explorer.values[control.name]
+    wname = f"{explorer.name}_{control.name}"
+    if control.is_choice:
+        labels = dict(zip(control.values, control.labels, strict=True))
+        options = [(str(v), labels.get(v, str(v))) for v in steps]
+        return Select(title=control.label, value=str(value), options=options, name=wname)
+    if _evenly_spaced(steps):
+        step = (steps[1] - steps[0]) if len(steps) > 1 else (control.step or 1)
+        return Slider(
+            title=control.label,
+            start=steps[0],
+            end=steps[-1],
+            value=value,
+            step=step,
+            format=control.fmt,
+            name=wname,
+        )
+    shown = [control.display(v) for v in steps]
+    return Slider(
+        title=control.label,
+        start=0,
+        end=len(steps) - 1,
+        value=_position(steps, value),
+        step=1,
+        format=CustomJSTickFormatter(
+            args={"shown": shown}, code="return shown[Math.round(tick)] ?? '';"
+        ),
+        name=wname,
+        tags=["indexed"],
+    )
+
+
+def _page_widget(explorer: Explorer, control: Control):
+    """A control the page's formula computes for: its live range and step."""
+    from bokeh.models import Select, Slider
+
+    value = explorer.values[control.name]
+    wname = f"{explorer.name}_{control.name}"
+    if control.is_choice:
+        options = [(str(v), lab) for v, lab in zip(control.values, control.labels, strict=True)]
+        return Select(title=control.label, value=str(value), options=options, name=wname)
+    return Slider(
+        title=control.label,
+        start=control.start,
+        end=control.end,
+        value=value,
+        step=control.step,
+        format=control.fmt,
+        name=wname,
+    )
 
 
 def static_html(explorer: Explorer, title: str | None = None) -> str:

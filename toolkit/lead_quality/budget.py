@@ -4,7 +4,9 @@ intervals (:func:`lead_budget`), and the mix that buys the most (:func:`best_mix
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+import weakref
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -24,6 +26,91 @@ def check_fitted(model) -> None:
 _check_fitted = check_fitted  # the name it had before it was public
 
 
+@dataclass(frozen=True)
+class LinearTerms:
+    """What an expected count from bought leads is made of, for one outcome (made by
+    :func:`linear_terms`): the expected count is ``sum(leads * conversion)``, linear in the
+    leads bought, and its delta-method range needs only the design rows and the covariance.
+
+    Attributes
+    ----------
+    levels : tuple of str
+        The levels, in the order of the rows below.
+    design : numpy.ndarray
+        One design row per level (levels x coefficients).
+    coefficients : numpy.ndarray
+        The fit's coefficients.
+    covariance : numpy.ndarray
+        Their covariance (coefficients x coefficients).
+    conversion : numpy.ndarray
+        The model's rate per level (the inverse logit of ``design @ coefficients``).
+    z : float
+        The normal quantile of the model's ``alpha``.
+    note : str
+        The model checks' problems for this outcome's fit, empty when there are none.
+    """
+
+    levels: tuple[str, ...]
+    design: np.ndarray
+    coefficients: np.ndarray
+    covariance: np.ndarray
+    conversion: np.ndarray
+    z: float
+    note: str
+
+
+def linear_terms(model, outcome: str, levels: Sequence[str], prices) -> LinearTerms:
+    """The terms of :func:`lead_budget`'s expected count for ``outcome`` at ``prices``.
+
+    Parameters
+    ----------
+    model : fitted LeadQualityModel
+    outcome : str
+        "customer", "rep" or "leader".
+    levels : sequence of str
+        Levels to buy (e.g. lead types).
+    prices : mapping
+        Level -> price per lead (used when the model has a price term).
+
+    Returns
+    -------
+    LinearTerms
+    """
+    check_fitted(model)
+    results = model._results_for(outcome)
+    levels = tuple(str(level) for level in levels)
+    # A slider sweep asks for the same terms hundreds of times: keep them per fit (a refit
+    # makes new results, so a stale entry is never returned).
+    key = (outcome, levels, tuple(float(prices[lev]) if lev in prices else None for lev in levels))
+    cache = _TERMS.setdefault(model, {})
+    hit = cache.get(key)
+    if hit is not None and hit[0] is results:
+        return hit[1]
+    problems = [c[1] for c in model._fits[outcome][1] if c[0] == "problem"]
+    X = model._design.matrix(model._level_rows(levels, prices)).to_numpy(dtype="float64")
+    beta = np.asarray(results.params, dtype="float64")
+    cov = np.asarray(results.cov_params(), dtype="float64")
+    p = _expit(X @ beta)
+    for arr in (X, beta, cov, p):
+        arr.setflags(write=False)
+    terms = LinearTerms(
+        levels=levels,
+        design=X,
+        coefficients=beta,
+        covariance=cov,
+        conversion=p,
+        z=float(z_value(model.alpha)),
+        note="; ".join(dict.fromkeys(problems)),
+    )
+    if len(cache) > 256:
+        cache.clear()
+    cache[key] = (results, terms)
+    return terms
+
+
+_TERMS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def _outcome_counts(model, outcome, levels, prices, leads, *, draws, seed) -> pd.DataFrame:
     """Expected outcomes from buying ``leads`` of each level, with two intervals.
 
@@ -31,15 +118,16 @@ def _outcome_counts(model, outcome, levels, prices, leads, *, draws, seed) -> pd
     ``likely_*``: the count you may actually see: coefficients drawn from their sampling
     distribution (parametric bootstrap), then each level's count drawn binomially.
     """
-    results = model._results_for(outcome)
-    problems = [c[1] for c in model._fits[outcome][1] if c[0] == "problem"]
-    note = "; ".join(dict.fromkeys(problems))
-    X = model._design.matrix(model._level_rows(levels, prices)).to_numpy()
-    beta = np.asarray(results.params)
-    cov = np.asarray(results.cov_params())
-    p = _expit(X @ beta)
+    terms = linear_terms(model, outcome, levels, prices)
+    X, beta, cov, p, z, note = (
+        terms.design,
+        terms.coefficients,
+        terms.covariance,
+        terms.conversion,
+        terms.z,
+        terms.note,
+    )
     n = np.asarray(leads, dtype="float64")
-    z = z_value(model.alpha)
     rng = np.random.default_rng(seed)
     betas = rng.multivariate_normal(beta, cov, size=draws, method="eigh")
     p_draw = _expit(betas @ X.T)  # draws x levels

@@ -189,19 +189,12 @@ def cohort_heatmap(table, *, title: str | None = None, fig=None):
         "rate", palette=Viridis256[::-1][:200], low=0, high=heat.high, nan_color=INCOMPLETE
     )
     src = ColumnDataSource(source_data(observed), name="cohort_heatmap_observed")
-    fig.rect(
-        "x",
-        "label",
-        0.95,
-        0.95,
-        source=src,
-        fill_color=cmap,
-        line_color=None,
-        legend_label="observed",
+    observed_cells = fig.rect(
+        "x", "label", 0.95, 0.95, source=src, fill_color=cmap, line_color=None
     )
     unknown = heat.state("not finished")
     src_unknown = ColumnDataSource(source_data(unknown), name="cohort_heatmap_incomplete")
-    fig.rect(
+    unknown_cells = fig.rect(
         "x",
         "label",
         0.95,
@@ -212,34 +205,40 @@ def cohort_heatmap(table, *, title: str | None = None, fig=None):
         hatch_pattern="/",
         hatch_color="#bdbdbd",
         hatch_alpha=0.8,
-        legend_label="not finished (unknown)",
     )
+    items = [("observed", [observed_cells]), ("not finished (unknown)", [unknown_cells])]
     projected = heat.state("projected")
     if len(projected):
         src_proj = ColumnDataSource(source_data(projected), name="cohort_heatmap_projected")
-        fig.rect(
+        # projected cells: a pale fill, a sparse dot hatch and a dashed edge (unlike the grey
+        # stripes of unknown cells), so the dark number written in them stays readable
+        projected_cells = fig.rect(
             "x",
             "label",
-            0.95,
-            0.95,
+            0.9,
+            0.9,
             source=src_proj,
             fill_color=PROJECTED,
-            fill_alpha=0.55,
-            line_color=None,
+            fill_alpha=0.3,
+            line_color="#e6550d",
+            line_dash="dashed",
+            line_width=1,
             hatch_pattern="dot",
+            hatch_scale=6,
             hatch_color="#e6550d",
-            hatch_alpha=0.5,
-            legend_label="projected",
+            hatch_alpha=0.35,
         )
+        items.append(("projected (model estimate)", [projected_cells]))
         fig.text(
             "x",
             "label",
             text="text",
             source=src_proj,
             text_font_size="7pt",
+            text_font_style="bold",
             text_align="center",
             text_baseline="middle",
-            text_color="#7f2704",
+            text_color="#5a1b02",
         )
     fig.text(
         "x",
@@ -255,9 +254,16 @@ def cohort_heatmap(table, *, title: str | None = None, fig=None):
     if hover is not None:
         hover.tooltips = heat.tooltips
     fig.xgrid.visible = fig.ygrid.visible = False
-    fig.legend.location = "top_right"
-    fig.legend.click_policy = "hide"
-    fig.legend.label_text_font_size = "8pt"
+    # the key sits below the grid, never over its cells
+    fig.add_layout(
+        Legend(
+            items=items,
+            orientation="horizontal",
+            click_policy="hide",
+            label_text_font_size="8pt",
+        ),
+        "below",
+    )
     return fig
 
 
@@ -350,14 +356,16 @@ def retention_curves(table, *, title: str | None = None, fig=None):
         tools="pan,wheel_zoom,box_zoom,reset,save,hover",
     )
     colors = curve_colors(len(curves.labels))
+    items = []
     for i, (label, color) in enumerate(zip(curves.labels, colors, strict=True)):
         part = frame[frame["label"] == label].sort_values("period")
         seen = curves.observed(label)
         src = ColumnDataSource(
             source_data(seen[list(CURVE_COLUMNS)]), name=f"retention_observed_{i}"
         )
-        fig.line("period", "rate", source=src, color=color, line_width=2)
-        fig.scatter("period", "rate", source=src, color=color, size=4)
+        line = fig.line("period", "rate", source=src, color=color, line_width=2)
+        dots = fig.scatter("period", "rate", source=src, color=color, size=4)
+        parts = [line, dots]
         ahead = part[part["projected"]]
         if len(ahead):
             # join the dashed part to the last observed point so the curve reads as one line
@@ -366,15 +374,31 @@ def retention_curves(table, *, title: str | None = None, fig=None):
                 source_data(bridge[list(CURVE_COLUMNS)]),
                 name=f"retention_projected_{i}",
             )
-            fig.line(
-                "period",
-                "rate",
-                source=src_p,
-                color=color,
-                line_width=2,
-                line_dash="dashed",
-                alpha=0.8,
+            parts.append(
+                fig.line(
+                    "period",
+                    "rate",
+                    source=src_p,
+                    color=color,
+                    line_width=2,
+                    line_dash="dashed",
+                    alpha=0.8,
+                )
             )
+        if len(seen) or len(ahead):  # a cohort with nothing drawn gets no key
+            items.append((str(label), parts))
+    if items:
+        # which line is which cohort: a key beside the plot (click a cohort to hide it)
+        fig.add_layout(
+            Legend(
+                items=items,
+                title="cohort",
+                click_policy="hide",
+                label_text_font_size="8pt",
+                spacing=0,
+            ),
+            "right",
+        )
     hover = fig.select_one(HoverTool)
     if hover is not None:
         hover.tooltips = curves.tooltips
@@ -404,7 +428,15 @@ def member_mix(mix, *, title: str | None = None, fig=None):
         **{r: wide[r].to_numpy(dtype="float64") for r in roles},
     }
     data["customers_per_rep"] = per["customers_per_rep"].to_numpy(dtype="float64")
-    data["paying_customers_per_rep"] = per["paying_customers_per_rep"].to_numpy(dtype="float64")
+    complete = per["complete"].to_numpy(dtype=bool)
+    # a period still in progress has not had all its orders: its paying customers are unknown
+    # (drawn as a gap and a grey hatched box, as the cohort heatmap does), never a plunge to 0
+    paying = per["paying_customers_per_rep"].to_numpy(dtype="float64")
+    data["paying_customers_per_rep"] = np.where(complete, paying, np.nan)
+    data["paying_text"] = [
+        f"{v:.2f}" if ok and np.isfinite(v) else "not known yet (period not finished)"
+        for v, ok in zip(paying, complete, strict=True)
+    ]
     data["customer_volume_share"] = per["customer_volume_share"].to_numpy(dtype="float64")
     data["alpha"] = np.where(per["complete"].to_numpy(dtype=bool), 0.9, 0.35)
     src = ColumnDataSource(data, name="member_mix_source")
@@ -459,6 +491,24 @@ def member_mix(mix, *, title: str | None = None, fig=None):
         ("paying customers per rep", [paying]),
         ("1 customer per rep", [one]),
     ]
+    unfinished = ~complete
+    if unfinished.any():
+        half = width_ms / 0.8 / 2
+        starts = data["period"][unfinished].astype("datetime64[ms]").astype("int64")
+        box = fig.quad(
+            left=starts - half,
+            right=starts + half,
+            bottom=0,
+            top=float(ratio_max) * 1.3 if np.isfinite(ratio_max) else 2,
+            y_range_name="ratio",
+            fill_color=INCOMPLETE,
+            fill_alpha=0.25,
+            line_color=None,
+            hatch_pattern="/",
+            hatch_color="#bdbdbd",
+            hatch_alpha=0.8,
+        )
+        items.append(("not finished (unknown)", [box]))
     fig.add_layout(Legend(items=items, label_text_font_size="8pt", click_policy="hide"), "right")
     hover = fig.select_one(HoverTool)
     if hover is not None:
@@ -466,7 +516,7 @@ def member_mix(mix, *, title: str | None = None, fig=None):
         hover.tooltips = [
             ("period", "@period{%Y-%m}"),
             ("customers per rep", "@customers_per_rep{0.00}"),
-            ("paying customers per rep", "@paying_customers_per_rep{0.00}"),
+            ("paying customers per rep", "@paying_text"),
             ("customers' share of volume", "@customer_volume_share{0%}"),
         ]
         hover.formatters = {"@period": "datetime"}

@@ -340,6 +340,9 @@ def funnel_outlook_figure(outlook):
             text_font_size="10pt",
         )
     )
+    # the whiskers and labels are annotations, which the auto range ignores: an invisible mark
+    # at each label's height keeps them inside the plot
+    fig.scatter(x="step", y="top", source=source, size=1, alpha=0)
     fig.y_range.start = 0
     fig.y_range.range_padding = 0.12  # room for the labels above the tallest bar
     fig.xgrid.grid_line_color = None

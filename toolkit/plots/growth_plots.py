@@ -110,14 +110,26 @@ def growth_fan(
             line_width=3,
             legend_label="median run",
         )
+        fmt = "{0,0}"
+        formatters = {}
+        if log:
+            # zeros are drawn at half a person (a log axis has no zero): say 0, not 1
+            from bokeh.models import CustomJSHover
+
+            people = CustomJSHover(
+                code="return value <= 0.5 ? '0' : Math.round(value).toLocaleString('en-US');"
+            )
+            formatters = {f"@{c}": people for c in ("median", "low", "high")}
+            fmt = "{custom}"
         fig.add_tools(
             HoverTool(
                 renderers=[median_line],
                 tooltips=[
                     ("month", "@month"),
-                    ("median", "@median{0,0}"),
-                    ("band", "@low{0,0} to @high{0,0}"),
+                    ("median", f"@median{fmt}"),
+                    ("band", f"@low{fmt} to @high{fmt}"),
                 ],
+                formatters=formatters,
                 mode="vline",
             )
         )
@@ -143,6 +155,15 @@ def growth_fan(
         )
     if not log:
         fig.yaxis.formatter = NumeralTickFormatter(format=COUNT_FORMAT)
+    else:
+        # the bottom line (half a person) is where zero is drawn: label it 0, and mark whole
+        # people only (a log axis would otherwise show a median of "0.5 reps")
+        from bokeh.models import CustomJSTickFormatter
+
+        fig.yaxis.formatter = CustomJSTickFormatter(
+            code="if (Math.abs(tick - 0.5) < 1e-9) return '0';"
+            " return Number.isInteger(tick) ? tick.toLocaleString('en-US') : '';"
+        )
     fig.legend.location = "top_left"
     fig.legend.click_policy = "hide"
     return fig
@@ -165,8 +186,16 @@ def participant_outcomes(
             title=title or f"Participants by {label} (log scales)",
             x_axis_type="log",
             y_axis_type="log",
-            x_axis_label=f"{label} + 1",
+            x_axis_label=f"{label} (log scale: nothing drawn at the left)",
             y_axis_label="participants",
+        )
+        # the axis is drawn at value + 1; its ticks are labelled with the value itself, and
+        # only where that is a whole number (a log axis would otherwise mark "0.5 reps")
+        from bokeh.models import CustomJSTickFormatter
+
+        fig.xaxis.formatter = CustomJSTickFormatter(
+            code="const v = Math.round((tick - 1) * 1e6) / 1e6;"
+            " return Number.isInteger(v) && v >= 0 ? v.toLocaleString('en-US') : '';"
         )
     src = new_source(
         data[["x", "value", "participants", "share", "share_at_least"]],

@@ -295,8 +295,9 @@ def budget_outlook_figure(outlook):
     fig = new_figure(
         "lead_budget_explorer_figure",
         x_range=outcomes,
-        title="Expected from the budget (thick: the expected number's range; thin: what one "
-        "try might give)",
+        # a short title (a long one is cut off at half the page's width); the key goes below
+        title="Expected from the budget",
+        x_axis_label="thick bar: the expected number's range; thin line: what one try might give",
         y_axis_label="people",
         tools="save",
         height=340,
@@ -337,12 +338,13 @@ def budget_outlook_figure(outlook):
             ],
         )
     )
+    # whiskers and labels are annotations, which the auto range ignores: an invisible mark at
+    # each label's height keeps them inside the plot
+    fig.scatter(x="outcome", y="top", source=counts, size=1, alpha=0)
     fig.y_range.start = 0
     fig.y_range.range_padding = 0.15
     fig.xgrid.grid_line_color = None
-    cost = cost_per_customer(
-        _cost_frame(outlook), title="What one customer costs, by lead type and for the whole mix"
-    )
+    cost = cost_per_customer(_cost_frame(outlook), title="What one customer costs")
     cost.height = 340
     readout = Div(
         text=budget_outlook_readout(outlook),

@@ -1,0 +1,195 @@
+"""Closed forms the exported pages compute themselves (JavaScript for a ``CustomJS``).
+
+Each is a port of the Python it stands for, not a new model: the funnel's product of rates with
+the range of :func:`toolkit.rates.expected_range` (binomial, or beta-binomial when the rates
+were measured on few leads), and the lead budget's linear expectation with the delta-method
+range of :func:`toolkit.lead_budget`. ``tests/test_page_formulas.py`` runs them in Node and
+the browser tests in the exported page, against the Python, at random settings (relative error
+under 1e-9). Numbers are formatted as Python's ``format`` does (round half to even on the exact
+binary value), so the page's text is the text the notebook would print.
+"""
+
+from __future__ import annotations
+
+#: Shared helpers: Python-style number formatting, log-gamma, the count's range.
+COMMON_JS = r"""
+// format(x, ",.{d}f") as Python prints it: exact value, ties to even, comma groups
+function pyfixed(x, d, comma = true) {
+  if (Number.isNaN(x)) return "nan";
+  if (!Number.isFinite(x)) return x > 0 ? "inf" : "-inf";
+  let s = x.toFixed(d);
+  const exact = Math.abs(x) < 1e21 ? Math.abs(x).toFixed(100) : "";
+  const dot = exact.indexOf(".");
+  if (dot >= 0) {
+    const rest = exact.slice(dot + 1 + d);
+    if (rest[0] === "5" && /^50*$/.test(rest)) {
+      // an exact tie: toFixed rounded away from zero; Python rounds to the even digit
+      const digits = (exact.slice(0, dot) + exact.slice(dot + 1, dot + 1 + d)).replace(/^0+/, "");
+      const last = digits.length ? Number(digits[digits.length - 1]) : 0;
+      if (last % 2 === 0) {
+        const kept = exact.slice(0, dot + 1 + d);
+        s = (x < 0 ? "-" : "") + (d === 0 ? kept.slice(0, -1) : kept);
+      }
+    }
+  }
+  if (!comma) return s;
+  const neg = s[0] === "-";
+  const body = neg ? s.slice(1) : s;
+  const [whole, frac] = body.split(".");
+  const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  return (neg ? "-" : "") + grouped + (frac !== undefined ? "." + frac : "");
+}
+const pyint = (n) => pyfixed(n, 0);
+const pypct = (p) => pyfixed(p * 100, 0, false) + "%";
+// log-gamma for x > 0 (Numerical Recipes, 3rd ed., 6.1: double precision)
+const LG_COF = [57.1562356658629235, -59.5979603554754912, 14.1360979747417471,
+  -0.491913816097620199, 0.339946499848118887e-4, 0.465236289270485756e-4,
+  -0.983744753048795646e-4, 0.158088703224912494e-3, -0.210264441724104883e-3,
+  0.217439618115212643e-3, -0.164318106536763890e-3, 0.844182239838527433e-4,
+  -0.261908384015814087e-4, 0.368991826595316234e-5];
+function lgamma(x) {
+  let y = x, tmp = x + 5.24218750000000000;
+  tmp = (x + 0.5) * Math.log(tmp) - tmp;
+  let ser = 0.999999999999997092;
+  for (let j = 0; j < 14; j++) ser += LG_COF[j] / ++y;
+  return tmp + Math.log(2.5066282746310005 * ser / x);
+}
+const lbeta = (a, b) => lgamma(a) + lgamma(b) - lgamma(a + b);
+// toolkit.rates.expected_range: cdf over 0..n, then the first counts reaching each tail
+function expected_range(n, rate, level, trials) {
+  const cdf = new Array(n + 1);
+  if (trials === null && (rate === 0 || rate === 1)) {
+    for (let k = 0; k <= n; k++) cdf[k] = rate === 0 || k === n ? 1 : 0;
+  } else {
+    const lchoose = (k) => lgamma(n + 1) - lgamma(k + 1) - lgamma(n - k + 1);
+    let logpmf;
+    if (trials === null) {
+      const lp = Math.log(rate), lq = Math.log1p(-rate);
+      logpmf = (k) => lchoose(k) + k * lp + (n - k) * lq;
+    } else {
+      const x = rate * trials, a = x + 0.5, b = trials - x + 0.5, base = lbeta(a, b);
+      logpmf = (k) => lchoose(k) + lbeta(k + a, n - k + b) - base;
+    }
+    let total = 0;
+    for (let k = 0; k <= n; k++) { total += Math.exp(logpmf(k)); cdf[k] = Math.min(total, 1); }
+  }
+  const first = (q) => { let i = 0; while (i <= n && cdf[i] < q) i++; return Math.min(i, n); };
+  return {expected: n * rate, lower: first((1 - level) / 2), upper: first((1 + level) / 2),
+          none: cdf[0]};
+}
+"""
+
+#: The funnel explorer (``P``: steps, level, escaped first step and goal).
+FUNNEL_JS = r"""
+const n = Math.round(values.contacts);
+const trials = values.rate_trials ? values.rate_trials : null;
+const rows = {step: [], expected: [], lower: [], upper: [], probability_of_none: [], label: [],
+              top: []};
+let p = 1.0;
+for (let i = 0; i < P.steps.length; i++) {
+  if (i > 0) p = p * values["rate_" + (i - 1)];
+  const r = expected_range(n, p, P.level, i ? trials : null);
+  rows.step.push(P.steps[i]);
+  rows.expected.push(r.expected);
+  rows.lower.push(r.lower);
+  rows.upper.push(r.upper);
+  rows.probability_of_none.push(r.none);
+  rows.label.push(pyfixed(r.expected, 1) + " (" + pyint(r.lower) + "\u2013" + pyint(r.upper) + ")");
+  rows.top.push(r.upper);
+}
+const m = rows.step.length - 1;
+get(models, "funnel_explorer_source").data = rows;
+get(models, "funnel_explorer_readout").text =
+  "Out of <b>" + pyint(n) + "</b> " + P.first + "s, expect about <b>" +
+  pyfixed(rows.expected[m], 1) + "</b> to reach " + P.goal + "; " + pypct(P.level) +
+  " of the time between <b>" + pyint(rows.lower[m]) + "</b> and <b>" + pyint(rows.upper[m]) +
+  "</b>. Chance of none: <b>" + pypct(rows.probability_of_none[m]) + "</b>.";
+"""
+
+#: The lead budget explorer (``P``: per outcome the rates, design rows and covariance of the
+#: fit at the held prices; the levels, prices, z and the readout's fixed parts).
+BUDGET_JS = r"""
+const L = P.levels.length;
+const shares = [];
+let used = 0;
+for (let i = 0; i < L - 1; i++) { shares.push(values["share_" + i]); used += values["share_" + i]; }
+shares.push(Math.max(1.0 - used, 0.0));
+const bought = [];
+for (let i = 0; i < L; i++) if (shares[i] > 0) bought.push(i);
+const spend = bought.map((i) => values.budget * shares[i]);
+const leads = bought.map((j, k) => spend[k] / P.prices[j]);
+const total_spend = spend.reduce((a, b) => a + b, 0);
+const total_leads = leads.reduce((a, b) => a + b, 0);
+function counts(o, sel) {
+  // expected = sum n p; se by the delta method on the log scale (toolkit.lead_budget)
+  const p = P.p[o], X = P.X, cov = P.cov[o];
+  let expected = 0;
+  const grad = new Array(X[0].length).fill(0);
+  for (const k of sel) {
+    const j = bought[k];
+    expected += leads[k] * p[j];
+    const w = leads[k] * p[j] * (1 - p[j]);
+    for (let c = 0; c < grad.length; c++) grad[c] += w * X[j][c];
+  }
+  let q = 0;
+  for (let a = 0; a < grad.length; a++) {
+    let row = 0;
+    for (let b = 0; b < grad.length; b++) row += cov[a][b] * grad[b];
+    q += grad[a] * row;
+  }
+  const se = Math.sqrt(Math.max(q, 0));
+  if (!(expected > 0)) return {expected, lower: 0, upper: 0};
+  return {expected, lower: expected * Math.exp(-P.z * se / expected),
+          upper: expected * Math.exp(P.z * se / expected)};
+}
+const all = bought.map((j, k) => k);
+const src = get(models, "lead_budget_explorer_counts");
+const looked = src.data;  // the likely range (Monte Carlo) comes from the grid
+const data = {outcome: [], expected: [], ci_lower: [], ci_upper: [], likely_lower: [],
+              likely_upper: [], label: [], top: []};
+const parts = [];
+P.outcomes.forEach((outcome, o) => {
+  const c = counts(o, all);
+  const lo = Number(looked.likely_lower[o]), hi = Number(looked.likely_upper[o]);
+  data.outcome.push(outcome);
+  data.expected.push(c.expected);
+  data.ci_lower.push(c.lower);
+  data.ci_upper.push(c.upper);
+  data.likely_lower.push(lo);
+  data.likely_upper.push(hi);
+  data.label.push(pyfixed(c.expected, 1) + " (likely " + pyfixed(lo, 0) + "\u2013" +
+                  pyfixed(hi, 0) + ")");
+  data.top.push(hi);
+  parts.push("<b>" + pyfixed(c.expected, 1) + "</b> " + P.words[o] + " (" +
+             pyfixed(c.lower, 1) + " to " + pyfixed(c.upper, 1) + "; in one go you might see " +
+             pyfixed(lo, 0) + " to " + pyfixed(hi, 0) + ")");
+});
+src.data = data;
+// what one customer costs, per level (NaN where nothing is bought) and for the mix
+const money = (v) => (Number.isFinite(v) ? "$" + pyfixed(v, 2) : "n/a");
+const cost = get(models, "lead_quality_cost_per_source");
+const cd = Object.assign({}, cost.data);
+const fields = {spend: [], expected: [], cost_per: [], ci_lower: [], ci_upper: []};
+const row = (s, c) => {
+  fields.spend.push(s);
+  fields.expected.push(c.expected);
+  fields.cost_per.push(c.expected > 0 ? s / c.expected : NaN);
+  fields.ci_lower.push(c.upper > 0 ? s / c.upper : NaN);
+  fields.ci_upper.push(c.lower > 0 ? s / c.lower : NaN);
+};
+for (let j = 0; j < L; j++) {
+  const k = bought.indexOf(j);
+  if (k < 0) row(NaN, {expected: NaN, lower: NaN, upper: NaN});
+  else row(spend[k], counts(P.customer, [k]));
+}
+const whole = counts(P.customer, all);
+row(total_spend, whole);
+Object.assign(cd, fields);
+cost.data = cd;
+const m = fields.cost_per.length - 1;
+get(models, "lead_budget_explorer_readout").text =
+  "<div style='font-size:15px'>Spending <b>" + money(total_spend) + "</b> on <b>" +
+  pyfixed(total_leads, 0) + "</b> leads should bring " + parts.join(", ") + ".<br>" +
+  "One customer costs <b>" + money(fields.cost_per[m]) + "</b> (" + money(fields.ci_lower[m]) +
+  " to " + money(fields.ci_upper[m]) + ")." + P.warning + "</div>";
+"""
