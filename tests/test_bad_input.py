@@ -25,7 +25,9 @@ def test_downline_on_no_members_is_an_empty_table():
     out = downline(_no_members())
     assert len(out) == 0
     assert list(out.columns[:4]) == ["member_id", "sponsor_id", "root_id", "level"]
-    assert len(volume_by_level(_no_members())) == 0
+    no_orders = toolkit.schema.TABLES["orders"].empty()
+    with pytest.raises(toolkit.DataError, match="no orders table"):
+        volume_by_level(_no_members(), no_orders)  # no volume to put on any level
 
 
 @pytest.mark.parametrize("window", ["-30D", "0D"])

@@ -141,6 +141,20 @@ def test_volume_by_level_beyond_the_printout(tree):
         toolkit.volume_by_level(members, orders, root="Z", as_of=AS_OF)
 
 
+@pytest.mark.parametrize("no_orders", ["none", "empty", "crm_without_orders"])
+def test_volume_by_level_without_orders_says_so(tree, no_orders):
+    # trap: without orders every level showed a volume of 0, a figure drawn from nothing
+    members, orders = tree
+    if no_orders == "crm_without_orders":
+        args = (toolkit.CRMData(members=members, orders=None, as_of=AS_OF),)
+    else:
+        args = (members, None if no_orders == "none" else orders.iloc[:0])
+    with pytest.raises(toolkit.DataError, match="no orders table") as err:
+        toolkit.volume_by_level(*args, as_of=AS_OF)
+    assert str(err.value) == toolkit.schema.missing_piece("orders")
+    assert "volume" in str(err.value)  # what the orders would show
+
+
 def test_unknown_sponsor_is_named(tree):
     members, _ = tree
     bad = members.assign(sponsor_id=["X9", "A", "A", "B", "D", None])

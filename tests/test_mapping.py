@@ -10,6 +10,14 @@ import pytest
 from openpyxl import Workbook
 
 import toolkit
+from tests.foreign_export import (
+    DAY_FIRST,
+    HEADERS,
+    foreign_table,
+    mapping_toml,
+    write_foreign_export,
+    write_xlsx,
+)
 from toolkit.mapping import (
     MAPPING_FILE,
     check_export,
@@ -18,81 +26,11 @@ from toolkit.mapping import (
     propose_columns,
 )
 
-DAY_FIRST = "%d/%m/%Y %H:%M:%S"
-
-# A back office's names for the sample's columns (contract name -> export header)
-HEADERS = {
-    "leads": {
-        "lead_id": "Lead ID",
-        "created_at": "Created Date",
-        "source": "Lead Source",
-        "lead_type": "Lead Type",
-        "cost": "Lead Cost",
-        "owner_id": "Owner",
-    },
-    "events": {"lead_id": "Lead ID", "stage": "Stage", "at": "Stage Date"},
-    "members": {
-        "member_id": "Distributor ID",
-        "sponsor_id": "Enroller",
-        "joined_at": "Join Date",
-        "role": "Member Type",
-        "left_at": "Termination Date",
-        "lead_id": "Lead ID",
-    },
-    "orders": {
-        "order_id": "Order Number",
-        "member_id": "Distributor ID",
-        "ordered_at": "Order Date",
-        "amount": "Order Total",
-        "volume": "PV",
-        "autoship": "Autoship",
-    },
-}
-ROLE_NAMES = {  # what the back office calls each role: two of them no synonym can guess
-    "retail_customer": "Retail Customer",
-    "preferred_customer": "VIP",
-    "retailer": "Retailer",
-    "business_builder": "Distributor",
-    "leader": "Leader",
-}
-
-
-def _foreign(frame: pd.DataFrame, table: str) -> pd.DataFrame:
-    """``frame`` as the back office writes it: its headers, day-first dates, capitalised words."""
-    out = frame.copy()
-    for col in toolkit.schema.TABLES[table].columns:
-        values = out[col.name]
-        if col.kind == "datetime":
-            out[col.name] = values.dt.strftime(DAY_FIRST).where(values.notna(), "")
-        elif col.name in ("stage", "lead_type"):
-            out[col.name] = values.str.capitalize()
-        elif col.name == "role":
-            out[col.name] = values.map(ROLE_NAMES)
-        elif col.name == "autoship":
-            out[col.name] = values.map({True: "Yes", False: "No"})
-    return out.rename(columns=HEADERS[table])
-
-
-def _write_xlsx(frame: pd.DataFrame, path, sheet="Sheet1"):
-    book = Workbook()
-    ws = book.active
-    ws.title = sheet
-    ws.append(list(frame.columns))
-    for row in frame.itertuples(index=False):
-        ws.append([None if pd.isna(v) or v == "" else v for v in row])
-    book.save(path)
-
 
 @pytest.fixture(scope="module")
 def foreign(sample, tmp_path_factory):
-    """The sample as another CRM exports it: renamed headers, a semicolon leads file, a tab
-    orders file, members in an .xlsx, day-first dates, capitalised values, no role_history."""
-    folder = tmp_path_factory.mktemp("backoffice")
-    _foreign(sample.leads, "leads").to_csv(folder / "leads.csv", sep=";", index=False)
-    _foreign(sample.events, "events").to_csv(folder / "events.csv", sep=";", index=False)
-    _foreign(sample.orders, "orders").to_csv(folder / "orders.csv", sep="\t", index=False)
-    _write_xlsx(_foreign(sample.members, "members"), folder / "members.xlsx")
-    return folder
+    """The sample as another CRM exports it (see tests/foreign_export.py)."""
+    return write_foreign_export(sample, tmp_path_factory.mktemp("backoffice"))
 
 
 def test_check_proposes_a_mapping_that_reads_the_sample_back(sample, foreign, tmp_path):
@@ -133,18 +71,14 @@ def test_a_mapping_file_in_the_export_folder_is_used(tiny, tmp_path):
     folder = tmp_path / "export"
     folder.mkdir()
     for name, frame in tiny.tables().items():
-        _foreign(frame, name).to_csv(folder / f"{name}.csv", sep=";", index=False)
+        foreign_table(frame, name).to_csv(folder / f"{name}.csv", sep=";", index=False)
     expected = toolkit.validate(tiny)
     mapping = {"columns": HEADERS, "values": {"role": {" vip ": "preferred_customer"}}}
     with pytest.raises(toolkit.DataError, match="'Distributor'"):
         toolkit.read_crm(folder, mapping=mapping)  # value keys too ignore case and spaces
     mapping["values"]["role"]["distributor"] = "business_builder"
-    lines = [
-        f"[columns.{t}]\n" + "\n".join(f'{c} = "{h}"' for c, h in n.items())
-        for t, n in HEADERS.items()
-    ]
-    lines.append('[values.role]\n" vip " = "preferred_customer"\ndistributor = "business_builder"')
-    (folder / MAPPING_FILE).write_text("\n\n".join(lines) + "\n")
+    roles = {" vip ": "preferred_customer", "distributor": "business_builder"}
+    (folder / MAPPING_FILE).write_text(mapping_toml(roles))
     data = toolkit.read_crm(folder, as_of=tiny.as_of)
     for name, frame in expected.tables().items():
         pd.testing.assert_frame_equal(data.tables()[name], frame, check_dtype=False)
@@ -356,10 +290,10 @@ def test_the_readme_worked_example(tiny, tmp_path):
     # the README's back-office export: Leads.csv with semicolons, Pipeline.csv, Distributors.xlsx,
     # day-first dates, and the mapping the README shows for it
     expected = toolkit.validate(tiny)
-    _foreign(tiny.leads, "leads").to_csv(tmp_path / "Leads.csv", sep=";", index=False)
+    foreign_table(tiny.leads, "leads").to_csv(tmp_path / "Leads.csv", sep=";", index=False)
     events = tiny.events.assign(at=tiny.events["at"].dt.strftime(DAY_FIRST))
     events.to_csv(tmp_path / "Pipeline.csv", index=False)
-    _write_xlsx(_foreign(tiny.members, "members"), tmp_path / "Distributors.xlsx", "Members")
+    write_xlsx(foreign_table(tiny.members, "members"), tmp_path / "Distributors.xlsx", "Members")
     tiny.orders.to_csv(tmp_path / "orders.csv", index=False)  # ISO dates read with dayfirst too
     (tmp_path / "my_mapping.toml").write_text(_readme_mapping())
     data = toolkit.read_crm(tmp_path, mapping=tmp_path / "my_mapping.toml", as_of=tiny.as_of)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import nbformat
 import pandas as pd
 import pytest
 
 import toolkit
+from tests.foreign_export import ROLE_MAP, mapping_toml, write_foreign_export
+from toolkit.mapping import MAPPING_FILE
 from toolkit.report import PrivacyCheck, ReportError, build_report, check_page, main
 
 EVIL = "<img src=x onerror=alert(1)>"
@@ -250,3 +254,23 @@ def test_notebooks_sharing_a_kernel_each_start_from_a_fresh_namespace(tmp_path):
     )
     pages = build_report(None, tmp_path / "out", notebooks=nbs, jobs=1, progress=False)
     assert "left: False precision: 6" in pages[1].read_text()
+
+
+_NAN = re.compile(r"\bnan\b", re.IGNORECASE)
+_SCRIPTS = re.compile(r"<script.*?</script>", re.DOTALL | re.IGNORECASE)
+
+
+@pytest.mark.slow
+def test_the_report_runs_on_a_foreign_export(tmp_path):
+    # issue 15 "done means": a back office's export (its headers, semicolons, an xlsx, day-first
+    # dates, capitalised values, no role_history) read through its folder's crm_mapping.toml
+    folder = write_foreign_export(toolkit.generate_sample(2_000), tmp_path / "backoffice")
+    (folder / MAPPING_FILE).write_text(mapping_toml(ROLE_MAP))
+    pages = build_report(folder, tmp_path / "out", progress=False)
+    expected = [nb.with_suffix(".html").name for nb in toolkit.report.find_notebooks()]
+    assert [p.name for p in pages] == [*expected, "index.html"]
+    for page in pages:
+        text = _SCRIPTS.sub("", page.read_text())
+        assert text.strip(), f"{page.name} is empty"
+        found = _NAN.search(text)
+        assert not found, f"{page.name}: {text[max(0, found.start() - 300) : found.end() + 100]}"

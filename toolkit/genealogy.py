@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.censoring import parse_duration
+from toolkit.frames import require_rows
 from toolkit.schema import (
     CHECK_HINT,
     EXAMPLES_SHOWN,
@@ -255,8 +256,15 @@ def volume_by_level(
         One row per level (0 is ``root`` itself): ``level``, ``members``, ``active_members``,
         ``volume``, ``share_of_volume`` (of all volume at and below ``root``),
         ``cumulative_share``, ``on_printout`` (level <= ``max_level``; all True when None).
+
+    Raises
+    ------
+    toolkit.DataError
+        ``orders`` is None or has no rows: every level would show zero volume, a figure drawn
+        from nothing (the message says the orders are missing and what they would show).
     """
     members, orders, as_of = _unpack(members, orders, as_of)
+    require_rows(orders, "orders")
     tree = _genealogy(members, as_of, orders)
     frame, parent, level = tree["frame"], tree["parent"], tree["level"]
     pv = _personal_volume(frame, orders, tree["as_of"], window)
