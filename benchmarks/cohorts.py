@@ -105,8 +105,8 @@ def hand_written(
     if interval:
         half = Z * ((pl.col("sumsq") - pl.col("value") ** 2 / n) / (n - 1) / n).sqrt()
         rates += [
-            pl.when("complete").then((mean - half).clip(0)).alias("rate_lower"),
-            pl.when("complete").then(mean + half).alias("rate_upper"),
+            pl.when("complete").then((mean - half).clip(0)).alias("ci_lower"),
+            pl.when("complete").then(mean + half).alias("ci_upper"),
         ]
     return (
         cells.join(sizes, on="cohort")
@@ -171,7 +171,7 @@ def main() -> None:
     # (metric, toolkit options, baseline options, columns that must agree)
     cases = [
         ("ordering", {}, {}, ["rate"]),
-        ("revenue", {}, {"interval": True}, ["rate", "rate_lower", "rate_upper"]),
+        ("revenue", {}, {"interval": True}, ["rate", "ci_lower", "ci_upper"]),
         ("revenue", {"intervals": False}, {}, ["rate"]),
     ]
     for metric, options, base_options, columns in cases:

@@ -90,8 +90,8 @@ def test_active_by_hand(crm):
         "size",
         "value",
         "rate",
-        "rate_lower",
-        "rate_upper",
+        "ci_lower",
+        "ci_upper",
         "complete",
         "metric",
         "reference",
@@ -103,8 +103,8 @@ def test_active_by_hand(crm):
     assert cell(table, "2025-01-01", 1) == pytest.approx(2 / 3)
     assert cell(table, "2025-01-01", 1, "size") == 3
     # the interval is Wilson's: 2 of 3 gives (0.2077, 0.9385)
-    assert cell(table, "2025-01-01", 1, "rate_lower") == pytest.approx(0.20766, abs=1e-4)
-    assert cell(table, "2025-01-01", 1, "rate_upper") == pytest.approx(0.93851, abs=1e-4)
+    assert cell(table, "2025-01-01", 1, "ci_lower") == pytest.approx(0.20766, abs=1e-4)
+    assert cell(table, "2025-01-01", 1, "ci_upper") == pytest.approx(0.93851, abs=1e-4)
 
 
 def test_unfinished_cells_are_unknown_not_zero(crm):
@@ -137,15 +137,15 @@ def test_ordering_revenue_and_cumulative_by_hand(crm):
     # per-member totals 30, 30, 0: sd 17.32, so 20 +- 1.96 * 10 = (0.40, 39.60)
     assert cell(revenue, "2025-01-01", 0, "value") == 60.0
     assert cell(revenue, "2025-01-01", 0) == pytest.approx(20.0)
-    assert cell(revenue, "2025-01-01", 0, "rate_lower") == pytest.approx(0.40036, abs=1e-4)
-    assert cell(revenue, "2025-01-01", 0, "rate_upper") == pytest.approx(39.5996, abs=1e-3)
+    assert cell(revenue, "2025-01-01", 0, "ci_lower") == pytest.approx(0.40036, abs=1e-4)
+    assert cell(revenue, "2025-01-01", 0, "ci_upper") == pytest.approx(39.5996, abs=1e-3)
 
     cumulative = cohort_table(members, orders, as_of=AS_OF, metric="revenue", cumulative=True)
     # residual income per recruit: 60 + 50 = 110 over 3 by the end of February; the interval
     # comes from per-member running totals 80, 30, 0 (trap: not from per-period sums)
     assert cell(cumulative, "2025-01-01", 1) == pytest.approx(110 / 3)
     sd = np.std([80, 30, 0], ddof=1)
-    assert cell(cumulative, "2025-01-01", 1, "rate_upper") == pytest.approx(
+    assert cell(cumulative, "2025-01-01", 1, "ci_upper") == pytest.approx(
         110 / 3 + 1.959964 * sd / np.sqrt(3)
     )
 
@@ -405,8 +405,8 @@ def test_empty_input_gives_empty_table(crm):
         "size",
         "value",
         "rate",
-        "rate_lower",
-        "rate_upper",
+        "ci_lower",
+        "ci_upper",
         "complete",
         "metric",
         "reference",
@@ -462,8 +462,8 @@ def test_invariants(world, metric):
     done = table[table["complete"]]
     # shares stay in [0, 1], inside their interval; unfinished cells are unknown
     assert done["rate"].between(0, 1).all()
-    assert (done["rate_lower"] <= done["rate"] + 1e-12).all() and (
-        done["rate"] <= done["rate_upper"] + 1e-12
+    assert (done["ci_lower"] <= done["rate"] + 1e-12).all() and (
+        done["rate"] <= done["ci_upper"] + 1e-12
     ).all()
     assert table.loc[~table["complete"], "rate"].isna().all()
     assert table.groupby("cohort")["size"].first().sum() == len(members)
@@ -485,8 +485,8 @@ def test_projection_fills_only_unfinished_cells(sample):
     assert projected["projected"].equals(~table["complete"])
     filled = projected[projected["projected"]]
     assert filled["rate"].notna().all()
-    assert (filled["rate_lower"] <= filled["rate"] + 1e-9).all() and (
-        filled["rate"] <= filled["rate_upper"] + 1e-9
+    assert (filled["ci_lower"] <= filled["rate"] + 1e-9).all() and (
+        filled["rate"] <= filled["ci_upper"] + 1e-9
     ).all()
     # a projection continues its cohort downwards from the last observed cell
     for _, part in projected.groupby("cohort"):
@@ -526,7 +526,7 @@ def test_pooled_money_matches_every_member_counted_by_hand(small_world, cumulati
         row = pooled.loc[k]
         assert row["size"] == len(x)
         assert row["rate"] == pytest.approx(x.mean(), rel=1e-12)
-        assert row["rate_upper"] == pytest.approx(x.mean() + half, rel=1e-9)
+        assert row["ci_upper"] == pytest.approx(x.mean() + half, rel=1e-9)
 
 
 def test_pooled_shares_and_what_cannot_be_pooled(crm):
@@ -536,7 +536,7 @@ def test_pooled_shares_and_what_cannot_be_pooled(crm):
     # only finished cells: January's builders (B) at period 0 and 1; nobody else has a period 1
     builders = pooled[pooled["role"] == "business_builder"].set_index("period")
     assert list(builders.index) == [0, 1] and builders.loc[1, "rate"] == 0.0
-    assert builders.loc[0, "rate_lower"] < 1 and builders.loc[1, "rate_upper"] > 0  # Wilson
+    assert builders.loc[0, "ci_lower"] < 1 and builders.loc[1, "ci_upper"] > 0  # Wilson
     everyone = pool_cohorts(cohort_table(members, orders, as_of=AS_OF)).set_index("period")
     # period 0: January (3 members, all there at the end of January) and February (D)
     assert (everyone.loc[0, "cohorts"], everyone.loc[0, "size"], everyone.loc[0, "value"]) == (
@@ -714,11 +714,11 @@ def test_money_without_intervals_gives_the_same_values(small_world, engine):
         )
     )
     pd.testing.assert_frame_equal(
-        fast.drop(columns=["rate_lower", "rate_upper"]),
-        full.drop(columns=["rate_lower", "rate_upper"]),
+        fast.drop(columns=["ci_lower", "ci_upper"]),
+        full.drop(columns=["ci_lower", "ci_upper"]),
         check_dtype=False,
     )
-    assert fast["rate_lower"].isna().all()
+    assert fast["ci_lower"].isna().all()
 
 
 def test_large_pandas_handoff_to_polars(crm, monkeypatch):
@@ -758,14 +758,14 @@ def test_intervals_on_and_off_give_identical_values(small_world, engine_name, kw
     on = to_pandas(cohort_table(m, o, as_of=as_of, intervals=True, **kwargs))
     off = to_pandas(cohort_table(m, o, as_of=as_of, intervals=False, **kwargs))
     pd.testing.assert_frame_equal(
-        on.drop(columns=["rate_lower", "rate_upper"]),
-        off.drop(columns=["rate_lower", "rate_upper"]),
+        on.drop(columns=["ci_lower", "ci_upper"]),
+        off.drop(columns=["ci_lower", "ci_upper"]),
         check_exact=False,
         rtol=1e-12,
     )
     # every complete cell with a rate has its interval (a one-member cohort has no spread)
-    assert on.loc[on["complete"] & (on["rate"] > 0) & (on["size"] > 1), "rate_lower"].notna().all()
-    assert off["rate_lower"].isna().all()
+    assert on.loc[on["complete"] & (on["rate"] > 0) & (on["size"] > 1), "ci_lower"].notna().all()
+    assert off["ci_lower"].isna().all()
 
 
 # ------------------------------------------------------------------ what a table says it holds
@@ -811,9 +811,9 @@ def test_alpha_sets_the_level_of_cohort_intervals(crm):
     wide, narrow = (cohort_table(members, orders, as_of=AS_OF, alpha=a) for a in (0.05, 0.2))
     # January at the end of February: 2 of 3 still active
     lo, hi = proportion_confint(2, 3, alpha=0.2, method="wilson")
-    assert cell(narrow, "2025-01-01", 1, "rate_lower") == pytest.approx(lo)
-    assert cell(narrow, "2025-01-01", 1, "rate_upper") == pytest.approx(hi)
-    assert cell(wide, "2025-01-01", 1, "rate_lower") < lo
+    assert cell(narrow, "2025-01-01", 1, "ci_lower") == pytest.approx(lo)
+    assert cell(narrow, "2025-01-01", 1, "ci_upper") == pytest.approx(hi)
+    assert cell(wide, "2025-01-01", 1, "ci_lower") < lo
     with pytest.raises(ValueError, match="alpha"):
         cohort_table(members, orders, as_of=AS_OF, alpha=5)
 
@@ -897,9 +897,9 @@ def test_projection_from_a_few_leavers_is_finite_and_wide(joined_left, period, a
         warnings.simplefilter("ignore", BoundaryWarning)  # said in words; checked elsewhere
         projected = project_cohorts(table, draws=300)
     filled = projected[projected["projected"]]
-    assert len(filled) and filled[["rate", "rate_lower", "rate_upper"]].notna().all().all()
-    assert filled["rate_lower"].ge(0).all() and filled["rate_upper"].le(1).all()
+    assert len(filled) and filled[["rate", "ci_lower", "ci_upper"]].notna().all().all()
+    assert filled["ci_lower"].ge(0).all() and filled["ci_upper"].le(1).all()
     # (a cohort of one or two survivors has a count interval that need not hold the mean)
-    assert (filled["rate_lower"] <= filled["rate_upper"]).all()
-    wide = filled["rate_upper"] - filled["rate_lower"]
+    assert (filled["ci_lower"] <= filled["ci_upper"]).all()
+    wide = filled["ci_upper"] - filled["ci_lower"]
     assert wide.max() > 0.3  # three leavers in 40 pin nothing down: the intervals say so

@@ -548,7 +548,7 @@ def test_cohort_explorer_static_grid_matches_cohort_table_and_stays_small(
             state["cohort_heatmap_observed"]["data"]["rate"], done["rate"], rtol=1e-6
         )
         np.testing.assert_allclose(
-            state["cohort_heatmap_observed"]["data"]["rate_upper"], done["rate_upper"], rtol=1e-6
+            state["cohort_heatmap_observed"]["data"]["ci_upper"], done["ci_upper"], rtol=1e-6
         )
         # unfinished cells travel as unknown (NaN), never as 0
         assert np.isnan(state["cohort_heatmap_incomplete"]["data"]["rate"]).all()

@@ -62,7 +62,7 @@ def test_summary_and_repr(fader_hardie):
     model = ShiftedBetaGeometric(alpha=0.1).fit(survivors["high_end"])
     summary = model.summary
     assert list(summary.index) == ["alpha", "beta"]
-    assert list(summary.columns) == ["estimate", "std_err", "lower", "upper"]
+    assert list(summary.columns) == ["estimate", "std_err", "ci_lower", "ci_upper"]
     assert "90%" in model._repr_html_()
     # a narrower level gives a narrower interval
     wide = ShiftedBetaGeometric(alpha=0.01).fit(survivors["high_end"])

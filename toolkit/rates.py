@@ -4,16 +4,16 @@ computed, and the range of outcomes one person can expect.
 Every rate the toolkit reports carries an interval. The interval arithmetic is statsmodels' and
 scipy's; this module only handles the edges (no trials, arrays, a fraction given as a count).
 
-One vocabulary for intervals, across funnels, cohorts, lead quality and income:
+One vocabulary for intervals, across funnels, cohorts and lead quality:
 
 - the confidence level is chosen with ``alpha`` (0.05 gives a 95% interval) wherever it can be;
 - the interval of a row's headline rate is ``ci_lower`` / ``ci_upper``; the interval of any other
   estimate on the row is ``<estimate>_ci_lower`` / ``<estimate>_ci_upper`` (funnels'
   ``start_ci_lower``, Kaplan-Meier's ``median_ci_lower``, lead quality's ``ratio_ci_lower``,
-  ``cost_ci_lower``, ``break_even_ci_lower``);
-- cohort tables keep their older ``<estimate>_lower`` / ``<estimate>_upper`` (``rate_lower``,
-  ``share_lower``, ``customer_volume_share_lower``): those names are read by the notebooks, the
-  explorers' exported pages and their tests, and renaming them would break every saved page;
+  ``cost_ci_lower``, ``break_even_ci_lower``; cohort tables' ``ci_lower`` around ``rate``,
+  transitions' ``share_ci_lower``, the member mix's ``customer_volume_share_ci_lower``);
+- income tables (``toolkit.income`` and the growth income summary) still name theirs
+  ``<estimate>_lower`` / ``<estimate>_upper`` (``median_lower``, ``share_net_loss_lower``);
 - a range that is not a confidence interval but where one outcome is likely to fall (a budget's
   simulated count) is ``likely_lower`` / ``likely_upper``;
 - bounds are NaN where the estimate is NaN (no trials), never a made-up [0, 1].

@@ -72,7 +72,7 @@ def member_mix(
     - ``customers_per_rep``: customers / reps (NaN without reps)
     - ``paying_customers_per_rep``: customers who ordered in the period / reps
     - ``customer_volume_share``: share of the period's volume bought by customers (the rest is
-      reps' own consumption); ``customer_volume_share_lower`` / ``_upper``: interval from a
+      reps' own consumption); ``customer_volume_share_ci_lower`` / ``_ci_upper``: interval from a
       normal approximation over the buying members (NaN when nobody bought)
     - ``complete``: False for the period in progress at ``as_of``
     """
@@ -104,8 +104,8 @@ def member_mix(
         "customers_per_rep",
         "paying_customers_per_rep",
         "customer_volume_share",
-        "customer_volume_share_lower",
-        "customer_volume_share_upper",
+        "customer_volume_share_ci_lower",
+        "customer_volume_share_ci_upper",
         "complete",
     ]
     if as_of is None:
@@ -208,16 +208,16 @@ def member_mix(
         )
         share, lower, upper = _share_interval(per_period, alpha)
     per_period["customer_volume_share"] = share
-    per_period["customer_volume_share_lower"] = lower
-    per_period["customer_volume_share_upper"] = upper
+    per_period["customer_volume_share_ci_lower"] = lower
+    per_period["customer_volume_share_ci_upper"] = upper
     keep = [
         "customers",
         "reps",
         "customers_per_rep",
         "paying_customers_per_rep",
         "customer_volume_share",
-        "customer_volume_share_lower",
-        "customer_volume_share_upper",
+        "customer_volume_share_ci_lower",
+        "customer_volume_share_ci_upper",
     ]
     grid = grid.merge(per_period[keep], left_on="_p", right_index=True, how="left")
     grid["complete"] = grid["_p"].to_numpy() < now

@@ -22,7 +22,7 @@ class CohortOutlook:
     ----------
     table : pandas.DataFrame
         :func:`toolkit.cohort_table` as pandas, unchanged: the segment column (if any),
-        ``cohort``, ``period``, ``size``, ``value``, ``rate``, ``rate_lower``, ``rate_upper``,
+        ``cohort``, ``period``, ``size``, ``value``, ``rate``, ``ci_lower``, ``ci_upper``,
         ``complete`` and the columns saying what it holds (``metric``, ``reference``, ...).
         Unfinished cells are NaN, never 0.
     curves : pandas.DataFrame

@@ -28,8 +28,8 @@ def project_cohorts(table, model=None, *, seed: int = 0, draws: int = 2000) -> p
     Returns
     -------
     pandas.DataFrame
-        The table's columns, with ``rate``, ``value`` (expected members), ``rate_lower`` and
-        ``rate_upper`` filled in for incomplete cells, and ``projected`` (True for those). A
+        The table's columns, with ``rate``, ``value`` (expected members), ``ci_lower`` and
+        ``ci_upper`` filled in for incomplete cells, and ``projected`` (True for those). A
         projected cell continues its cohort from its last complete period:
         rate = last observed rate x S(k + 1) / S(k_last + 1), with S the model's survival.
     """
@@ -89,6 +89,6 @@ def _project_cohort(frame, cohort, fitted, params, rng) -> None:
     rate = survivors / max(size, 1) * point
     frame.loc[todo.index, "rate"] = rate
     frame.loc[todo.index, "value"] = rate * size
-    frame.loc[todo.index, "rate_lower"] = lower
-    frame.loc[todo.index, "rate_upper"] = upper
+    frame.loc[todo.index, "ci_lower"] = lower
+    frame.loc[todo.index, "ci_upper"] = upper
     frame.loc[todo.index, "projected"] = True

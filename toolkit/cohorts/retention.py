@@ -91,7 +91,7 @@ def _sequences_from_table(table: pd.DataFrame) -> dict:
         c
         for c in table.columns
         if c not in needed
-        and c not in ("rate", "rate_lower", "rate_upper", "projected", *DESCRIPTION_COLUMNS)
+        and c not in ("rate", "ci_lower", "ci_upper", "projected", *DESCRIPTION_COLUMNS)
     ] + ["cohort"]
     for key, part in table.groupby(keys, sort=True):
         part = part[part["complete"].astype(bool)].sort_values("period")
@@ -240,8 +240,8 @@ class ShiftedBetaGeometric:
             {
                 "estimate": est,
                 "std_err": est * log_se,
-                "lower": np.exp(log_params - z * log_se),
-                "upper": np.exp(log_params + z * log_se),
+                "ci_lower": np.exp(log_params - z * log_se),
+                "ci_upper": np.exp(log_params + z * log_se),
             },
             index=pd.Index(_PARAMS, name="parameter"),
         )
@@ -251,10 +251,13 @@ class ShiftedBetaGeometric:
         self.alpha_, self.beta_ = (float(frame.loc[p, "estimate"]) for p in _PARAMS)
         self.alpha_se_, self.beta_se_ = (float(frame.loc[p, "std_err"]) for p in _PARAMS)
         self.alpha_interval_ = (
-            float(frame.loc["alpha", "lower"]),
-            float(frame.loc["alpha", "upper"]),
+            float(frame.loc["alpha", "ci_lower"]),
+            float(frame.loc["alpha", "ci_upper"]),
         )
-        self.beta_interval_ = (float(frame.loc["beta", "lower"]), float(frame.loc["beta", "upper"]))
+        self.beta_interval_ = (
+            float(frame.loc["beta", "ci_lower"]),
+            float(frame.loc["beta", "ci_upper"]),
+        )
         self.loglike_ = float(res.llf)
         self._summary = frame
 

@@ -46,8 +46,8 @@ _COLUMNS = [
     "size",
     "value",
     "rate",
-    "rate_lower",
-    "rate_upper",
+    "ci_lower",
+    "ci_upper",
     "complete",
     *DESCRIPTION_COLUMNS,
 ]
@@ -61,7 +61,7 @@ def _empty_table(by: list[str]) -> pd.DataFrame:
     frame["cohort"] = pd.Series(dtype="datetime64[us]")
     frame["period"] = pd.Series(dtype="int64")
     frame["size"] = pd.Series(dtype="int64")
-    for col in ("value", "rate", "rate_lower", "rate_upper"):
+    for col in ("value", "rate", "ci_lower", "ci_upper"):
         frame[col] = pd.Series(dtype="float64")
     frame["complete"] = pd.Series(dtype="bool")
     frame["metric"] = pd.Series(dtype="str")
@@ -114,7 +114,7 @@ def cohort_table(
     intervals : bool
         For "revenue" and "volume" the interval needs every member's total per period, an extra
         aggregation over the orders (1.6 to 1.9 times as long on 20M orders). False skips it
-        (``rate_lower`` and ``rate_upper`` are then NaN for money); counts always have theirs.
+        (``ci_lower`` and ``ci_upper`` are then NaN for money); counts always have theirs.
     alpha : float
         Intervals at level ``1 - alpha`` (0.05: 95%).
 
@@ -132,7 +132,7 @@ def cohort_table(
       far for the period in progress, NaN for periods that have not begun
     - ``rate``: ``value`` over ``size`` (reference "initial") or over the previous period's
       ``value`` (reference "previous"); NaN when the cell is incomplete or its base is 0
-    - ``rate_lower``, ``rate_upper``: interval of ``rate`` at level ``1 - alpha`` (Wilson for shares; normal
+    - ``ci_lower``, ``ci_upper``: interval of ``rate`` at level ``1 - alpha`` (Wilson for shares; normal
       approximation for money per member; log-ratio approximation, ignoring the correlation
       between periods and so conservative, for ratios that are not shares); NaN when ``rate`` is
     - ``complete``: True when the period ended on or before ``as_of``. Incomplete cells are
@@ -321,7 +321,7 @@ def _rates(grid: pd.DataFrame, by, metric, reference, cumulative, sumsq, alpha) 
                 lower = np.where(first, lower, ratio_lo)
                 upper = np.where(first, upper, ratio_hi)
     bad = ~complete | ~np.isfinite(rate)
-    for col, values in (("rate", rate), ("rate_lower", lower), ("rate_upper", upper)):
+    for col, values in (("rate", rate), ("ci_lower", lower), ("ci_upper", upper)):
         values = np.where(bad | ~np.isfinite(values), np.nan, values)
         grid[col] = values
 
@@ -334,7 +334,7 @@ def cohort_matrix(table, value: str = "rate") -> pd.DataFrame:
     table : dataframe
         A result of :func:`cohort_table` (or :func:`project_cohorts`), any engine.
     value : str
-        The column to spread ("rate", "value", "rate_lower" ...).
+        The column to spread ("rate", "value", "ci_lower" ...).
 
     Returns
     -------
@@ -385,7 +385,7 @@ def pool_cohorts(table, *, metric: str | None = None, alpha: float | None = None
     pandas.DataFrame
         One row per ``by`` group and period that at least one cohort has finished: the ``by``
         columns, ``period``, ``cohorts``, ``size`` (their members), ``value``, ``rate`` and its
-        interval ``rate_lower`` / ``rate_upper``. Unfinished cells never enter. Shares get a
+        interval ``ci_lower`` / ``ci_upper``. Unfinished cells never enter. Shares get a
         Wilson interval on the pooled counts; money per member a normal approximation over all
         the pooled members (each cell's sum of squared member totals is recovered exactly from
         its own interval, so no per-member data is needed again).
@@ -410,11 +410,11 @@ def pool_cohorts(table, *, metric: str | None = None, alpha: float | None = None
     money = metric in ("revenue", "volume")
     if money:
         n, value = done["size"].to_numpy("float64"), done["value"].to_numpy("float64")
-        if (np.isnan(done["rate_upper"].to_numpy("float64")) & (n > 1)).any():
+        if (np.isnan(done["ci_upper"].to_numpy("float64")) & (n > 1)).any():
             raise ValueError("the table has no intervals: make it with intervals=True")
         # invert cohort_table's interval: half = z sqrt(var / n), var = (sumsq - value^2/n) / (n-1)
         var = (
-            (done["rate_upper"] - done["rate"]).to_numpy("float64") / z_value(table_alpha)
+            (done["ci_upper"] - done["rate"]).to_numpy("float64") / z_value(table_alpha)
         ) ** 2 * n
         done["_sumsq"] = np.where(n > 1, var * (n - 1), 0.0) + value**2 / n
     sums = ["cohorts", "size", "value", *(["_sumsq"] if money else [])]
@@ -424,11 +424,11 @@ def pool_cohorts(table, *, metric: str | None = None, alpha: float | None = None
     if money:
         var = np.maximum(pooled["_sumsq"].to_numpy() - value**2 / n, 0) / np.maximum(n - 1, 1)
         half = np.where(n > 1, z_value(alpha) * np.sqrt(var / n), np.nan)
-        pooled["rate_lower"] = np.maximum(pooled["rate"] - half, 0)
-        pooled["rate_upper"] = pooled["rate"] + half
+        pooled["ci_lower"] = np.maximum(pooled["rate"] - half, 0)
+        pooled["ci_upper"] = pooled["rate"] + half
     else:
-        pooled["rate_lower"], pooled["rate_upper"] = wilson_interval(value, n, alpha=alpha)
-    columns = [*by, "period", "cohorts", "size", "value", "rate", "rate_lower", "rate_upper"]
+        pooled["ci_lower"], pooled["ci_upper"] = wilson_interval(value, n, alpha=alpha)
+    columns = [*by, "period", "cohorts", "size", "value", "rate", "ci_lower", "ci_upper"]
     return pooled[columns]
 
 

@@ -88,7 +88,7 @@ def role_transitions(
         - ``base``: members who started in ``from_role`` and whose period ``period`` has fully
           elapsed by ``as_of`` (only those could have been seen to change by then)
         - ``count``: of them, how many had taken on ``to_role`` by the end of that period
-        - ``share``, ``share_lower``, ``share_upper``: count / base with its Wilson interval
+        - ``share``, ``share_ci_lower``, ``share_ci_upper``: count / base with its Wilson interval
           (NaN where ``base`` is 0: nobody has been a member that long yet)
     """
     _check_period(period)
@@ -115,8 +115,8 @@ def role_transitions(
         "base",
         "count",
         "share",
-        "share_lower",
-        "share_upper",
+        "share_ci_lower",
+        "share_ci_upper",
     ]
     if people.empty or as_of is None:
         return pd.DataFrame(
@@ -164,8 +164,8 @@ def role_transitions(
                         "base": base,
                         "count": count,
                         "share": share,
-                        "share_lower": lower,
-                        "share_upper": upper,
+                        "share_ci_lower": lower,
+                        "share_ci_upper": upper,
                     }
                 )
             )

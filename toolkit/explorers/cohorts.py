@@ -29,7 +29,7 @@ MAX_GRID_CELLS = 15_000
 # -- drawing: names, layout and column plumbing only, no numbers --------------------------------
 
 # The heatmap's columns that its glyphs and tooltips read (the rest would only weigh the page).
-HEAT_COLUMNS = ("x", "label", "rate", "rate_lower", "rate_upper", "size", "state", "text")
+HEAT_COLUMNS = ("x", "label", "rate", "ci_lower", "ci_upper", "size", "state", "text")
 HEAT_SOURCES = {"observed": "cohort_heatmap_observed", "not finished": "cohort_heatmap_incomplete"}
 # Properties (besides data, text and factors) that change with the metric or the segment.
 _PROPS = {
@@ -96,7 +96,7 @@ def _build(outlook: CohortOutlook, *, slots: int):
 def _empty_curve() -> dict:
     return {
         "period": np.array([], dtype="int64"),
-        **{k: np.array([], dtype="float64") for k in ("rate", "rate_lower", "rate_upper")},
+        **{k: np.array([], dtype="float64") for k in ("rate", "ci_lower", "ci_upper")},
         "size": np.array([], dtype="int64"),
         "label": np.array([], dtype=object),
     }

@@ -131,9 +131,9 @@ def heatmap_frame(table) -> HeatmapFrame:
         else 1.0
     )
     rate, low, up = (
-        ("@rate{0,0.00}", "@rate_lower{0,0.00}", "@rate_upper{0,0.00}")
+        ("@rate{0,0.00}", "@ci_lower{0,0.00}", "@ci_upper{0,0.00}")
         if money
-        else ("@rate{0.0%}", "@rate_lower{0.0%}", "@rate_upper{0.0%}")
+        else ("@rate{0.0%}", "@ci_lower{0.0%}", "@ci_upper{0.0%}")
     )
     return HeatmapFrame(
         cells=frame,
@@ -268,7 +268,7 @@ def cohort_heatmap(table, *, title: str | None = None, fig=None):
 
 
 #: The columns of each retention curve's data source.
-CURVE_COLUMNS = ("period", "rate", "rate_lower", "rate_upper", "size", "label")
+CURVE_COLUMNS = ("period", "rate", "ci_lower", "ci_upper", "size", "label")
 
 
 def curve_colors(n: int) -> list[str]:
@@ -332,7 +332,7 @@ def retention_frame(table) -> RetentionFrame:
         tooltips=[
             ("cohort", "@label"),
             ("period", "@period"),
-            ("rate", f"@rate{fmt} (@rate_lower{fmt} to @rate_upper{fmt})"),
+            ("rate", f"@rate{fmt} (@ci_lower{fmt} to @ci_upper{fmt})"),
         ],
     )
 
