@@ -55,8 +55,16 @@ COMPUTATIONS = {
     "downline",
     "volume_by_level",
     "ShiftedBetaGeometric",
+    "commissions",
+    "participant_income",
+    "plan_health",
+    "income_disclosure",
+    "earnings_claim_check",
+    "simulate_income",
 }
 NOT_COMPUTATIONS = {
+    "CompensationPlan",
+    "Rank",
     "CRMData",
     "DataError",
     "LEAD_TYPES",
@@ -132,6 +140,16 @@ def report_counts():
     for warning, count in LIBRARY_WARNINGS.most_common():
         print(f"  {count:4d}  library warning in {warning}")
 
+
+# a plan with every kind of pay: retail margin, unilevel, a stairstep, fast start and fees
+PLAN = toolkit.CompensationPlan(
+    retail_margin=0.2,
+    unilevel=(0.05, 0.03),
+    ranks=(toolkit.Rank("bronze", 0.05, personal_volume=50, group_volume=500),),
+    fast_start=0.1,
+    starter_fee=50,
+    monthly_fee=10,
+)
 
 world = st.builds(
     dict,
@@ -272,6 +290,14 @@ def test_public_computations_return_or_refuse(spec, steps, window, period, metri
                 value=5,
             )
         call("sales_vs_network", toolkit.sales_vs_network, params, months=6)
+        call("simulate_income", toolkit.simulate_income, params, PLAN, months=3, runs=20)
+
+    call("commissions", toolkit.commissions, data, PLAN, period=period)
+    call("plan_health", toolkit.plan_health, data, PLAN)
+    income = call("participant_income", toolkit.participant_income, data, PLAN)
+    if income is not None:
+        call("income_disclosure", toolkit.income_disclosure, income, by="role")
+        call("earnings_claim_check", toolkit.earnings_claim_check, income, budget)
 
     rate = float(budget / 5_000)
     call("expected_range", toolkit.expected_range, int(budget), rate)
