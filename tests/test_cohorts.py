@@ -396,7 +396,12 @@ def test_missing_orders_and_columns(crm):
 
 def test_empty_input_gives_empty_table(crm):
     members, orders = crm
-    table = cohort_table(members.iloc[:0], orders.iloc[:0], metric="ordering", by="role")
+    # issue 15: an orders table without rows is an absent one, even for an empty world: a
+    # metric that needs orders says what is missing rather than return a table from nothing
+    with pytest.raises(toolkit.DataError, match="no orders table .*would show revenue"):
+        cohort_table(members.iloc[:0], orders.iloc[:0], metric="ordering", by="role")
+    # a metric that needs no orders gives an empty table with every column on an empty world
+    table = cohort_table(members.iloc[:0], metric="active", by="role")
     assert table.empty
     assert list(table.columns) == [
         "role",
@@ -455,6 +460,11 @@ def test_invariants(world, metric):
     members, orders = world
     as_of = t("2025-09-30")
     before = (members.copy(), orders.copy())
+    if metric != "active" and orders.empty:
+        # issue 15: no orders is no orders table; a cell of 0 would be a verdict from nothing
+        with pytest.raises(toolkit.DataError, match="no orders table"):
+            cohort_table(members, orders, as_of=as_of, metric=metric)
+        return
     table = cohort_table(members, orders, as_of=as_of, metric=metric)
     # inputs never mutated
     pd.testing.assert_frame_equal(members, before[0])

@@ -60,12 +60,24 @@ def test_missing_table_and_missing_folder(tmp_path, tiny):
 
 def test_bad_csv_reports_the_file_table(tmp_path, tiny):
     toolkit.write_crm(tiny, tmp_path)
-    text = (tmp_path / "events.csv").read_text().replace(",prospect,", ",prospekt,", 1)
-    (tmp_path / "events.csv").write_text(text)
+    members = tmp_path / "members.csv"
+    good = members.read_text()
+    members.write_text(good.replace(",preferred_customer,", ",prefered_customer,", 1))
     with pytest.raises(
-        toolkit.DataError, match=r"events\.stage: 1 row outside the vocabulary \('prospekt'\)"
+        toolkit.DataError,
+        match=r"members\.role: 1 row outside the vocabulary \('prefered_customer'\)",
     ):
         toolkit.read_crm(tmp_path)
+    # stages are the export's own (issue 15): a stage typo is caught against a declared pipeline
+    members.write_text(good)
+    text = (tmp_path / "events.csv").read_text().replace(",prospect,", ",prospekt,", 1)
+    (tmp_path / "events.csv").write_text(text)
+    assert "prospekt" in set(toolkit.read_crm(tmp_path).events["stage"])
+    with pytest.raises(
+        toolkit.DataError,
+        match=r"events\.stage: 1 row outside the pipeline declared \('prospekt'\)",
+    ):
+        toolkit.read_crm(tmp_path, mapping={"pipeline": {"stages": list(toolkit.STAGES)}})
 
 
 def test_committed_sample_equals_a_fresh_generation(sample):

@@ -71,16 +71,17 @@ def test_check_page_finds_network_references_and_personal_values():
 def test_bad_data_stops_with_the_data_error_before_any_notebook(tmp_path, capsys, tiny):
     folder = tmp_path / "export"
     toolkit.write_crm(tiny, folder)
-    events = pd.read_csv(folder / "events.csv")
-    events.loc[0, "stage"] = "buyer"  # not a funnel stage
-    events.to_csv(folder / "events.csv", index=False)
+    # stages are the export's own (issue 15); a role outside the contract's is still refused
+    members = pd.read_csv(folder / "members.csv")
+    members.loc[0, "role"] = "buyer"
+    members.to_csv(folder / "members.csv", index=False)
     write_notebook(tmp_path / "01_a.ipynb", ["1 / 0"])  # would fail if it ever ran
     code = main(
         ["--data", str(folder), "--out", str(tmp_path / "out"), "--notebooks", str(tmp_path)]
     )
     err = capsys.readouterr().err
     assert code == 2
-    assert "events" in err and "stage" in err and "buyer" in err
+    assert "members.role" in err and "buyer" in err
     assert "Traceback" not in err and "ZeroDivisionError" not in err
 
 

@@ -571,9 +571,11 @@ def _shared_checks(table: Table, frame: pd.DataFrame, ids: pd.Series, problems) 
     """The vocabulary, minimum and finite rules of :func:`contract_checks` on parsed columns."""
     import narwhals as nw
 
-    names = [c.name for c in table.columns if c.kind in ("category", "number")]
+    # an optional column may be absent (cost, owner_id, ...): only those present are checked
+    kept = [c for c in table.columns if c.kind in ("category", "number") and c.name in frame]
+    names = [c.name for c in kept]
     native = pd.DataFrame({name: frame[name] for name in names}).reset_index(drop=True)
-    native = native.astype({c.name: "str" for c in table.columns if c.kind == "category"})
+    native = native.astype({c.name: "str" for c in kept if c.kind == "category"})
     wrapped = nw.from_native(native, eager_only=True)
     dtypes = dict(wrapped.schema)
     for check in contract_checks(table.name, names, dtypes):

@@ -172,6 +172,7 @@ def _numpy_durations(events, leads, steps, by_cols, as_of):
     if not fastpath.covers(events, leads):
         return None
     fastpath.check_inputs(events, leads, lead_cols)
+    check_stages_present(steps, nw.from_native(events, eager_only=True))  # as the engine route
     as_of = resolve_as_of(events["at"].max() if as_of is None else as_of, None, None)
     need = _fast.needs_leads(by_cols, leads, _derived)
     st = fastpath.step_times(
