@@ -16,16 +16,15 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
+from toolkit.date_parsing import DATE_FORMATS, naive_utc_column
 from toolkit.schema import (
     CHECK_HINT,
-    DATE_FORMATS,
     EXAMPLES_SHOWN,
     LEAD_TYPES,
     ROLES,
     STAGES,
     TABLES,
     DataError,
-    naive_utc_column,
 )
 
 MAPPING_FILE = "crm_mapping.toml"
@@ -470,7 +469,7 @@ def parse_dates_as_told(raw: pd.Series, option: dict) -> tuple[pd.Series, pd.Ser
     """``raw`` parsed with ``{"dayfirst": True}`` or ``{"date_format": fmt}``: the values as
     naive UTC ``datetime64[us]`` and the mask of non-empty values that do not parse.
 
-    Day-first tries ISO 8601 and the day-first forms of :data:`toolkit.schema.DATE_FORMATS`
+    Day-first tries ISO 8601 and the day-first forms of :data:`toolkit.date_parsing.DATE_FORMATS`
     value by value (they never read one text two ways); date objects (from Excel) stay as they are.
     """
     out = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[us]")
