@@ -27,10 +27,10 @@ LEAD_COLUMNS = ("lead_id", "lead_type", "created_at", "cost")
 
 
 def checks(data) -> dict:
-    """schema.check_frame on the sample's events and leads, as the funnel's route runs it."""
+    """checks.check_frame on the sample's events and leads, as the funnel's route runs it."""
     import narwhals as nw
 
-    from toolkit.schema import check_frame
+    from toolkit.checks import check_frame
 
     def events():
         check_frame(nw.from_native(data.events, eager_only=True), "events", EVENT_COLUMNS)

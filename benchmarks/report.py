@@ -25,14 +25,8 @@ from pathlib import Path
 import numpy as np
 
 import toolkit
-from toolkit.report import (
-    PrivacyCheck,
-    Timings,
-    _allowed_texts,
-    _personal_values,
-    build_report,
-    find_notebooks,
-)
+from toolkit.report import PrivacyCheck, Timings, build_report, find_notebooks
+from toolkit.report.privacy import _allowed_texts, _personal_values
 
 TARGET_REPORT_S, TARGET_CHECK_S = 20, 5
 FIRST = ["Ada", "Bob", "Chloe", "Dmitri", "Esther", "Farid", "Grace", "Hiro", "Ines", "Jonas"]

@@ -39,6 +39,9 @@ LAYERS = ("data", "computation", "plots", "explorers", "report")
 LAYER_OF = {
     "toolkit": "data",  # the façade: eager imports of the data layer only, the rest lazily
     "toolkit.schema": "data",
+    "toolkit.checks": "data",
+    "toolkit.date_parsing": "data",
+    "toolkit.mapping": "data",
     "toolkit.datasets": "data",
     "toolkit.sample_world": "data",
     "toolkit.recruiting": "data",

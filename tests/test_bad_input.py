@@ -249,7 +249,7 @@ def test_one_day_first_or_month_first_column(export):
 
 # --------------------------------------------------------------------------------------------
 # frames passed to a computation without validate (the README invites it, Spark included):
-# the cheap checks of schema.check_frame keep the answer right or refuse with a DataError
+# the cheap checks of checks.check_frame keep the answer right or refuse with a DataError
 
 ENGINES_CHECKED = ("pandas", "polars", "polars_lazy", "duckdb")
 

@@ -288,7 +288,7 @@ def test_check_frame_pandas_is_the_engine(monkeypatch, ids, data):
     # the cheap contract checks on plain pandas: refused (or not) as the engine path refuses
     import narwhals as nw
 
-    from toolkit.schema import check_frame
+    from toolkit.checks import check_frame
 
     n = len(ids)
     extra = st.sampled_from([float("nan"), -1.0, float("inf"), -float("inf")])

@@ -383,7 +383,7 @@ def test_bad_input_is_refused_in_plain_words(reference, tiny):
     ):
         LeadQualityModel().fit(leads.drop(columns="lead_type"), events, as_of=AS_OF)
     with pytest.raises(
-        # the contract's cost column is checked by schema.check_frame (the shared wording)
+        # the contract's cost column is checked by checks.check_frame (the shared wording)
         toolkit.DataError,
         match=r"leads.cost: 1 row below 0 \(first lead_id: L00000\)",
     ):

@@ -23,7 +23,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args[0] == "present":
         from toolkit.present import main as command_main
     elif args[0] == "check":
-        from toolkit.mapping import main as command_main
+        from toolkit.mapping.proposal import main as command_main
     else:
         from toolkit.report import main as command_main
     return command_main(args[1:])

@@ -20,7 +20,7 @@ missing ``lead_id``, the "strict" and "any" funnel orders) takes the engine rout
 does everything when :data:`ENABLED` is False (the tests switch it off to compare).
 
 :data:`ENABLED` also switches the pandas routes of :func:`toolkit.cohort_table` ("active"),
-:func:`toolkit.member_mix` (``toolkit/cohorts``) and of :func:`toolkit.schema.check_frame`'s
+:func:`toolkit.member_mix` (``toolkit/cohorts``) and of :func:`toolkit.checks.check_frame`'s
 rules (compared with the engine route in the same tests).
 """
 
@@ -61,13 +61,13 @@ def covers(events, leads=None) -> bool:
 
 
 def check_inputs(events: pd.DataFrame, leads, lead_columns) -> None:
-    """The cheap contract checks the engine route runs (:func:`toolkit.schema.check_frame`: a
+    """The cheap contract checks the engine route runs (:func:`toolkit.checks.check_frame`: a
     lead listed twice, a stage outside the vocabulary, a NaT time, negative or infinite cost),
     on the tables :func:`covers` accepted, so frames passed without ``validate`` are refused
     on both routes alike."""
     import narwhals as nw
 
-    from toolkit.schema import check_frame
+    from toolkit.checks import check_frame
 
     check_frame(nw.from_native(events, eager_only=True), "events", ("lead_id", "stage", "at"))
     if leads is not None:

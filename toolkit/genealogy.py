@@ -12,13 +12,13 @@ import numpy as np
 import pandas as pd
 
 from toolkit.censoring import parse_duration
+from toolkit.checks import check_frame
 from toolkit.frames import require_rows
 from toolkit.schema import (
     CHECK_HINT,
     EXAMPLES_SHOWN,
     CRMData,
     DataError,
-    check_frame,
     missing_piece,
     parse_as_of,
     sponsor_loops,

@@ -30,12 +30,19 @@ pipeline's order and categories; :func:`validate` then refuses values outside th
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from toolkit.date_parsing import (  # DATE_FIX, DATE_FORMATS, naive_utc_column: still here
+    DATE_FIX,  # noqa: F401
+    DATE_FORMATS,  # noqa: F401
+    naive_utc_column,  # noqa: F401
+    parse_datetime,
+    to_bool,
+)
 
 STAGES = ("contact", "lead", "prospect", "customer", "rep", "leader")  # the sample's pipeline
 LEAD_TYPES = ("unqualified", "generic", "qualified")  # the sample's lead types
@@ -345,158 +352,6 @@ class Problems:
             raise DataError("\n".join([header, *(f"- {line}" for line in self.lines)]), self.lines)
 
 
-# One explicit format is chosen per column over all its values (pandas would guess from the
-# first row, so a US date on top made every ISO row "not parse"). ISO 8601 covers dates, times,
-# fractions and UTC offsets; the day-first and month-first forms are told apart by the values.
-DATE_FORMATS = (
-    "ISO8601",
-    "%m/%d/%Y",
-    "%d/%m/%Y",
-    "%m/%d/%Y %H:%M",
-    "%d/%m/%Y %H:%M",
-    "%m/%d/%Y %H:%M:%S",
-    "%d/%m/%Y %H:%M:%S",
-    "%d.%m.%Y",
-    "%d.%m.%Y %H:%M",
-    "%d.%m.%Y %H:%M:%S",
-)
-_SWAPPED = {"%m/%d": "%d/%m", "%d/%m": "%m/%d"}
-_NUMBER_TEXT = r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*"
-_UTC_OFFSET = r"(?:Z|[+-]\d\d:?\d\d)\s*$"
-_NOT_DATES = "that are numbers, not dates (epoch seconds?)"
-DATE_FIX = "write dates as text such as 2025-01-31 or 2025-01-31 14:05:00 (ISO 8601)"
-
-
-@dataclass
-class _Parsed:
-    """A parsed column and the problems found on the way: (what, mask, show values, fix)."""
-
-    values: pd.Series
-    issues: list[tuple[str, pd.Series, bool, str]] = field(default_factory=list)
-
-
-def naive_utc_column(values: pd.Series) -> pd.Series:
-    """A datetime column as the contract keeps it: UTC without a time zone, microseconds."""
-    if isinstance(values.dtype, pd.DatetimeTZDtype):
-        values = values.dt.tz_convert("UTC").dt.tz_localize(None)
-    return values.astype("datetime64[us]")
-
-
-def _matches(text: pd.Series, pattern: str) -> pd.Series:
-    """Rows of ``text`` matching the regex ``pattern`` (Arrow's RE2: pandas loops in Python)."""
-    found = pc.match_substring_regex(pa.array(text, type=pa.string(), from_pandas=True), pattern)
-    return pd.Series(found.fill_null(False).to_numpy(zero_copy_only=False), index=text.index)
-
-
-def _parse_mixed_objects(raw: pd.Series, empty: pd.Series) -> _Parsed:
-    """An object column mixing text, numbers and date objects: each kind parsed by its rule."""
-    kind = raw.map(
-        lambda v: (
-            "text" if isinstance(v, str) else "number" if isinstance(v, (int, float)) else "object"
-        ),
-        na_action="ignore",
-    )
-    text, numbers = (kind == "text").to_numpy(), ((kind == "number") & ~empty).to_numpy()
-    objects = ((kind == "object") & ~empty).to_numpy()
-    sub = _parse_datetime(
-        raw.where(text, "").astype("str"), pd.Series(~text | empty.to_numpy(), index=raw.index)
-    )
-    parsed = sub.values.copy()
-    if objects.any():
-        try:
-            stamps = pd.to_datetime(raw[objects], errors="coerce", utc=True, format="mixed")
-        except (TypeError, ValueError, OverflowError):
-            stamps = pd.Series(pd.NaT, index=raw.index[objects], dtype="datetime64[us, UTC]")
-        parsed[objects] = naive_utc_column(stamps).to_numpy()
-    return _Parsed(
-        parsed,
-        [
-            *sub.issues,
-            (_NOT_DATES, numbers, True, DATE_FIX),
-            ("with a date that does not parse", objects & parsed.isna().to_numpy(), True, DATE_FIX),
-        ],
-    )
-
-
-def _parse_datetime(raw: pd.Series, empty: pd.Series) -> _Parsed:
-    """``raw`` as naive UTC ``datetime64[us]``, refusing what would be read wrong.
-
-    Numbers are refused (``to_datetime`` would read epoch seconds as nanoseconds after 1970);
-    text is parsed with the one format of :data:`DATE_FORMATS` that fits most values, UTC
-    offsets converted to UTC (a column may mix offsets, not offsets and none).
-    """
-    if isinstance(raw.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(raw.dtype):
-        return _Parsed(naive_utc_column(raw))
-    nat = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[us]")
-    if pd.api.types.is_bool_dtype(raw.dtype) or pd.api.types.is_numeric_dtype(raw.dtype):
-        numbers = raw.notna().to_numpy()
-        return _Parsed(nat, [(_NOT_DATES, numbers, True, DATE_FIX)])
-    if pd.api.types.infer_dtype(raw, skipna=True) not in ("string", "empty"):
-        return _parse_mixed_objects(raw, empty)
-    text = raw.astype("str").str.strip()
-    numbers = _matches(text, f"^{_NUMBER_TEXT}$") & ~empty
-    todo = ~empty & ~numbers
-    issues = [(_NOT_DATES, numbers, True, DATE_FIX)]
-    if not todo.any():
-        return _Parsed(nat, issues)
-    candidates = text[todo]
-    best, best_fmt, best_count = None, None, -1
-    counts = {}
-    for fmt in DATE_FORMATS:
-        parsed = pd.to_datetime(candidates, format=fmt, errors="coerce", utc=True)
-        count = int(parsed.notna().sum())
-        counts[fmt] = count
-        if count > best_count:
-            best, best_fmt, best_count = parsed, fmt, count
-        if count == len(candidates):
-            break
-    out = nat.copy()
-    out[todo] = naive_utc_column(best).to_numpy()
-    swapped = next((best_fmt.replace(a, b) for a, b in _SWAPPED.items() if a in best_fmt), None)
-    if swapped is not None and swapped not in counts:
-        counts[swapped] = int(pd.to_datetime(candidates, format=swapped, errors="coerce").count())
-    if swapped is not None and counts[swapped] == best_count:
-        # every value reads both ways (no day above 12): choosing one would be a silent guess
-        issues.append(
-            (
-                f"with a date that reads as month/day and as day/month ({best_fmt} or {swapped})",
-                todo,
-                True,
-                "say which: set dayfirst = true (or date_format = "
-                f'"{best_fmt if best_fmt.startswith("%d") else swapped}") under [dates] in '
-                "crm_mapping.toml, or pass mapping={'dates': {'dayfirst': True}} to read_crm",
-            )
-        )
-        return _Parsed(nat, issues)
-    unparsed = todo & out.isna()
-    most = "ISO 8601" if best_fmt == "ISO8601" else best_fmt
-    fix = f"the other rows are {most}; {DATE_FIX}" if best_count else DATE_FIX
-    issues.append(("with a date that does not parse", unparsed, True, fix))
-    offset = _matches(text, _UTC_OFFSET) & todo & ~unparsed
-    if offset.any() and not offset[todo & ~unparsed].all():
-        naive = todo & ~unparsed & ~offset
-        issues.append(
-            (
-                f"without a UTC offset while {int(offset.sum()):,} rows have one (which zone?)",
-                naive,
-                True,
-                "give every value of the column an offset (such as +02:00 or Z), or none",
-            )
-        )
-    return _Parsed(out, issues)
-
-
-_TRUE = {"true", "t", "yes", "y", "1"}
-_FALSE = {"false", "f", "no", "n", "0"}
-
-
-def _to_bool(values: pd.Series) -> pd.Series:
-    if pd.api.types.is_bool_dtype(values.dtype):
-        return values
-    text = values.astype("str").str.strip().str.lower()
-    return text.map(lambda v: True if v in _TRUE else False if v in _FALSE else None)
-
-
 def _normalise_table(
     table: Table, frame: pd.DataFrame, problems: Problems, declared: dict | None = None
 ) -> pd.DataFrame | None:
@@ -525,7 +380,7 @@ def _normalise_table(
         textual = pd.api.types.is_string_dtype(raw.dtype) or raw.dtype == object
         empty = raw.isna() | (raw.astype("str").str.strip() == "") if textual else raw.isna()
         if col.kind == "datetime":
-            result = _parse_datetime(raw, empty)
+            result = parse_datetime(raw, empty)
             parsed = result.values
             for what, bad, show, fix in result.issues:
                 problems.add(table.name, col.name, what, bad, ids, raw if show else None, fix)
@@ -535,7 +390,7 @@ def _normalise_table(
                 table.name, col.name, "that are not numbers", parsed.isna() & ~empty, ids, raw
             )
         elif col.kind == "bool":
-            parsed = _to_bool(raw)
+            parsed = to_bool(raw)
             problems.add(
                 table.name, col.name, "that are not true/false", parsed.isna() & ~empty, ids
             )
@@ -568,8 +423,11 @@ def _normalise_table(
 
 
 def _shared_checks(table: Table, frame: pd.DataFrame, ids: pd.Series, problems) -> None:
-    """The vocabulary, minimum and finite rules of :func:`contract_checks` on parsed columns."""
+    """The vocabulary, minimum and finite rules of :func:`toolkit.checks.contract_checks` on
+    parsed columns."""
     import narwhals as nw
+
+    from toolkit.checks import contract_checks  # lazily: checks builds on this module
 
     # an optional column may be absent (cost, owner_id, ...): only those present are checked
     kept = [c for c in table.columns if c.kind in ("category", "number") and c.name in frame]
@@ -778,207 +636,3 @@ def validate(data: CRMData) -> CRMData:
 
     problems.raise_if_any()
     return replace(data, as_of=as_of, **frames, **{f"{k}s": v for k, v in declared.items()})
-
-
-# --------------------------------------------------------------------------------------------
-# cheap checks for frames passed to a computation without validate (any engine)
-
-UNVALIDATED_FIX = (
-    "the computations run these cheap checks on frames passed without toolkit.validate; "
-    "validate(CRMData(...)) checks everything and names every problem"
-)
-
-
-class Check(NamedTuple):
-    """One contract rule as a Narwhals expression of the offending rows (any engine)."""
-
-    column: str
-    kind: str  # "required", "vocabulary", "spaces", "minimum" or "finite"
-    what: str  # how a problem line words it; "{seen}" stands for the offending values
-    bad: Any  # narwhals.Expr
-
-
-def contract_checks(table: str, columns, dtypes: dict) -> list[Check]:
-    """The contract rules that can be checked cheaply on ``columns`` of ``table``.
-
-    Required values present (a NaT date, an empty id), category values in the vocabulary (a
-    stage ``"Customer "`` with a stray space is outside it), money and volumes finite and not
-    negative. :func:`check_frame` runs them on frames passed to a computation without
-    :func:`validate`; :func:`validate` runs the vocabulary, minimum and finite ones on the
-    frames it has parsed (it judges emptiness on the raw text).
-    """
-    import narwhals as nw
-
-    out = []
-    for col in TABLES[table].columns:
-        if col.name not in columns:
-            continue
-        c = nw.col(col.name)
-        if not col.nullable:
-            out.append(Check(col.name, "required", "empty (the column is required)", c.is_null()))
-        if col.kind == "category" and col.open and dtypes[col.name] == nw.String:
-            # the export's own names are welcome; "Customer " with a stray space is a typo
-            what = (
-                "with spaces around the value ({seen}); strip them or map them in crm_mapping.toml"
-            )
-            out.append(Check(col.name, "spaces", what, c != c.str.strip_chars()))
-        elif col.kind == "category" and dtypes[col.name] in (nw.String, nw.Categorical):
-            what = (
-                f"outside the vocabulary ({{seen}}); valid values: {', '.join(col.values)}; "
-                f"or map yours under [values.{col.name}] in crm_mapping.toml, such as "
-                f'"Yours" = "{col.values[0]}"'
-            )
-            out.append(
-                Check(col.name, "vocabulary", what, ~(c.is_in(list(col.values)) | c.is_null()))
-            )
-        if col.kind == "number" and dtypes[col.name].is_numeric():
-            if col.minimum is not None:
-                out.append(Check(col.name, "minimum", f"below {col.minimum:g}", c < col.minimum))
-            what = "that are infinite or too large for a float"
-            out.append(Check(col.name, "finite", what, c.abs() == float("inf")))
-    return out
-
-
-def check_frame(frame, table: str, columns):
-    """Run the cheap contract checks on ``columns`` of a ``table`` frame passed without
-    :func:`validate`, and return it with timezone-aware timestamps as naive UTC.
-
-    ``frame`` is a Narwhals frame (eager or lazy, any engine). One aggregate query counts the
-    offending rows of every rule of :func:`contract_checks`, one group-by the duplicated ids of
-    a table with unique ids (leads, members); only when something is wrong does a further query
-    fetch the first examples.
-
-    Raises
-    ------
-    DataError
-        Naming the table, the column, how many rows, the first ids and offending values:
-        duplicate ids (a lead counted twice as an entrant), empty required values (a NaT date),
-        values outside the vocabulary, negative or infinite money; or a column of the wrong
-        type (dates as text: parse them, or pass the data through :func:`validate`).
-    """
-    import narwhals as nw
-
-    spec = TABLES[table]
-    schema = frame.collect_schema()
-    columns = [c for c in dict.fromkeys(columns) if c in schema]
-    dtypes = {name: schema[name] for name in columns}
-    lines = []
-    aware = []
-    for col in spec.columns:
-        if col.name not in dtypes:
-            continue
-        dtype = dtypes[col.name]
-        if col.kind == "datetime":
-            if not isinstance(dtype, nw.Datetime) and dtype != nw.Datetime and dtype != nw.Date:
-                lines.append(
-                    f"{table}.{col.name}: is {dtype}, not timestamps; parse it (pd.to_datetime) "
-                    "or pass the data through toolkit.validate"
-                )
-            elif isinstance(dtype, nw.Datetime) and dtype.time_zone is not None:
-                aware.append(col.name)
-        elif col.kind == "number" and not dtype.is_numeric():
-            lines.append(
-                f"{table}.{col.name}: is {dtype}, not numbers; convert it (pd.to_numeric) or pass "
-                "the data through toolkit.validate"
-            )
-    if lines:
-        raise DataError("\n".join([f"The {table} frame cannot be used as it is:", *lines]), lines)
-    # the contract keeps naive UTC, like as_of: convert, whatever the zone. Spark's timestamps
-    # are instants shown in the session's zone, which the computations already handle as such
-    if aware and not frame.implementation.is_spark_like():
-        frame = frame.with_columns(
-            *[nw.col(c).dt.convert_time_zone("UTC").dt.replace_time_zone(None) for c in aware]
-        )
-    rules = contract_checks(table, columns, dtypes)
-    id_col = spec.id_col if spec.id_col in schema else None
-    from toolkit import fastpath
-
-    if fastpath.ENABLED and frame.implementation.is_pandas() and isinstance(frame, nw.DataFrame):
-        # plain pandas (issue 18): the same rules as array passes, without the engine's plan
-        # building (8-15 ms a call on the sample); only a problem found takes the engine path
-        # below, which words it, so both paths give one message
-        if not _pandas_problems(frame.to_native(), spec, rules, id_col in columns and id_col):
-            return frame
-    counts = [check.bad.cast(nw.Int64).sum().alias(f"_rule{i}") for i, check in enumerate(rules)]
-    row = _collect(frame.select(*counts)).row(0) if counts else ()
-    dup_count = 0
-    if spec.unique_id and id_col in columns:
-        dup = (
-            frame.group_by(id_col)
-            .agg(nw.len().alias("_n"))
-            .filter((nw.col("_n") > 1) & ~nw.col(id_col).is_null())
-        )
-        dup_row = _collect(dup.select(nw.col("_n").sum(), nw.len().alias("_ids"))).row(0)
-        dup_count = int(dup_row[0] or 0)
-        if dup_count:
-            ids = _collect(dup.sort(id_col).select(id_col).head(EXAMPLES_SHOWN))[id_col].to_list()
-            lines.append(
-                problem_line(
-                    table,
-                    id_col,
-                    "with a duplicate id (each would be counted again)",
-                    dup_count,
-                    id_col,
-                    ids,
-                )
-            )
-    shown_id = id_col or columns[0]
-    for check, count in zip(rules, row, strict=True):
-        if not count:
-            continue
-        name = check.column
-        # an empty id is shown by its own column: select it once (a doubled column is a crash)
-        shown = list(dict.fromkeys((shown_id, name)))
-        first = _collect(frame.filter(check.bad).select(*shown).head(EXAMPLES_SHOWN))
-        values = first[name].to_list()
-        seen = ", ".join(map(repr, dict.fromkeys(values)))
-        lines.append(
-            problem_line(
-                table,
-                name,
-                check.what.format(seen=seen),
-                int(count),
-                shown_id,
-                first[shown_id].to_list(),
-                None if check.kind in ("required", "vocabulary") else values,
-            )
-        )
-    if lines:
-        header = f"The {table} frame breaks the contract in {len(lines)} way(s):"
-        raise DataError(
-            "\n".join([header, *(f"- {line}" for line in lines), f"({UNVALIDATED_FIX})"]), lines
-        )
-    return frame
-
-
-def _pandas_problems(native: pd.DataFrame, spec, rules: list[Check], id_col) -> bool:
-    """Whether a pandas frame breaks a rule of :func:`contract_checks` (``rules``, evaluated
-    as pandas operations: the same rows as the Narwhals expressions) or, with ``id_col`` for
-    a table of unique ids, lists an id twice."""
-    kinds = {col.name: col for col in spec.columns}
-    for check in rules:
-        values, col = native[check.column], kinds[check.column]
-        if check.kind == "required":
-            bad = values.isna()
-        elif check.kind == "vocabulary":
-            bad = ~(values.isin(list(col.values)) | values.isna())
-        elif check.kind == "spaces":
-            bad = values.str.strip() != values
-        elif check.kind == "minimum":
-            bad = values < col.minimum
-        elif check.kind == "finite":
-            bad = values.abs() == float("inf")
-        else:  # a rule this function does not know: the engine path judges it
-            return True
-        if np.asarray(bad.to_numpy(dtype=bool, na_value=False)).any():
-            return True
-    if spec.unique_id and id_col:
-        ids = native[id_col]
-        return bool(ids[ids.notna()].duplicated().any())
-    return False
-
-
-def _collect(frame):
-    import narwhals as nw
-
-    return frame.collect() if isinstance(frame, nw.LazyFrame) else frame

@@ -20,8 +20,9 @@ from toolkit.censoring import (
     period_ordinal,
     period_ordinals,
 )
+from toolkit.checks import check_frame
 from toolkit.frames import collect, from_native, lazy_polars
-from toolkit.schema import EXAMPLES_SHOWN, Problems, check_frame
+from toolkit.schema import EXAMPLES_SHOWN, Problems
 
 
 def _check_period(period: str) -> str:

@@ -31,10 +31,11 @@ from toolkit.censoring import (
     truncate,
     within,
 )
+from toolkit.checks import check_frame
 from toolkit.frames import from_native, hand_off, in_memory, lazy, materialize, to_pandas
 from toolkit.funnel import _fast
 from toolkit.funnel.steps import ORDERS, Step, _parse_windows, check_stages_present, parse_steps
-from toolkit.schema import OPTIONAL_COLUMNS, DataError, check_frame, missing_piece
+from toolkit.schema import OPTIONAL_COLUMNS, DataError, missing_piece
 
 # Large pandas inputs handed to Polars are processed from SLICE_FROM events on in at least two
 # slices of leads, of at most SLICE_EVENTS events each: the per-lead aggregation then holds one

@@ -25,7 +25,8 @@ Where each piece lives:
 
 - :mod:`toolkit.growth.params`: :class:`GrowthParams` and its presets.
 - :mod:`toolkit.growth.projection`: :func:`project_growth` (the expected path).
-- :mod:`toolkit.growth.simulation`: :func:`simulate_growth`, :class:`GrowthSimulation`,
+- :mod:`toolkit.growth.simulation`: :func:`simulate_growth`, :class:`GrowthSimulation`.
+- :mod:`toolkit.growth.participants`: one participant at a time (who recruited whom),
   :func:`outcome_distribution`, :func:`gini`.
 - :mod:`toolkit.growth.claims`: :func:`claim_check` (:class:`ClaimCheck`),
   :func:`sales_vs_network`, :func:`sensitivity`, :func:`goal_seek`.
@@ -43,13 +44,9 @@ from toolkit.growth.claims import ClaimCheck, claim_check, goal_seek, sales_vs_n
 from toolkit.growth.income import IncomeClaim, SimulatedIncome, TypicalIncome, simulate_income
 from toolkit.growth.outlook import GrowthOutlook, growth_outlook
 from toolkit.growth.params import DAYS_PER_MONTH, MAX_PEOPLE, PARAM_NAMES, GrowthParams
+from toolkit.growth.participants import gini, outcome_distribution
 from toolkit.growth.projection import PATH_COLUMNS, project_growth
-from toolkit.growth.simulation import (
-    GrowthSimulation,
-    gini,
-    outcome_distribution,
-    simulate_growth,
-)
+from toolkit.growth.simulation import GrowthSimulation, simulate_growth
 
 __all__ = [
     "ClaimCheck",

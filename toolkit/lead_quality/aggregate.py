@@ -13,8 +13,9 @@ import pandas as pd
 
 from toolkit import fastpath
 from toolkit.censoring import offset, parse_duration
+from toolkit.checks import check_frame
 from toolkit.frames import collect, from_native, hand_off
-from toolkit.schema import DataError, check_frame
+from toolkit.schema import DataError
 
 
 def _base_columns(features: Iterable[str]) -> list[str]:
