@@ -10,8 +10,9 @@ import pandas as pd
 from toolkit.cohorts.table import cohort_table
 from toolkit.frames import to_pandas
 
-#: Cohorts of each segment drawn as curves by default: the latest with a finished first period.
-RECENT = 6
+#: Cohorts of each segment drawn as curves by default: the latest with a finished first period
+#: (four keep the curves readable and the exported page under 2 MB on the bundled sample).
+RECENT = 4
 
 
 @dataclass(frozen=True)
