@@ -39,6 +39,7 @@ LAYERS = ("data", "computation", "plots", "explorers", "report")
 LAYER_OF = {
     "toolkit": "data",  # the façade: eager imports of the data layer only, the rest lazily
     "toolkit.schema": "data",
+    "toolkit.problems": "data",
     "toolkit.checks": "data",
     "toolkit.date_parsing": "data",
     "toolkit.mapping": "data",

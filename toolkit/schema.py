@@ -43,6 +43,7 @@ from toolkit.date_parsing import (  # DATE_FIX, DATE_FORMATS, naive_utc_column: 
     parse_datetime,
     to_bool,
 )
+from toolkit.problems import EXAMPLES_SHOWN, DataError, Problems, problem_line  # noqa: F401
 
 STAGES = ("contact", "lead", "prospect", "customer", "rep", "leader")  # the sample's pipeline
 LEAD_TYPES = ("unqualified", "generic", "qualified")  # the sample's lead types
@@ -50,18 +51,8 @@ ROLES = ("retail_customer", "preferred_customer", "retailer", "business_builder"
 CUSTOMER_ROLES = ("retail_customer", "preferred_customer")
 REP_ROLES = ("retailer", "business_builder", "leader")
 
-EXAMPLES_SHOWN = 5
 NOT_SHOWN = "—"  # how a table on a page shows a value that is not there (never "NaN")
 CHECK_HINT = "run `python -m toolkit check EXPORT_FOLDER` to propose a mapping from the headers"
-
-
-class DataError(ValueError):
-    """Input data that breaks the contract. The message names the table, the column, how many
-    rows are affected and the first few offending ids; ``problems`` lists each problem found."""
-
-    def __init__(self, message: str, problems: list[str] | None = None):
-        super().__init__(message)
-        self.problems = problems or [message]
 
 
 @dataclass(frozen=True)
@@ -282,74 +273,6 @@ class CRMData:
 
 # --------------------------------------------------------------------------------------------
 # validation
-
-
-def problem_line(
-    table: str,
-    column: str,
-    what: str,
-    count: int,
-    id_col: str,
-    ids: list,
-    values: list | None = None,
-    fix: str = "",
-) -> str:
-    """One problem as every check words it: table.column, how many rows, what is wrong, the
-    first ids, the first offending values (when they help) and the fix."""
-    noun = "row" if count == 1 else "rows"
-    examples = ", ".join(map(str, ids[:EXAMPLES_SHOWN]))
-    line = f"{table}.{column}: {count:,} {noun} {what} (first {id_col}: {examples})"
-    if values is not None:
-        shown = values[:EXAMPLES_SHOWN]
-        line += "; values: " + ", ".join(repr(v) if isinstance(v, str) else str(v) for v in shown)
-    return line + (f"; {fix}" if fix else "")
-
-
-class Problems:
-    """Collects every problem so one :class:`DataError` reports them all, each with its first
-    examples: ``add(table, column, what, bad, ids)`` for a mask of bad rows, ``note(line)`` for
-    a line of its own, then ``raise_if_any()``. Computations that check their own inputs use it
-    too, so their messages read like ``validate``'s."""
-
-    def __init__(self):
-        self.lines: list[str] = []
-
-    def add(
-        self,
-        table: str,
-        column: str,
-        what: str,
-        bad: pd.Series,
-        ids: pd.Series,
-        values: pd.Series | None = None,
-        fix: str = "",
-    ) -> None:
-        """One line for the rows in ``bad``: how many, the first ids, the first offending
-        ``values`` when given (so the reader sees what failed), and the ``fix``."""
-        bad = np.asarray(bad, dtype=bool)  # positions, so a duplicated index cannot misalign
-        count = int(bad.sum())
-        if count:
-            shown = None if values is None else list(values[bad].head(EXAMPLES_SHOWN))
-            self.lines.append(
-                problem_line(
-                    table,
-                    column,
-                    what,
-                    count,
-                    ids.name or "row",
-                    list(ids[bad].head(EXAMPLES_SHOWN)),
-                    shown,
-                    fix,
-                )
-            )
-
-    def note(self, line: str) -> None:
-        self.lines.append(line)
-
-    def raise_if_any(self) -> None:
-        if self.lines:
-            header = f"The CRM data breaks the contract in {len(self.lines)} way(s):"
-            raise DataError("\n".join([header, *(f"- {line}" for line in self.lines)]), self.lines)
 
 
 def _normalise_table(

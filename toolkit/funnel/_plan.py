@@ -387,9 +387,10 @@ def _step_counts(
     return counts, like, steps, windows, as_of
 
 
-def _numpy_counts(events, steps, windows, by, leads, as_of, include_in_progress):
-    """``_step_counts`` by the numpy route (:mod:`toolkit.fastpath`) for plain pandas tables;
-    None when it does not serve them (the engine route then does)."""
+def _numpy_step_times(events, leads, steps, windows, by, as_of):
+    """The inputs checked as the engine route checks them and each lead's step times, for the
+    numpy route (:mod:`toolkit.fastpath`): ``(like, step times, as_of)``, or None when that
+    route does not serve these tables (funnel counts and time to convert share it)."""
     like = from_native(events, "events", EVENT_COLUMNS)
     lead_cols = _lead_columns(by, leads)
     if leads is not None:
@@ -407,6 +408,16 @@ def _numpy_counts(events, steps, windows, by, leads, as_of, include_in_progress)
         as_of,
         leads_ids=leads["lead_id"] if need else None,
     )
+    return like, st, as_of
+
+
+def _numpy_counts(events, steps, windows, by, leads, as_of, include_in_progress):
+    """``_step_counts`` by the numpy route (:mod:`toolkit.fastpath`) for plain pandas tables;
+    None when it does not serve them (the engine route then does)."""
+    prepared = _numpy_step_times(events, leads, steps, windows, by, as_of)
+    if prepared is None:
+        return None
+    like, st, as_of = prepared
     hist = _fast.histogram(st, _fast.lead_code(st, windows), leads, by, _derived)
     if hist is None:
         return None

@@ -13,15 +13,15 @@ from toolkit import fastpath
 from toolkit.censoring import (
     resolve_as_of,
 )
-from toolkit.frames import from_native, to_pandas
+from toolkit.frames import to_pandas
 from toolkit.funnel import _fast
 from toolkit.funnel._plan import (
-    EVENT_COLUMNS,
     _attach_by,
     _by_list,
     _derived,
     _empty,
     _lead_columns,
+    _numpy_step_times,
     _wrap_inputs,
 )
 from toolkit.funnel.steps import check_stages_present, parse_steps
@@ -165,23 +165,10 @@ def time_to_convert(events, from_step, to_step, *, by=None, leads=None, as_of=No
 def _numpy_durations(events, leads, steps, by_cols, as_of):
     """Counts per segment, duration and outcome by the numpy route (:mod:`toolkit.fastpath`);
     None when it does not serve these inputs."""
-    lead_cols = _lead_columns(by_cols, leads)
-    from_native(events, "events", EVENT_COLUMNS)
-    if leads is not None:
-        from_native(leads, "leads", ("lead_id", *lead_cols))
-    if not fastpath.covers(events, leads):
+    prepared = _numpy_step_times(events, leads, steps, None, by_cols, as_of)
+    if prepared is None:
         return None
-    fastpath.check_inputs(events, leads, lead_cols)
-    check_stages_present(steps, nw.from_native(events, eager_only=True))  # as the engine route
-    as_of = resolve_as_of(events["at"].max() if as_of is None else as_of, None, None)
-    need = _fast.needs_leads(by_cols, leads, _derived)
-    st = fastpath.step_times(
-        events,
-        [s.stages for s in steps],
-        None,
-        as_of,
-        leads_ids=leads["lead_id"] if need else None,
-    )
+    st = prepared[1]
     return _fast.duration_counts(st, leads, by_cols, _derived)
 
 
