@@ -4,42 +4,11 @@ from __future__ import annotations
 
 import shutil
 
-import narwhals as nw
 import pandas as pd
 import pytest
 
 import toolkit
-
-ENGINES = ("pandas", "polars", "polars_lazy", "pyarrow", "duckdb")
-
-
-def to_engine(frame: pd.DataFrame, engine: str):
-    """``frame`` as a native frame of ``engine`` (the kinds the Narwhals computations accept)."""
-    if engine == "pandas":
-        return frame.copy()
-    import pyarrow as pa
-
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    if engine == "pyarrow":
-        return table
-    if engine in ("polars", "polars_lazy"):
-        import polars as pl
-
-        out = pl.from_arrow(table)
-        return out.lazy() if engine == "polars_lazy" else out
-    if engine == "duckdb":
-        import duckdb
-
-        return duckdb.from_arrow(table)
-    raise ValueError(engine)
-
-
-def to_pandas(native) -> pd.DataFrame:
-    """Any native result (eager or lazy) as a pandas frame, for comparing numbers across engines."""
-    frame = nw.from_native(native)
-    if isinstance(frame, nw.LazyFrame):
-        frame = frame.collect()
-    return frame.to_pandas()
+from tests.support import ENGINES, to_engine, to_pandas  # noqa: F401 (re-exported)
 
 
 @pytest.fixture(params=ENGINES)

@@ -31,7 +31,9 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1] / "toolkit"
+from tests.support import ROOT as REPO
+
+ROOT = REPO / "toolkit"
 
 LAYERS = ("data", "computation", "plots", "explorers", "report")
 # module (or package prefix) -> layer; the longest matching prefix wins. A new module must be

@@ -13,7 +13,7 @@ of some columns as ``groupby(dropna=False)`` groups them (:func:`group`), and ea
 time of each funnel step (:func:`step_times`). Times are compared as integers in the unit of
 the ``at`` column, with every limit floored into that unit, so every comparison is exact.
 
-The results are the engine route's, number for number: ``tests/test_fast_path.py`` runs both
+The results are the engine route's, number for number: ``tests/funnel/test_fast_path.py`` runs both
 routes on random data (repeated stages, ties, missing and doubled leads, every time unit).
 Anything else (Polars, DuckDB, Spark, PyArrow, time-zone-aware or Arrow timestamps, a
 missing ``lead_id``, the "strict" and "any" funnel orders) takes the engine route, and so

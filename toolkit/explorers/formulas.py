@@ -3,7 +3,7 @@
 Each is a port of the Python it stands for, not a new model: the funnel's product of rates with
 the range of :func:`toolkit.rates.expected_range` (binomial, or beta-binomial when the rates
 were measured on few leads), and the lead budget's linear expectation with the delta-method
-range of :func:`toolkit.lead_budget`. ``tests/test_page_formulas.py`` runs them in Node and
+range of :func:`toolkit.lead_budget`. ``tests/explorers/test_page_formulas.py`` runs them in Node and
 the browser tests in the exported page, against the Python, at random settings (relative error
 under 1e-9). Numbers are formatted as Python's ``format`` does (round half to even on the exact
 binary value), so the page's text is the text the notebook would print.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,9 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import toolkit
+from tests.support import REFERENCE
 from toolkit.cohorts.retention import BoundaryWarning, ShiftedBetaGeometric
-
-REFERENCE = Path(__file__).parent / "reference"
 
 
 @pytest.fixture(scope="module")

@@ -8,11 +8,11 @@ import narwhals as nw
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import to_engine, to_pandas
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import toolkit
+from tests.support import REFERENCE, to_engine, to_pandas
 from toolkit import funnel as F
 from toolkit.funnel import _plan
 
@@ -473,9 +473,8 @@ def test_time_to_convert_by_hand(tiny, engine):
 def test_time_to_convert_matches_lifelines():
     """Reference: tests/reference/funnel_km_lifelines.csv, from funnel_km_reference.py (lifelines
     0.30 KaplanMeierFitter in a throwaway venv, per-lead durations computed with plain pandas)."""
-    from pathlib import Path
 
-    ref_dir = Path(__file__).parent / "reference"
+    ref_dir = REFERENCE
     events = pd.read_csv(ref_dir / "funnel_km_events.csv", parse_dates=["at"])
     events["at"] = events["at"].astype("datetime64[us]")
     ref = pd.read_csv(ref_dir / "funnel_km_lifelines.csv")

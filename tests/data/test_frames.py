@@ -53,7 +53,8 @@ def test_hand_off_is_all_or_nothing(monkeypatch):
 @pytest.mark.parametrize("engine", ["polars", "polars_lazy", "pyarrow", "duckdb"])
 def test_to_kind_gives_back_the_callers_kind(engine):
     import narwhals as nw
-    from conftest import to_engine
+
+    from tests.support import to_engine
 
     result = pd.DataFrame({"step": ["a", "b"], "rate": [0.5, float("nan")]})
     like = nw.from_native(to_engine(_events(), engine))
@@ -89,7 +90,7 @@ WEEK_STAMPS = pd.to_datetime(
 @pytest.mark.parametrize("period", ["D", "W", "M", "Q", "Y"])
 def test_truncate_to_calendar_periods_on_every_engine(engine, period):
     # trap (issues 12/13): Narwhals' dt.truncate has no weeks ("1w": invalid every string)
-    from conftest import to_engine, to_pandas
+    from tests.support import to_engine, to_pandas
 
     frame = nw.from_native(to_engine(pd.DataFrame({"t": WEEK_STAMPS}), engine))
     got = to_pandas(frame.select(censoring.truncate("t", period)).to_native())["t"]
@@ -100,7 +101,7 @@ def test_truncate_to_calendar_periods_on_every_engine(engine, period):
 @pytest.mark.spark
 def test_truncate_to_weeks_on_pyspark(spark):
     # Narwhals' dt.weekday counts Sunday as 0 on PySpark: the weeks do not rest on it
-    from conftest import to_pandas
+    from tests.support import to_pandas
 
     frame = nw.from_native(spark.createDataFrame(pd.DataFrame({"t": WEEK_STAMPS})))
     out = frame.select(nw.col("t"), censoring.truncate("t", "W").alias("week")).to_native()

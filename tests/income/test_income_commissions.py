@@ -6,12 +6,12 @@ from __future__ import annotations
 import pandas as pd
 import pyarrow as pa
 import pytest
-from conftest import to_engine, to_pandas
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import toolkit
 import toolkit.frames
+from tests.support import to_engine, to_pandas
 from toolkit import CompensationPlan, Rank
 
 T = pd.Timestamp

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import math
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import to_engine
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import toolkit
+from tests.support import REFERENCE, to_engine
 from toolkit.lead_quality import (
     LeadQualityModel,
     ModelCheckWarning,
@@ -24,7 +23,6 @@ from toolkit.lead_quality import (
     leads_needed,
 )
 
-REFERENCE = Path(__file__).parent / "reference"
 AS_OF = pd.Timestamp("2025-06-30")
 
 

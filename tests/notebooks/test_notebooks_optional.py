@@ -15,8 +15,9 @@ import pytest
 from nbclient import NotebookClient
 
 import toolkit
+from tests.support import NOTEBOOKS as NOTEBOOK_DIR
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
+NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 NAN = re.compile(r"\bnan\b", re.IGNORECASE)
 SCRIPT = re.compile(r"<script.*?</script>", re.DOTALL | re.IGNORECASE)
 # the parameters each notebook gets besides data_dir: fewer simulated worlds, for speed

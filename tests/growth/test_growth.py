@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,10 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import toolkit
+from tests.support import REFERENCE
 from toolkit.growth import PATH_COLUMNS, GrowthParams, GrowthSimulation, gini
 from toolkit.lead_quality import ModelCheckWarning
 
-REFERENCE = Path(__file__).parent / "reference"
 UNLIMITED = dict(warm_market_size=None, market_size=None)
 
 

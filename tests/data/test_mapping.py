@@ -3,8 +3,6 @@ other CRMs write (semicolons, tabs, xlsx, cp1252) and the check command's propos
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
 from openpyxl import Workbook
@@ -18,6 +16,7 @@ from tests.foreign_export import (
     write_foreign_export,
     write_xlsx,
 )
+from tests.support import ROOT
 from toolkit.mapping import (
     MAPPING_FILE,
     check_export,
@@ -279,7 +278,7 @@ def test_utf8_with_bom_and_the_input_is_not_modified(tiny, tmp_path):
 
 
 def _readme_mapping() -> str:
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    readme = (ROOT / "README.md").read_text()
     section = readme[readme.index("### Your export's own names") :]
     return section[
         section.index("```toml\n") + 8 : section.index("```\n", section.index("```toml"))

@@ -5,8 +5,9 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from tests.support import NOTEBOOKS as NOTEBOOK_DIR
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
+NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 
 
 def test_notebooks_are_committed_without_outputs():
@@ -27,6 +28,16 @@ def test_notebooks_open_with_a_parameters_cell():
         ]
         assert "parameters" in code[0].metadata.get("tags", []), path.name
         assert "data_dir = None" in code[0].source, path.name
+
+
+def test_first_cell_tells_a_newcomer_what_to_run():
+    # Someone opening the tour cold sees this cell first: it must say what to click, what the
+    # numbers come from, and how to switch to their own export.
+    for path in NOTEBOOKS:
+        first = nbformat.read(path, as_version=4).cells[0]
+        assert first.cell_type == "markdown", path.name
+        for words in ("Run All Cells", "bundled sample", "`data_dir`", "own CRM export"):
+            assert words in first.source, f"{path.name}: the first cell does not say {words!r}"
 
 
 @pytest.mark.slow

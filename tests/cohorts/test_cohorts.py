@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import to_engine, to_pandas
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import toolkit
+from tests.support import to_engine, to_pandas
 from toolkit.cohorts import (
     cohort_matrix,
     cohort_table,

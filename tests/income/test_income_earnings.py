@@ -6,13 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import to_engine, to_pandas
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import toolkit
 import toolkit.frames
 import toolkit.income._engine
+from tests.support import to_engine, to_pandas
 from toolkit.income.disclosure import median_interval
 from toolkit.rates import wilson_interval
 

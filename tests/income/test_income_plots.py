@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from bokeh.embed import components
 from bokeh.models import Label, Span
-from conftest import to_engine
 
 import toolkit
+from tests.support import to_engine
 from toolkit import plots
 from toolkit.plots.income_plots import NOBODY, lorenz_data
 

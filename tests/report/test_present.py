@@ -23,7 +23,8 @@ import nbformat
 import psutil
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support import ROOT
+
 MAX_KERNELS = 2
 IDLE_TIMEOUT = 6  # seconds; culled within IDLE_TIMEOUT + CULL_INTERVAL after its last activity
 CULL_INTERVAL = 1
