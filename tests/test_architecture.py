@@ -3,7 +3,7 @@
 Every module of ``toolkit`` belongs to one layer, lowest first:
 
 0. **data**: the data contract and the plumbing every computation shares (``schema``,
-   ``datasets``, ``sample_world``, ``recruiting``, ``frames``, ``censoring``, ``rates``) and the
+   ``datasets``, ``sample_world``, ``recruiting``, ``frames``, ``censoring``, ``rates``, ``results``) and the
    light façade ``toolkit/__init__.py``.
 1. **computation**: one package or module per topic (``funnel``, ``cohorts``, ``retention``,
    ``lead_quality``, ``growth``, ``genealogy``, ``income``); results are frames or small result
@@ -51,6 +51,7 @@ LAYER_OF = {
     "toolkit.frames": "data",
     "toolkit.censoring": "data",
     "toolkit.rates": "data",
+    "toolkit.results": "data",
     "toolkit.funnel": "computation",
     "toolkit.cohorts": "computation",
     "toolkit.retention": "computation",

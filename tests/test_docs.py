@@ -38,7 +38,7 @@ def built(tmp_path_factory) -> Path:
 def test_the_api_reference_builds_without_warnings(built):
     growth = (built / "api" / "growth.html").read_text(encoding="utf-8")
     # numpydoc turned the sections into fields: the result object's attributes are listed
-    assert "ClaimCheck" in growth and "probability_low" in growth
+    assert "ClaimCheck" in growth and "probability_ci_lower" in growth
     assert "five_thousand_story" in growth
     for page in ("data", "computation", "plots", "explorers", "report"):
         assert (built / "api" / f"{page}.html").exists()

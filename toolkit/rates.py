@@ -12,19 +12,23 @@ One vocabulary for intervals, across funnels, cohorts and lead quality:
   ``start_ci_lower``, Kaplan-Meier's ``median_ci_lower``, lead quality's ``ratio_ci_lower``,
   ``cost_ci_lower``, ``break_even_ci_lower``; cohort tables' ``ci_lower`` around ``rate``,
   transitions' ``share_ci_lower``, the member mix's ``customer_volume_share_ci_lower``);
-- income tables (``toolkit.income`` and the growth income summary) still name theirs
-  ``<estimate>_lower`` / ``<estimate>_upper`` (``median_lower``, ``share_net_loss_lower``);
+  income tables' ``median_ci_lower`` and ``share_net_loss_ci_lower``, the claim checks'
+  ``probability_ci_lower``);
 - a range that is not a confidence interval but where one outcome is likely to fall (a budget's
-  simulated count) is ``likely_lower`` / ``likely_upper``;
+  simulated count, :func:`expected_range`, the funnel outlook's counts) is ``likely_lower`` /
+  ``likely_upper``;
 - bounds are NaN where the estimate is NaN (no trials), never a made-up [0, 1].
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
+
+from toolkit.results import FieldReads
 
 
 def z_value(alpha: float = 0.05) -> float:
@@ -196,7 +200,7 @@ def compare_proportions(x1: int, n1: int, x2: int, n2: int, *, alpha: float = 0.
 
 
 @dataclass(frozen=True)
-class ExpectedRange:
+class ExpectedRange(FieldReads):
     """What ``n`` trials at ``rate`` should give: the expected count and a central interval.
 
     Attributes
@@ -205,19 +209,22 @@ class ExpectedRange:
     rate_trials : the number of leads the rate was estimated from (None: the rate is taken as
         known and the count is binomial).
     expected : ``n * rate``.
-    lower, upper : the central interval that holds the count with probability at least ``level``.
+    likely_lower, likely_upper : the central range that holds the count with probability at
+        least ``level`` (``lower`` and ``upper`` are their deprecated names).
     distribution : ``"binomial"`` or ``"beta-binomial"``.
     probabilities : DataFrame with ``count``, ``probability`` (of exactly that count) and
         ``at_most`` (of that count or fewer), for every count from 0 to ``n``.
     """
+
+    _renamed_fields: ClassVar[dict[str, str]] = {"lower": "likely_lower", "upper": "likely_upper"}
 
     n: int
     rate: float
     level: float
     rate_trials: int | None
     expected: float
-    lower: int
-    upper: int
+    likely_lower: int
+    likely_upper: int
     distribution: str
     probabilities: pd.DataFrame = field(repr=False)
 
@@ -238,8 +245,8 @@ class ExpectedRange:
                 "distribution": [self.distribution],
                 "expected": [self.expected],
                 "level": [self.level],
-                "lower": [self.lower],
-                "upper": [self.upper],
+                "likely_lower": [self.likely_lower],
+                "likely_upper": [self.likely_upper],
                 "probability_of_none": [self.probability_of_at_most(0)],
             }
         )
@@ -247,7 +254,7 @@ class ExpectedRange:
     def __str__(self) -> str:
         return (
             f"{self.n:,} at {self.rate:.1%}: expect {self.expected:.1f}, "
-            f"{self.level:.0%} range {self.lower} to {self.upper} "
+            f"{self.level:.0%} range {self.likely_lower} to {self.likely_upper} "
             f"(chance of none {self.probability_of_at_most(0):.0%}; {self.distribution})"
         )
 
@@ -277,13 +284,13 @@ def expected_range(n: int, rate: float, *, level: float = 0.9, rate_trials: int 
     Returns
     -------
     ExpectedRange
-        ``expected`` = n x rate, ``lower`` and ``upper`` (the equal-tailed interval of
+        ``expected`` = n x rate, ``likely_lower`` and ``likely_upper`` (the equal-tailed range of
         the cdf at (1 - level) / 2 and (1 + level) / 2), and the full ``probabilities`` table.
 
     Examples
     --------
     >>> r = expected_range(150, 0.03)
-    >>> round(r.expected, 1), (r.lower, r.upper)
+    >>> round(r.expected, 1), (r.likely_lower, r.likely_upper)
     (4.5, (1, 8))
     """
     from scipy import stats
@@ -317,8 +324,8 @@ def expected_range(n: int, rate: float, *, level: float = 0.9, rate_trials: int 
         level=float(level),
         rate_trials=None if rate_trials is None else int(rate_trials),
         expected=n * float(rate),
-        lower=int(lower),
-        upper=int(upper),
+        likely_lower=int(lower),
+        likely_upper=int(upper),
         distribution=name,
         probabilities=probabilities,
     )

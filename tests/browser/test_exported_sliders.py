@@ -209,14 +209,14 @@ def check_funnel(pg, explorer, values):
     steps = list(pg.evaluate(READ, ["funnel_explorer_source", ["step"]])["step"])
     want = funnel_outlook(rates, int(values["contacts"]), steps=steps, rate_trials=trials).table
     got = pg.evaluate(
-        READ, ["funnel_explorer_source", ["expected", "lower", "upper", "probability_of_none"]]
+        READ, ["funnel_explorer_source", ["expected", "likely_lower", "likely_upper", "probability_of_none"]]
     )
     np.testing.assert_allclose(got["expected"], want["expected"], rtol=1e-9, atol=0)
     np.testing.assert_allclose(
         got["probability_of_none"], want["probability_of_none"], rtol=1e-9, atol=1e-300
     )
-    assert got["lower"] == want["lower"].tolist()
-    assert got["upper"] == want["upper"].tolist()
+    assert got["likely_lower"] == want["likely_lower"].tolist()
+    assert got["likely_upper"] == want["likely_upper"].tolist()
 
 
 def test_funnel_20_random_settings_equal_python(pages, page):

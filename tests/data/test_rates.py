@@ -45,8 +45,10 @@ def test_expected_range_150_leads_at_3_percent():
     # DOMAIN.md: 3% of 150 leads is 4.5 customers expected, with a fair chance of 0 to 2
     r = expected_range(150, 0.03)
     assert r.expected == pytest.approx(4.5)
-    assert (r.lower, r.upper) == tuple(int(x) for x in stats.binom(150, 0.03).interval(0.9))
-    assert (r.lower, r.upper) == (1, 8)
+    assert (r.likely_lower, r.likely_upper) == tuple(
+        int(x) for x in stats.binom(150, 0.03).interval(0.9)
+    )
+    assert (r.likely_lower, r.likely_upper) == (1, 8)
     p_0_to_2 = stats.binom(150, 0.03).cdf(2)
     assert r.probability_of_at_most(2) == pytest.approx(p_0_to_2)
     assert 0.15 < p_0_to_2 < 0.2  # about one chance in six: "a fair chance"
@@ -61,12 +63,14 @@ def test_an_estimated_rate_widens_the_range():
     known = expected_range(150, 0.03)
     estimated = expected_range(150, 0.03, rate_trials=200)
     assert estimated.distribution == "beta-binomial"
-    assert estimated.upper - estimated.lower > known.upper - known.lower
+    assert estimated.likely_upper - estimated.likely_lower > known.likely_upper - known.likely_lower
     ref = stats.betabinom(150, 6 + 0.5, 194 + 0.5)
-    assert (estimated.lower, estimated.upper) == tuple(int(x) for x in ref.interval(0.9))
+    assert (estimated.likely_lower, estimated.likely_upper) == tuple(
+        int(x) for x in ref.interval(0.9)
+    )
     # with a huge sample the estimated rate behaves like a known one
     huge = expected_range(150, 0.03, rate_trials=10_000_000)
-    assert (huge.lower, huge.upper) == (known.lower, known.upper)
+    assert (huge.likely_lower, huge.likely_upper) == (known.likely_lower, known.likely_upper)
 
 
 @pytest.mark.parametrize(
@@ -88,8 +92,8 @@ def test_expected_range_bad_arguments(kwargs, message):
 @example(2, 1.1125369292536007e-308, 0.5)  # scipy's binomial pmf and ppf overflow here
 def test_expected_range_holds_the_expectation(n, rate, level):
     r = expected_range(n, rate, level=level)
-    assert 0 <= r.lower <= r.upper <= n
-    assert r.lower - 1 <= r.expected <= r.upper + 1
+    assert 0 <= r.likely_lower <= r.likely_upper <= n
+    assert r.likely_lower - 1 <= r.expected <= r.likely_upper + 1
 
 
 def test_wilson_edge_rule_is_one_for_every_caller():

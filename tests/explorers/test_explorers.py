@@ -176,9 +176,9 @@ def test_funnel_outlook_by_hand():
     out = outlook.table
     # 150 x 0.5 x 0.3 x 0.2 = 4.5 customers expected (3 in 100, the seeds' national average)
     assert out["expected"].tolist() == pytest.approx([150, 75, 22.5, 4.5])
-    assert out.loc[0, ["lower", "upper"]].tolist() == [150, 150]
+    assert out.loc[0, ["likely_lower", "likely_upper"]].tolist() == [150, 150]
     # binomial(150, 0.03): the 90% range is 1 to 8 (scipy.stats.binom(150, .03).interval(.9))
-    assert out.loc[3, ["lower", "upper"]].tolist() == [1, 8]
+    assert out.loc[3, ["likely_lower", "likely_upper"]].tolist() == [1, 8]
     assert out.loc[3, "probability_of_none"] == pytest.approx(0.97**150)
     with pytest.raises(ValueError, match="need 3 rates"):
         funnel_outlook([0.5], 150)

@@ -84,8 +84,8 @@ def test_funnel_formula_equals_funnel_outlook(trials):
         want = funnel_outlook_data(outlook)["funnel_explorer_source"]
         for col in ("expected", "probability_of_none", "top"):
             close(data[col], want[col])
-        assert data["lower"] == want["lower"].tolist()
-        assert data["upper"] == want["upper"].tolist()
+        assert data["likely_lower"] == want["likely_lower"].tolist()
+        assert data["likely_upper"] == want["likely_upper"].tolist()
         assert data["label"] == want["label"].tolist()
         assert got["funnel_explorer_readout"]["text"] == funnel_outlook_readout(outlook)
 

@@ -303,7 +303,9 @@ def test_claim_check_by_hand():
     assert out["probability"] == 0.5  # 20 and 30 reach at least 20
     assert out["percentile"] == 50.0  # half the runs fall below 20
     assert out["median"] == 15.0
-    assert out["probability_low"] < 0.5 < out["probability_high"]  # 4 runs: a wide interval
+    assert (
+        out["probability_ci_lower"] < 0.5 < out["probability_ci_upper"]
+    )  # 4 runs: a wide interval
     with pytest.raises(ValueError, match="metric"):
         toolkit.claim_check(_hand_result([1]), metric="income", at_month=1, value=1)
 
@@ -312,7 +314,7 @@ def test_claim_check_of_the_pitch_under_typical_numbers():
     # "5,000 in a year" under typical numbers: not one run in 2,000 gets there
     result = toolkit.simulate_growth(GrowthParams(), months=12, runs=2000, seed=0)
     out = toolkit.claim_check(result, metric="cumulative_joined", at_month=12, value=5000)
-    assert out["probability"] == 0 and out["probability_high"] < 0.005
+    assert out["probability"] == 0 and out["probability_ci_upper"] < 0.005
 
 
 def test_sales_vs_network():
@@ -561,7 +563,12 @@ def test_claim_check_is_a_documented_result_object():
     wide = toolkit.claim_check(
         _hand_result([0, 10, 20, 30]), metric="cumulative_joined", at_month=1, value=20, alpha=0.01
     )
-    assert wide.probability_low < out.probability_low < out.probability_high < wide.probability_high
+    assert (
+        wide.probability_ci_lower
+        < out.probability_ci_lower
+        < out.probability_ci_upper
+        < wide.probability_ci_upper
+    )
 
 
 @pytest.mark.parametrize("months", [60, 400])

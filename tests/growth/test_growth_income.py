@@ -110,7 +110,7 @@ def test_claim_probabilities_fall_as_the_claimed_income_rises(simulated):
     assert all(a >= b for a, b in zip(probs, probs[1:], strict=False))
     assert probs[0] > probs[-1]
     check = simulated.claim(10_000, per="month", at_month=8)
-    assert check.probability_low <= check.probability <= check.probability_high
+    assert check.probability_ci_lower <= check.probability <= check.probability_ci_upper
     assert "10,000" in str(check) and check["runs"] == simulated.runs
     with pytest.raises(ValueError, match="at_month"):
         simulated.claim(100, per="year", at_month=8)
@@ -127,8 +127,8 @@ def test_typical_and_disclosure_count_everyone_and_widen_for_runs(simulated):
     pooled = tk.income_disclosure(income.assign(period=simulated.simulation_start), by=None)
     assert list(pooled.columns) == [c for c in table.columns if c != "runs"]
     for col in ("share_net_loss", "share_earning_nothing", "median"):
-        assert (table[f"{col}_lower"] <= pooled[f"{col}_lower"] + 1e-12).all()
-        assert (table[f"{col}_upper"] >= pooled[f"{col}_upper"] - 1e-12).all()
+        assert (table[f"{col}_ci_lower"] <= pooled[f"{col}_ci_lower"] + 1e-12).all()
+        assert (table[f"{col}_ci_upper"] >= pooled[f"{col}_ci_upper"] - 1e-12).all()
     assert set(simulated.disclosure(by="role")["group"]) >= {"all participants"}
 
 

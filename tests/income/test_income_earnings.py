@@ -231,8 +231,8 @@ def test_disclosure_figures_and_intervals():
     assert row["participants"] == 10 and row["share_earning_nothing"] == 0.6
     lo, hi = wilson_interval(6, 10)
     assert (
-        row["share_earning_nothing_lower"],
-        row["share_earning_nothing_upper"],
+        row["share_earning_nothing_ci_lower"],
+        row["share_earning_nothing_ci_upper"],
     ) == pytest.approx((lo[()], hi[()]))
     assert row["share_1000_or_less"] == 0.7 and row["median"] == 0.0
     assert row["mean"] == pytest.approx(2800.0)
@@ -271,8 +271,9 @@ def test_claim_check_sentence():
         "the median participant earned $312 and spent $1,140."
     )
     assert check.reaching == 1 and check.share == pytest.approx(1 / 240)
-    assert check.lower < 1 / 240 < check.upper and check.percentile == pytest.approx(
-        239 / 240 * 100
+    assert (
+        check.share_ci_lower < 1 / 240 < check.share_ci_upper
+        and check.percentile == pytest.approx(239 / 240 * 100)
     )
     none = toolkit.earnings_claim_check(table, 200_000)
     assert str(none).startswith("None of the 240 participants earned $200,000 or more in 2025")
@@ -297,7 +298,7 @@ def test_plan_health_by_hand():
     assert total["share_fast_start"] == 0.0
     assert total["payees"] == 2 and total["payees_mostly_customers"] == 1  # A; S: 4.8 of 8.8
     lo, hi = wilson_interval(1, 2)
-    assert total["share_payees_mostly_customers_lower"] == pytest.approx(lo[()])
+    assert total["share_payees_mostly_customers_ci_lower"] == pytest.approx(lo[()])
 
 
 def test_disclosure_and_health_come_back_as_the_kind_that_came_in():

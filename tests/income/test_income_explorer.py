@@ -98,3 +98,21 @@ def test_income_explorer_starts_from_the_users_own_export():
     assert outlook.params.starting_reps == fitted.starting_reps
     assert outlook.plan.ranks == plan.ranks  # its own plan, stairstep and all
     assert explorer.widget() is not None  # the live form builds from the same definition
+
+
+def test_income_explorer_takes_its_options_and_their_defaults_from_its_twin():
+    import inspect
+
+    import pytest
+
+    from toolkit.explorers import income_explorer
+    from toolkit.growth.income_outlook import income_outlook
+
+    default = inspect.signature(income_outlook).parameters["autoship"].default
+    explorer = income_explorer(months=3, runs=3)
+    assert {c.name: c.default for c in explorer.controls}["autoship"] == default
+    assert {c.name: c.default for c in income_explorer(runs=3, autoship=150.0).controls}[
+        "autoship"
+    ] == 150.0
+    with pytest.raises(TypeError, match="mnths"):
+        income_explorer(mnths=3)

@@ -114,8 +114,8 @@ def test_income_by_rank_orders_groups_and_draws_the_disclosure():
     assert factors[0] == "all participants"
     assert [medians[g] for g in factors[1:]] == sorted(medians.drop("all participants"))
     data = source(fig, "income_by_rank_source")
-    assert dict(zip(data["group"], data["median_lower"], strict=True)) == dict(
-        zip(gross["group"], gross["median_lower"], strict=True)
+    assert dict(zip(data["group"], data["median_ci_lower"], strict=True)) == dict(
+        zip(gross["group"], gross["median_ci_lower"], strict=True)
     )
 
 
@@ -140,7 +140,7 @@ def test_disclosure_table_has_intervals_no_nan_and_escapes_names():
     assert NOBODY in page
     # each group's median comes with its interval
     row = table[(table["group"] == "Manager") & (table["measure"] == "gross")].iloc[0]
-    lo, hi = (f"${row[f'median_{b}']:,.0f}" for b in ("lower", "upper"))
+    lo, hi = (f"${row[f'median_{b}']:,.0f}" for b in ("ci_lower", "ci_upper"))
     assert f"<small>{lo} to {hi}</small>" in page
 
 

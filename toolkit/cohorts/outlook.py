@@ -3,12 +3,13 @@ of the cohort explorer."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import pandas as pd
 
 from toolkit.cohorts.table import cohort_table
 from toolkit.frames import to_pandas
+from toolkit.results import FieldReads
 
 #: Cohorts of each segment drawn as curves by default: the latest with a finished first period
 #: (four keep the curves readable and the exported page under 2 MB on the bundled sample).
@@ -16,7 +17,7 @@ RECENT = 4
 
 
 @dataclass(frozen=True)
-class CohortOutlook:
+class CohortOutlook(FieldReads):
     """What the cohort explorer shows (made by :func:`cohort_outlook`).
 
     Attributes
@@ -41,11 +42,6 @@ class CohortOutlook:
     metric: str
     cumulative: bool
     segment: str | None
-
-    def __getitem__(self, name: str):
-        if name not in {f.name for f in fields(self)}:
-            raise KeyError(name)
-        return getattr(self, name)
 
 
 def cohort_outlook(

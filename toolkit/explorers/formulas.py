@@ -74,8 +74,8 @@ function expected_range(n, rate, level, trials) {
     for (let k = 0; k <= n; k++) { total += Math.exp(logpmf(k)); cdf[k] = Math.min(total, 1); }
   }
   const first = (q) => { let i = 0; while (i <= n && cdf[i] < q) i++; return Math.min(i, n); };
-  return {expected: n * rate, lower: first((1 - level) / 2), upper: first((1 + level) / 2),
-          none: cdf[0]};
+  return {expected: n * rate, likely_lower: first((1 - level) / 2),
+          likely_upper: first((1 + level) / 2), none: cdf[0]};
 }
 """
 
@@ -83,26 +83,27 @@ function expected_range(n, rate, level, trials) {
 FUNNEL_JS = r"""
 const n = Math.round(values.contacts);
 const trials = values.rate_trials ? values.rate_trials : null;
-const rows = {step: [], expected: [], lower: [], upper: [], probability_of_none: [], label: [],
-              top: []};
+const rows = {step: [], expected: [], likely_lower: [], likely_upper: [], probability_of_none: [],
+              label: [], top: []};
 let p = 1.0;
 for (let i = 0; i < P.steps.length; i++) {
   if (i > 0) p = p * values["rate_" + (i - 1)];
   const r = expected_range(n, p, P.level, i ? trials : null);
   rows.step.push(P.steps[i]);
   rows.expected.push(r.expected);
-  rows.lower.push(r.lower);
-  rows.upper.push(r.upper);
+  rows.likely_lower.push(r.likely_lower);
+  rows.likely_upper.push(r.likely_upper);
   rows.probability_of_none.push(r.none);
-  rows.label.push(pyfixed(r.expected, 1) + " (" + pyint(r.lower) + "\u2013" + pyint(r.upper) + ")");
-  rows.top.push(r.upper);
+  rows.label.push(pyfixed(r.expected, 1) + " (" + pyint(r.likely_lower) + "\u2013" +
+                  pyint(r.likely_upper) + ")");
+  rows.top.push(r.likely_upper);
 }
 const m = rows.step.length - 1;
 get(models, "funnel_explorer_source").data = rows;
 get(models, "funnel_explorer_readout").text =
   "Out of <b>" + pyint(n) + "</b> " + P.first + "s, expect about <b>" +
   pyfixed(rows.expected[m], 1) + "</b> to reach " + P.goal + "; " + pypct(P.level) +
-  " of the time between <b>" + pyint(rows.lower[m]) + "</b> and <b>" + pyint(rows.upper[m]) +
+  " of the time between <b>" + pyint(rows.likely_lower[m]) + "</b> and <b>" + pyint(rows.likely_upper[m]) +
   "</b>. Chance of none: <b>" + pypct(rows.probability_of_none[m]) + "</b>.";
 """
 

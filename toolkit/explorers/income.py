@@ -3,6 +3,8 @@ spends and keeps, the income distribution and where the money comes from."""
 
 from __future__ import annotations
 
+import inspect
+
 from toolkit.explorers.core import Control, Explorer, Preset
 from toolkit.growth.income_outlook import IncomeOutlook, income_outlook, scaled_plan
 
@@ -21,17 +23,7 @@ def _figure(outlook: IncomeOutlook):
     return income_outlook_figure(outlook)
 
 
-def income_explorer(
-    plan=None,
-    data=None,
-    *,
-    params=None,
-    months: int = 12,
-    runs: int = 100,
-    seed: int = 0,
-    purchases: float = 50.0,
-    claim_value: float = 10_000,
-) -> Explorer:
+def income_explorer(plan=None, data=None, *, params=None, **options) -> Explorer:
     """What-if sliders for money: what does the typical participant earn, and keep?
 
     Parameters
@@ -43,10 +35,11 @@ def income_explorer(
         ``fit_recruitment(data)`` (recruits per rep-month, attrition, effort).
     params : GrowthParams, optional
         The organisation without data (default: a typical participant).
-    months, runs, seed, purchases
-        As :func:`toolkit.simulate_income` (``purchases``: what a customer buys a month).
-    claim_value : float
-        The pitched monthly gross checked in the last month (10,000: "five figures").
+    **options
+        ``months``, ``runs``, ``seed``, ``purchases`` (what a customer buys a month),
+        ``claim_value`` (the pitched monthly gross checked in the last month) and ``autoship``
+        (where its slider starts), with the defaults of :func:`income_outlook`, which they are
+        passed to.
 
     Returns
     -------
@@ -67,6 +60,10 @@ def income_explorer(
     else:
         base = params if params is not None else GrowthParams()
     p = base.as_dict()
+    # the slider-free options take income_outlook's defaults: one home for them
+    chosen = inspect.signature(income_outlook).bind(None, None, **options)
+    chosen.apply_defaults()
+    fixed = {k: v for k, v in chosen.arguments.items() if k not in ("params", "plan", "autoship")}
     controls = [
         Control(
             "unilevel_scale", "Unilevel rates (x the plan's)", 1.0, 0.0, 3.0, 0.25,
@@ -74,7 +71,8 @@ def income_explorer(
         ),
         Control("retail_margin", "Retail margin", plan.retail_margin, 0.0, 0.5, 0.05,
                 static=False, fmt="0%"),
-        Control("autoship", "Own autoship a month ($)", 100.0, 0.0, 300.0, 10.0, static=False),
+        Control("autoship", "Own autoship a month ($)", chosen.arguments["autoship"], 0.0,
+                300.0, 10.0, static=False),
         Control("monthly_fee", "Monthly fee ($)", plan.monthly_fee, 0.0, 100.0, 0.05,
                 static=False),
         Control("starter_fee", "Starter fee ($)", plan.starter_fee, 0.0, 500.0, 1.0,
@@ -118,14 +116,7 @@ def income_explorer(
         org = {k: values.pop(k) for k in organisation}
         autoship = values.pop("autoship")
         return income_outlook(
-            base.replace(**org),
-            scaled_plan(plan, **values),
-            months=months,
-            runs=runs,
-            seed=seed,
-            autoship=autoship,
-            purchases=purchases,
-            claim_value=claim_value,
+            base.replace(**org), scaled_plan(plan, **values), autoship=autoship, **fixed
         )
 
     return Explorer(
@@ -136,6 +127,7 @@ def income_explorer(
         _figure,
         presets=presets,
         state=_state,
-        note=f"{runs:,} simulated organisations over {months} months, paid by {plan.name}; "
+        note=f"{fixed['runs']:,} simulated organisations over {fixed['months']} months, paid by "
+        f"{plan.name}; "
         "every participant counts, those who earned nothing and those who quit included.",
     )

@@ -4,24 +4,26 @@ headless twin of the funnel explorer."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from toolkit.results import FieldReads
 
 #: The steps of the default funnel (one person's contacts to customers).
 DEFAULT_STEPS = ("contact", "lead", "prospect", "customer")
 
 
 @dataclass(frozen=True)
-class FunnelOutlook:
+class FunnelOutlook(FieldReads):
     """What ``contacts`` people entering a funnel should give (made by :func:`funnel_outlook`).
 
     Attributes
     ----------
     table : pandas.DataFrame
         One row per step: ``step``, ``step_index``, ``conversion_from_previous``,
-        ``conversion_from_start``, ``expected``, ``lower``, ``upper``, ``probability_of_none``,
+        ``conversion_from_start``, ``expected``, ``likely_lower``, ``likely_upper``, ``probability_of_none``,
         ``level``, ``contacts`` (see :func:`funnel_outlook`).
     contacts : int
         People entering the first step.
@@ -37,11 +39,6 @@ class FunnelOutlook:
     contacts: int
     level: float
     rate_trials: int | None
-
-    def __getitem__(self, name: str):
-        if name not in {f.name for f in fields(self)}:
-            raise KeyError(name)
-        return getattr(self, name)
 
     @property
     def last(self) -> pd.Series:
@@ -87,7 +84,8 @@ def funnel_outlook(
         - ``conversion_from_previous``: the rate given (NaN at the first step).
         - ``conversion_from_start``: product of the rates so far (1 at the first step).
         - ``expected``: ``contacts x conversion_from_start``.
-        - ``lower``, ``upper``: the central range holding the count with probability ``level``.
+        - ``likely_lower``, ``likely_upper``: the central range holding the count with
+          probability ``level``.
         - ``probability_of_none``: chance that nobody reaches the step.
         - ``level``, ``contacts``: the question asked.
     """
@@ -116,8 +114,8 @@ def funnel_outlook(
                 "conversion_from_previous": rates[i - 1] if i else np.nan,
                 "conversion_from_start": float(p),
                 "expected": r.expected,
-                "lower": r.lower,
-                "upper": r.upper,
+                "likely_lower": r.likely_lower,
+                "likely_upper": r.likely_upper,
                 "probability_of_none": r.probability_of_at_most(0),
                 "level": level,
                 "contacts": contacts,

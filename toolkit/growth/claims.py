@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import html
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -14,6 +15,7 @@ import pandas as pd
 from toolkit.growth.params import GrowthParams, as_params
 from toolkit.growth.projection import PATH_COLUMNS, _check_months, _project, project_growth
 from toolkit.growth.simulation import GrowthSimulation
+from toolkit.results import RowFields
 
 
 def _check_metric(metric: str) -> None:
@@ -22,7 +24,7 @@ def _check_metric(metric: str) -> None:
 
 
 @dataclass(frozen=True)
-class ClaimCheck:
+class ClaimCheck(RowFields):
     """How likely a pitched outcome is across simulated runs (made by :func:`claim_check`).
 
     Attributes
@@ -35,7 +37,7 @@ class ClaimCheck:
         The pitched outcome: the claim is "at least ``value`` by ``at_month``".
     probability : float
         Share of runs with ``metric >= value`` at ``at_month``.
-    probability_low, probability_high : float
+    probability_ci_lower, probability_ci_upper : float
         Wilson interval of that share from the number of runs (95% unless ``alpha`` said
         otherwise).
     percentile : float
@@ -52,36 +54,28 @@ class ClaimCheck:
     a one-row DataFrame.
     """
 
+    _renamed_fields: ClassVar[dict[str, str]] = {
+        "probability_low": "probability_ci_lower",
+        "probability_high": "probability_ci_upper",
+    }
+
     metric: str
     at_month: int
     value: float
     probability: float
-    probability_low: float
-    probability_high: float
+    probability_ci_lower: float
+    probability_ci_upper: float
     percentile: float
     median: float
     mean: float
     expected: float
     runs: int
 
-    def __getitem__(self, name: str):
-        if name not in self.__dataclass_fields__:
-            raise KeyError(name)
-        return getattr(self, name)
-
-    def as_dict(self) -> dict:
-        """All fields as a plain dict."""
-        return asdict(self)
-
-    def to_frame(self) -> pd.DataFrame:
-        """All fields as a one-row DataFrame."""
-        return pd.DataFrame([self.as_dict()])
-
     def __str__(self) -> str:
         return (
             f"{self.value:,.0f} {self.metric.replace('_', ' ')} by month {self.at_month}: reached "
             f"in {self.probability:.1%} of {self.runs:,} runs (interval "
-            f"{self.probability_low:.1%} to {self.probability_high:.1%}); median run "
+            f"{self.probability_ci_lower:.1%} to {self.probability_ci_upper:.1%}); median run "
             f"{self.median:,.0f}, mean {self.mean:,.0f}, expected value {self.expected:,.0f}"
         )
 
@@ -112,8 +106,8 @@ def claim_check(
     Returns
     -------
     ClaimCheck
-        ``probability`` (share of runs with metric >= value), ``probability_low`` and
-        ``probability_high`` (Wilson interval of that share from the number of runs, at level
+        ``probability`` (share of runs with metric >= value), ``probability_ci_lower`` and
+        ``probability_ci_upper`` (Wilson interval of that share from the number of runs, at level
         ``1 - alpha``: 95% by default),
         ``percentile`` (where ``value`` sits among the runs, 0-100: the share of runs below it),
         ``median`` and ``mean`` of the metric across runs, ``expected`` (from
@@ -140,8 +134,8 @@ def claim_check(
         at_month=int(at_month),
         value=float(value),
         probability=hits / len(values),
-        probability_low=float(low),
-        probability_high=float(high),
+        probability_ci_lower=float(low),
+        probability_ci_upper=float(high),
         percentile=float(100 * (values < value).mean()),
         median=float(np.median(values)),
         mean=float(values.mean()),

@@ -16,7 +16,8 @@ participants.
 from __future__ import annotations
 
 import html
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -25,6 +26,7 @@ from toolkit.growth.params import GrowthParams, as_params
 from toolkit.growth.simulation import simulate_growth
 from toolkit.income.disclosure import dollars
 from toolkit.rates import wilson_interval
+from toolkit.results import RowFields
 
 MEASURES = ("gross", "net", "net_after_purchases")
 MONEY = ("gross", "fees", "lead_spend", "other_costs", "purchases", "net", "net_after_purchases")
@@ -82,7 +84,7 @@ def clustered_median(values: np.ndarray, run: np.ndarray, alpha: float) -> tuple
 
 
 @dataclass(frozen=True)
-class TypicalIncome:
+class TypicalIncome(RowFields):
     """What the typical simulated participant earns and keeps (from :meth:`SimulatedIncome.typical`).
 
     Attributes
@@ -92,42 +94,49 @@ class TypicalIncome:
         their active months).
     months, participants, runs : int
         The horizon, and the participants and runs behind the figures.
-    median_gross, median_gross_lower, median_gross_upper : float
+    median_gross, median_gross_ci_lower, median_gross_ci_upper : float
         The median participant's gross earnings, with its interval (runs as clusters).
-    median_net, median_net_lower, median_net_upper : float
+    median_net, median_net_ci_lower, median_net_ci_upper : float
         The median participant's net (gross minus fees, lead spend and other costs).
     median_net_after_purchases : float
         The median of net minus their own purchases (autoship).
     mean_gross : float
         The mean gross, beside the median (a few leaders pull it up).
-    share_net_loss, share_net_loss_lower, share_net_loss_upper : float
+    share_net_loss, share_net_loss_ci_lower, share_net_loss_ci_upper : float
         Share with a net below 0, with its interval.
-    share_earning_nothing, share_earning_nothing_lower, share_earning_nothing_upper : float
+    share_earning_nothing, share_earning_nothing_ci_lower, share_earning_nothing_ci_upper : float
         Share paid nothing at all, with its interval.
     """
+
+    _renamed_fields: ClassVar[dict[str, str]] = {
+        "median_gross_lower": "median_gross_ci_lower",
+        "median_gross_upper": "median_gross_ci_upper",
+        "median_net_lower": "median_net_ci_lower",
+        "median_net_upper": "median_net_ci_upper",
+        "share_net_loss_lower": "share_net_loss_ci_lower",
+        "share_net_loss_upper": "share_net_loss_ci_upper",
+        "share_earning_nothing_lower": "share_earning_nothing_ci_lower",
+        "share_earning_nothing_upper": "share_earning_nothing_ci_upper",
+    }
 
     per: str
     months: int
     participants: int
     runs: int
     median_gross: float
-    median_gross_lower: float
-    median_gross_upper: float
+    median_gross_ci_lower: float
+    median_gross_ci_upper: float
     median_net: float
-    median_net_lower: float
-    median_net_upper: float
+    median_net_ci_lower: float
+    median_net_ci_upper: float
     median_net_after_purchases: float
     mean_gross: float
     share_net_loss: float
-    share_net_loss_lower: float
-    share_net_loss_upper: float
+    share_net_loss_ci_lower: float
+    share_net_loss_ci_upper: float
     share_earning_nothing: float
-    share_earning_nothing_lower: float
-    share_earning_nothing_upper: float
-
-    def as_dict(self) -> dict:
-        """All fields as a plain dict."""
-        return asdict(self)
+    share_earning_nothing_ci_lower: float
+    share_earning_nothing_ci_upper: float
 
     def __str__(self) -> str:
         unit = " a month" if self.per == "month" else f" over {self.months} months"
@@ -143,7 +152,7 @@ class TypicalIncome:
 
 
 @dataclass(frozen=True)
-class IncomeClaim:
+class IncomeClaim(RowFields):
     """How likely a pitched income is among simulated participants (from :meth:`SimulatedIncome.claim`).
 
     Attributes
@@ -152,7 +161,7 @@ class IncomeClaim:
         The claim: at least ``value`` of ``column`` (``gross``, ``net``,
         ``net_after_purchases``) in month ``at_month`` (``per="month"``) or in the 12 months
         ending with it (``per="year"``).
-    probability, probability_low, probability_high : float
+    probability, probability_ci_lower, probability_ci_upper : float
         Share of the participants active then who reach it, with its interval (runs as
         clusters; 95% unless ``alpha`` said otherwise).
     share_of_runs : float
@@ -165,32 +174,24 @@ class IncomeClaim:
         Behind the figures.
     """
 
+    _renamed_fields: ClassVar[dict[str, str]] = {
+        "probability_low": "probability_ci_lower",
+        "probability_high": "probability_ci_upper",
+    }
+
     value: float
     per: str
     at_month: int
     column: str
     probability: float
-    probability_low: float
-    probability_high: float
+    probability_ci_lower: float
+    probability_ci_upper: float
     share_of_runs: float
     percentile: float
     median: float
     mean: float
     participants: int
     runs: int
-
-    def __getitem__(self, name: str):
-        if name not in self.__dataclass_fields__:
-            raise KeyError(name)
-        return getattr(self, name)
-
-    def as_dict(self) -> dict:
-        """All fields as a plain dict."""
-        return asdict(self)
-
-    def to_frame(self) -> pd.DataFrame:
-        """All fields as a one-row DataFrame."""
-        return pd.DataFrame([self.as_dict()])
 
     def __str__(self) -> str:
         when = (
@@ -202,7 +203,7 @@ class IncomeClaim:
         return (
             f"{dollars(self.value)} or more {what[self.column]} {when}: reached by "
             f"{self.probability:.2%} of {self.participants:,} participants (interval "
-            f"{self.probability_low:.2%} to {self.probability_high:.2%}), by anyone in "
+            f"{self.probability_ci_lower:.2%} to {self.probability_ci_upper:.2%}), by anyone in "
             f"{self.share_of_runs:.0%} of {self.runs:,} runs; median participant "
             f"{dollars(self.median)}, mean {dollars(self.mean)}"
         )
@@ -304,17 +305,17 @@ class SimulatedIncome:
             row = row.copy()
             for name, hit in shares.items():
                 _, lo, hi = clustered_share(hit(g, x), run, alpha)
-                row[f"{name}_lower"] = min(row[f"{name}_lower"], lo)
-                row[f"{name}_upper"] = max(row[f"{name}_upper"], hi)
+                row[f"{name}_ci_lower"] = min(row[f"{name}_ci_lower"], lo)
+                row[f"{name}_ci_upper"] = max(row[f"{name}_ci_upper"], hi)
             profit = x > 0
             name = "share_of_profitable_under_5000"
             _, lo, hi = clustered_share(x[profit] < 5000, run[profit], alpha)
             if profit.any():
-                row[f"{name}_lower"] = min(row[f"{name}_lower"], lo)
-                row[f"{name}_upper"] = max(row[f"{name}_upper"], hi)
+                row[f"{name}_ci_lower"] = min(row[f"{name}_ci_lower"], lo)
+                row[f"{name}_ci_upper"] = max(row[f"{name}_ci_upper"], hi)
             lo, hi = clustered_median(x, run, alpha)
-            row["median_lower"] = min(row["median_lower"], lo)
-            row["median_upper"] = max(row["median_upper"], hi)
+            row["median_ci_lower"] = min(row["median_ci_lower"], lo)
+            row["median_ci_upper"] = max(row["median_ci_upper"], hi)
             row["runs"] = len(np.unique(run))
             rows.append(row)
         return pd.DataFrame(rows).reset_index(drop=True)
@@ -336,15 +337,15 @@ class SimulatedIncome:
             lo, hi = clustered_median(x, run, alpha)
             out |= {
                 f"median_{name}": float(np.median(x)) if len(x) else np.nan,
-                f"median_{name}_lower": lo,
-                f"median_{name}_upper": hi,
+                f"median_{name}_ci_lower": lo,
+                f"median_{name}_ci_upper": hi,
             }
         after = table["net_after_purchases"].to_numpy(float)
         out["median_net_after_purchases"] = float(np.median(after)) if len(after) else np.nan
         out["mean_gross"] = float(gross.mean()) if len(gross) else np.nan
         for name, hits in (("share_net_loss", net < 0), ("share_earning_nothing", gross <= 0)):
             p, lo, hi = clustered_share(hits, run, alpha)
-            out |= {name: p, f"{name}_lower": lo, f"{name}_upper": hi}
+            out |= {name: p, f"{name}_ci_lower": lo, f"{name}_ci_upper": hi}
         return TypicalIncome(**out)
 
     def claim(
@@ -411,8 +412,8 @@ class SimulatedIncome:
             at_month=int(at_month),
             column=column,
             probability=p,
-            probability_low=lo,
-            probability_high=hi,
+            probability_ci_lower=lo,
+            probability_ci_upper=hi,
             share_of_runs=len(reached) / self.runs,
             percentile=float(100 * (x < value).mean()) if len(x) else np.nan,
             median=float(np.median(x)) if len(x) else np.nan,

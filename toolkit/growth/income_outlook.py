@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
 from toolkit.growth.income import IncomeClaim, SimulatedIncome, TypicalIncome, simulate_income
 from toolkit.growth.params import GrowthParams, as_params
+from toolkit.results import FieldReads
 
 #: Where the distribution is read: every 2.5th percentile of participants.
 DISTRIBUTION_QUANTILES = tuple(np.round(np.linspace(0.0, 1.0, 41), 4))
@@ -19,7 +20,7 @@ PAID_COMPONENTS = ("retail", "unilevel", "fast_start", "stairstep", "generation"
 
 
 @dataclass(frozen=True)
-class IncomeOutlook:
+class IncomeOutlook(FieldReads):
     """What the income explorer shows for one plan and organisation (made by :func:`income_outlook`).
 
     Attributes
@@ -50,11 +51,6 @@ class IncomeOutlook:
     claim: IncomeClaim
     distribution: pd.DataFrame
     sources: pd.DataFrame
-
-    def __getitem__(self, name: str):
-        if name not in {f.name for f in fields(self)}:
-            raise KeyError(name)
-        return getattr(self, name)
 
     def __repr__(self) -> str:
         return f"IncomeOutlook(plan={self.plan.name!r}, typical={self.typical})"

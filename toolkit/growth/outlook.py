@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -10,6 +10,7 @@ import pandas as pd
 from toolkit.growth.claims import ClaimCheck, claim_check
 from toolkit.growth.params import GrowthParams, as_params
 from toolkit.growth.simulation import GrowthSimulation, simulate_growth
+from toolkit.results import FieldReads
 
 FAN_QUANTILES = (0.1, 0.5, 0.9)  # growth_fan's default band and median
 MAX_FOLLOWED = 30_000  # participants simulated one by one for the typical-participant panel
@@ -26,7 +27,7 @@ TYPICAL_COLUMNS = (
 
 
 @dataclass(frozen=True)
-class GrowthOutlook:
+class GrowthOutlook(FieldReads):
     """What the growth explorer shows for one set of parameters (made by :func:`growth_outlook`).
 
     Attributes
@@ -71,11 +72,6 @@ class GrowthOutlook:
     wall: pd.DataFrame
     income: object = None
     income_claim: object = None
-
-    def __getitem__(self, name: str):
-        if name not in {f.name for f in fields(self)}:
-            raise KeyError(name)
-        return getattr(self, name)
 
     def __repr__(self) -> str:
         return f"GrowthOutlook(metric={self.metric!r}, claim={self.claim})"

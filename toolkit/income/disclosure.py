@@ -8,12 +8,14 @@ small group's figures show how little they pin down.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 
 from toolkit.frames import collect, from_native, to_kind
 from toolkit.rates import wilson_interval
+from toolkit.results import RowFields
 
 MEASURES = ("gross", "net", "net_after_purchases")
 PARTICIPANTS = ("all", "builders")
@@ -62,15 +64,15 @@ def _describe(values: np.ndarray, gross: np.ndarray, alpha: float) -> dict:
         "share_profit": values > 0,
     }
     for name, hits in shares.items():
-        out[name], out[f"{name}_lower"], out[f"{name}_upper"] = _shares(hits, n, alpha)
+        out[name], out[f"{name}_ci_lower"], out[f"{name}_ci_upper"] = _shares(hits, n, alpha)
     profit = values[values > 0]
     name = "share_of_profitable_under_5000"
-    out[name], out[f"{name}_lower"], out[f"{name}_upper"] = _shares(
+    out[name], out[f"{name}_ci_lower"], out[f"{name}_ci_upper"] = _shares(
         profit < 5000, len(profit), alpha
     )
     out["mean"] = float(values.mean()) if n else np.nan
     out["median"] = float(np.median(values)) if n else np.nan
-    out["median_lower"], out["median_upper"] = median_interval(values, alpha)
+    out["median_ci_lower"], out["median_ci_upper"] = median_interval(values, alpha)
     for q in (10, 25, 75, 90, 99):
         out[f"p{q}"] = float(np.percentile(values, q)) if n else np.nan
     return out
@@ -119,9 +121,9 @@ def income_disclosure(income, *, by="rank", participants="all", alpha=0.05, per=
         ``period``, ``group`` (a value of ``by``, or ``"all participants"``), ``measure``,
         ``participants``; ``share_earning_nothing`` (gross of 0, whatever the measure),
         ``share_1000_or_less``, ``share_net_loss`` (below 0), ``share_profit`` (above 0) and
-        ``share_of_profitable_under_5000`` (among those above 0), each with ``_lower`` and
-        ``_upper`` (Wilson; NaN where nobody is in the denominator); ``mean``, ``median`` with
-        ``median_lower`` / ``median_upper``, and the percentiles ``p10``, ``p25``, ``p75``,
+        ``share_of_profitable_under_5000`` (among those above 0), each with ``_ci_lower`` and
+        ``_ci_upper`` (Wilson; NaN where nobody is in the denominator); ``mean``, ``median`` with
+        ``median_ci_lower`` / ``median_ci_upper``, and the percentiles ``p10``, ``p25``, ``p75``,
         ``p90``, ``p99``.
     """
     cols = ["period", "months_active", "role", *MEASURES] + ([by] if by else [])
@@ -146,21 +148,31 @@ def income_disclosure(income, *, by="rank", participants="all", alpha=0.05, per=
 
 
 @dataclass(frozen=True)
-class EarningsClaim:
+class EarningsClaim(RowFields):
     """What :func:`earnings_claim_check` found; ``str()`` gives the plain sentence.
 
     Attributes
     ----------
     value, per, column, period : the claim checked ("$100,000 a year, gross, in 2025").
     participants : participants in the period. reaching : how many reached ``value``.
-    share, lower, upper : share reaching it, with its Wilson interval.
-    median, median_lower, median_upper : the median participant's ``column``, with its interval.
+    share, share_ci_lower, share_ci_upper : share reaching it, with its Wilson interval.
+    median, median_ci_lower, median_ci_upper : the median participant's ``column``, with its interval.
     median_spent : the median of what participants spent (fees, lead spend, other costs and
         purchases).
     percentile : the share of participants below the claim, as a percentile (99.6: the claim
         sits above 99.6% of participants).
     sentence : one plain sentence.
+
+    ``check["share"]`` reads a field like a dict key; ``lower``, ``upper`` and
+    ``median_lower``, ``median_upper`` are the deprecated names of the intervals.
     """
+
+    _renamed_fields: ClassVar[dict[str, str]] = {
+        "lower": "share_ci_lower",
+        "upper": "share_ci_upper",
+        "median_lower": "median_ci_lower",
+        "median_upper": "median_ci_upper",
+    }
 
     value: float
     per: str
@@ -169,11 +181,11 @@ class EarningsClaim:
     participants: int
     reaching: int
     share: float
-    lower: float
-    upper: float
+    share_ci_lower: float
+    share_ci_upper: float
     median: float
-    median_lower: float
-    median_upper: float
+    median_ci_lower: float
+    median_ci_upper: float
     median_spent: float
     percentile: float
     sentence: str
@@ -278,11 +290,11 @@ def earnings_claim_check(income, value, *, per="year", column="gross", period=No
         participants=n,
         reaching=k,
         share=share,
-        lower=lo,
-        upper=hi,
+        share_ci_lower=lo,
+        share_ci_upper=hi,
         median=median,
-        median_lower=med_lo,
-        median_upper=med_hi,
+        median_ci_lower=med_lo,
+        median_ci_upper=med_hi,
         median_spent=float(np.median(spent)),
         percentile=float((x < value).mean() * 100),
         sentence=sentence,

@@ -47,7 +47,7 @@ def plan_health(data, plan: CompensationPlan, *, period: str = "Y", alpha: float
           non-participants); ``share_fast_start``: the part paid for recruiting;
         - ``payees``: members paid anything; ``payees_mostly_customers``: those with at least
           two thirds of their commissions from customers, and its share ``share_payees_mostly_
-          customers`` with ``_lower`` / ``_upper`` (Wilson): how typical a customer-driven
+          customers`` with ``_ci_lower`` / ``_ci_upper`` (Wilson): how typical a customer-driven
           business is among those paid, an estimate of a rate with its range.
 
         The totals are the export's own accounting, not estimates, so they carry no interval.
@@ -120,6 +120,6 @@ def _row(key, sales, parts, payee, alpha) -> dict:
         "payees": n,
         "payees_mostly_customers": mostly,
         "share_payees_mostly_customers": ratio(mostly, n),
-        "share_payees_mostly_customers_lower": float(lo),
-        "share_payees_mostly_customers_upper": float(hi),
+        "share_payees_mostly_customers_ci_lower": float(lo),
+        "share_payees_mostly_customers_ci_upper": float(hi),
     }

@@ -4,16 +4,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from toolkit.lead_quality.budget import lead_budget
+from toolkit.results import FieldReads
 
 
 @dataclass(frozen=True)
-class BudgetOutlook:
+class BudgetOutlook(FieldReads):
     """What a lead budget should bring (made by :func:`budget_outlook`).
 
     Attributes
@@ -37,11 +38,6 @@ class BudgetOutlook:
     budget: pd.DataFrame
     cost: pd.DataFrame
     mix: dict
-
-    def __getitem__(self, name: str):
-        if name not in {f.name for f in fields(self)}:
-            raise KeyError(name)
-        return getattr(self, name)
 
     @property
     def totals(self) -> pd.DataFrame:

@@ -285,15 +285,20 @@ def conversion_trend(trend, *, title: str = "Conversion by entry period", fig=No
 
 def funnel_outlook_data(outlook) -> dict[str, dict]:
     """The data of :func:`funnel_outlook_figure`'s source, by source name
-    (``funnel_explorer_source``: step, expected, lower, upper, probability_of_none, label, top);
+    (``funnel_explorer_source``: step, expected, likely_lower, likely_upper, probability_of_none,
+    label, top);
     live and static explorers replace it. Labels are formatting, not computation."""
     table = outlook.table
-    frame = table[["step", "expected", "lower", "upper", "probability_of_none"]].copy()
+    frame = table[
+        ["step", "expected", "likely_lower", "likely_upper", "probability_of_none"]
+    ].copy()
     frame["label"] = [
         f"{e:,.1f} ({lo:,}–{hi:,})"
-        for e, lo, hi in zip(frame["expected"], frame["lower"], frame["upper"], strict=True)
+        for e, lo, hi in zip(
+            frame["expected"], frame["likely_lower"], frame["likely_upper"], strict=True
+        )
     ]
-    frame["top"] = frame["upper"].astype(float)
+    frame["top"] = frame["likely_upper"].astype(float)
     return {"funnel_explorer_source": source_data(frame)}
 
 
@@ -303,8 +308,8 @@ def funnel_outlook_readout(outlook) -> str:
     return (
         f"Out of <b>{int(last['contacts']):,}</b> {html.escape(str(outlook.table['step'].iloc[0]))}s, "
         f"expect about <b>{last['expected']:,.1f}</b> to reach {html.escape(str(last['step']))}; "
-        f"{last['level']:.0%} of the time between <b>{int(last['lower']):,}</b> and "
-        f"<b>{int(last['upper']):,}</b>. Chance of none: <b>{last['probability_of_none']:.0%}</b>."
+        f"{last['level']:.0%} of the time between <b>{int(last['likely_lower']):,}</b> and "
+        f"<b>{int(last['likely_upper']):,}</b>. Chance of none: <b>{last['probability_of_none']:.0%}</b>."
     )
 
 
@@ -327,7 +332,9 @@ def funnel_outlook_figure(outlook):
     )
     fig.vbar(x="step", top="expected", width=0.6, source=source, color=OBSERVED, alpha=0.8)
     fig.add_layout(
-        Whisker(base="step", lower="lower", upper="upper", source=source, line_width=1.5)
+        Whisker(
+            base="step", lower="likely_lower", upper="likely_upper", source=source, line_width=1.5
+        )
     )
     fig.add_layout(
         LabelSet(

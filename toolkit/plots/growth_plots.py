@@ -316,7 +316,7 @@ def claim_readout(c) -> str:
     return (
         f"<div style='font-size:15px'><b>Claim check:</b> {c.value:,.0f} {what} by month "
         f"{c.at_month}?<br>Reached in <b>{c.probability:.0%}</b> of {c.runs:,} "
-        f"runs (95% interval {c.probability_low:.0%} to {c.probability_high:.0%}). "
+        f"runs (95% interval {c.probability_ci_lower:.0%} to {c.probability_ci_upper:.0%}). "
         f"Median run: <b>{c.median:,.0f}</b>; expected value: {c.expected:,.0f}.</div>"
     )
 

@@ -25,11 +25,11 @@ def headline_readout(typical) -> str:
         f"<div style='font-size:15px'><b>Of {typical.participants:,} participants</b> "
         f"({typical.runs:,} simulated organisations, {typical.months} months):<br>"
         f"<b>{typical.share_earning_nothing:.0%}</b> earned nothing "
-        f"({typical.share_earning_nothing_lower:.0%} to {typical.share_earning_nothing_upper:.0%}); "
+        f"({typical.share_earning_nothing_ci_lower:.0%} to {typical.share_earning_nothing_ci_upper:.0%}); "
         f"the median participant kept <b>{dollars(typical.median_net)}</b> after fees "
-        f"({dollars(typical.median_net_lower)} to {dollars(typical.median_net_upper)}); "
+        f"({dollars(typical.median_net_ci_lower)} to {dollars(typical.median_net_ci_upper)}); "
         f"<b>{typical.share_net_loss:.0%}</b> lost money "
-        f"({typical.share_net_loss_lower:.0%} to {typical.share_net_loss_upper:.0%}).</div>"
+        f"({typical.share_net_loss_ci_lower:.0%} to {typical.share_net_loss_ci_upper:.0%}).</div>"
     )
 
 

@@ -189,8 +189,8 @@ def income_by_rank(disclosure, *, measure="gross", period=None, fig=None, title=
         "measure",
         "participants",
         "median",
-        "median_lower",
-        "median_upper",
+        "median_ci_lower",
+        "median_ci_upper",
         "mean",
         "p25",
         "p75",
@@ -219,9 +219,9 @@ def income_by_rank(disclosure, *, measure="gross", period=None, fig=None, title=
         legend_label="middle half (25th to 75th percentile)",
     )
     fig.segment(
-        "median_lower",
+        "median_ci_lower",
         "group",
-        "median_upper",
+        "median_ci_upper",
         "group",
         source=src,
         line_width=3,
@@ -244,7 +244,7 @@ def income_by_rank(disclosure, *, measure="gross", period=None, fig=None, title=
             tooltips=[
                 ("group", "@group"),
                 ("participants", "@participants{0,0}"),
-                ("median", "$@median{0,0} ($@median_lower{0,0} to $@median_upper{0,0})"),
+                ("median", "$@median{0,0} ($@median_ci_lower{0,0} to $@median_ci_upper{0,0})"),
                 ("mean", "$@mean{0,0}"),
                 ("middle half", "$@p25{0,0} to $@p75{0,0}"),
                 ("earned nothing", "@share_earning_nothing{0.0%}"),
@@ -370,7 +370,7 @@ def _share_cell(row, name: str) -> str:
     value = row.get(name)
     if value is None or pd.isna(value):
         return NOBODY
-    lo, hi = row.get(f"{name}_lower"), row.get(f"{name}_upper")
+    lo, hi = row.get(f"{name}_ci_lower"), row.get(f"{name}_ci_upper")
     if lo is None or pd.isna(lo) or pd.isna(hi):
         return f"{value:.0%}"
     return f"{value:.0%}<br><small>{lo:.0%} to {hi:.0%}</small>"
@@ -381,8 +381,8 @@ def _money_cell(row, name: str, interval: bool = False) -> str:
     if value is None or pd.isna(value):
         return NOBODY
     text = html.escape(dollars(float(value)))
-    if interval and pd.notna(row.get(f"{name}_lower")) and pd.notna(row.get(f"{name}_upper")):
-        lo, hi = (html.escape(dollars(float(row[f"{name}_{b}"]))) for b in ("lower", "upper"))
+    if interval and pd.notna(row.get(f"{name}_ci_lower")) and pd.notna(row.get(f"{name}_ci_upper")):
+        lo, hi = (html.escape(dollars(float(row[f"{name}_{b}"]))) for b in ("ci_lower", "ci_upper"))
         text += f"<br><small>{lo} to {hi}</small>"
     return text
 
