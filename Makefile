@@ -55,7 +55,7 @@ check: $(VENV)/.installed
 	$(BIN)/python -m toolkit check $(DATA) $(if $(MAPPING),--mapping $(MAPPING))
 
 # The presenter's view: Voila on 127.0.0.1 with a token (it prints the URL to open), Host checked,
-# kernels capped. NOTEBOOK=growth|funnel|lead_budget|cohorts picks the first screen; DATA a CRM export.
+# kernels capped. NOTEBOOK=growth|funnel|lead_budget|cohorts|income picks the first screen; DATA a CRM export.
 NOTEBOOK ?= growth
 present: $(VENV)/.installed
 	$(BIN)/python -m toolkit present --port=$(PORT) --notebook=$(NOTEBOOK) $(if $(DATA),--data $(DATA))

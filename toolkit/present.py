@@ -1,7 +1,7 @@
 """``python -m toolkit present``: the presenter's view, Voila protected like ``make lab``.
 
 Voila serves ``notebooks/present/``, one short notebook per explorer (growth, funnel, lead budget,
-cohorts), through the ``presenter`` template in ``toolkit/presenter/``: no code, large type, the
+cohorts, income), through the ``presenter`` template in ``toolkit/presenter/``: no code, large type, the
 explorer's presets first, a menu of the screens, and nothing fetched from the network (Voila's own
 template asks a CDN for Font Awesome; this one does not).
 

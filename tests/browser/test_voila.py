@@ -25,6 +25,7 @@ SCREENS = {
     "funnel": ("Funnel", "Contacts", False),
     "lead_budget": ("Lead budget", "Budget ($)", False),
     "cohorts": ("Cohorts", "Metric", True),
+    "income": ("Income", "Unilevel rates (x the plan's)", False),
 }
 # Every named data source of the newest Bokeh document (the explorer's), as one string.
 SOURCES = """() => {

@@ -146,3 +146,26 @@ def test_runs_as_clusters_widen_a_share_only_when_runs_differ():
 def test_simulate_income_refuses_a_plan_that_is_not_one():
     with pytest.raises(TypeError, match="CompensationPlan"):
         tk.simulate_income(None, {"unilevel": (0.05,)}, months=2, runs=2)
+
+
+def test_an_organisation_too_large_to_pay_says_so_instead_of_paying():
+    from toolkit.growth.income_outlook import MAX_PAID, TooLargeToPay, income_outlook
+    from toolkit.growth.outlook import growth_outlook
+    from toolkit.plots.income_explorer_plots import growth_income_readouts
+
+    plan = tk.CompensationPlan.unilevel_example()
+    explosive = tk.GrowthParams().replace(
+        contacts_per_rep_per_month=10.0, contact_to_rep=25 / 150, monthly_attrition=0.0
+    )
+    with pytest.raises(TooLargeToPay, match=f"limit is {MAX_PAID:,}"):
+        income_outlook(explosive, plan, months=12, runs=3)
+    outlook = growth_outlook(explosive, months=12, runs=3, plan=plan)
+    assert outlook.income is None and outlook.income_claim is None
+    texts = growth_income_readouts(outlook)
+    assert "too many to pay" in texts["growth_explorer_income"]
+    assert texts["growth_explorer_income_claim"] == ""  # no claim checked on nothing
+    # a small organisation is paid, and without a plan there is no money half at all
+    small = growth_outlook(tk.GrowthParams.typical(), months=6, runs=5, plan=plan)
+    assert small.income is not None and small.income_note == ""
+    assert "What they earn" in growth_income_readouts(small)["growth_explorer_income"]
+    assert growth_income_readouts(growth_outlook(months=6, runs=5)) == {}

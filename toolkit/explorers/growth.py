@@ -34,14 +34,9 @@ def _state(outlook: GrowthOutlook, *, metric: str) -> dict:
 
 
 def _income_state(outlook: GrowthOutlook) -> dict:
-    if outlook.income is None:
-        return {}
-    from toolkit.plots.income_explorer_plots import claim_income_readout, typical_income_readout
+    from toolkit.plots.income_explorer_plots import growth_income_readouts
 
-    return {
-        "growth_explorer_income": {"text": typical_income_readout(outlook.income)},
-        "growth_explorer_income_claim": {"text": claim_income_readout(outlook.income_claim)},
-    }
+    return {name: {"text": text} for name, text in growth_income_readouts(outlook).items()}
 
 
 def _figure(outlook: GrowthOutlook, *, metric: str):

@@ -13,8 +13,16 @@ from toolkit.results import FieldReads
 
 #: Where the distribution is read: every 2.5th percentile of participants.
 DISTRIBUTION_QUANTILES = tuple(np.round(np.linspace(0.0, 1.0, 41), 4))
-#: Participants the outlook pays at most (expected): fewer runs of a large organisation.
+#: Participants the outlook pays at most (expected): fewer runs of a large organisation, and
+#: none of one where a single run would pass it.
 MAX_PAID = 30_000
+
+
+class TooLargeToPay(ValueError):
+    """One simulated organisation would pass ``MAX_PAID`` participants: the outlook says so
+    instead of paying it (the message is meant for the page)."""
+
+
 #: The paid components, in the order the explorer draws them.
 PAID_COMPONENTS = ("retail", "unilevel", "fast_start", "stairstep", "generation")
 
@@ -85,6 +93,8 @@ def income_outlook(
     months, runs, seed, autoship, purchases
         As :func:`simulate_income`; an organisation expected to pass ``MAX_PAID`` participants
         over ``runs`` runs is simulated in fewer runs (at least 3), ``result.runs`` says how many.
+        One expected to pass ``MAX_PAID`` in a single run raises :class:`TooLargeToPay` (a
+        ValueError whose message says so in plain words).
     claim_value : float
         The pitched monthly gross checked in the last month ("five figures a month": 10,000).
 
@@ -99,6 +109,12 @@ def income_outlook(
 
     p = as_params(params)
     per_run = float(project_growth(p, months)["cumulative_joined"].iloc[-1])
+    if per_run > MAX_PAID:
+        raise TooLargeToPay(
+            f"About {per_run:,.0f} people would join each simulated organisation in {months} "
+            f"months: too many to pay one by one here (the limit is {MAX_PAID:,}). Lower the "
+            "contacts or the sign-up rate, or raise the quit rate, to see what they earn."
+        )
     runs = int(min(runs, max(3, MAX_PAID // max(per_run, 1.0))))
     result = simulate_income(
         p, plan, months=months, runs=runs, seed=seed, autoship=autoship, purchases=purchases

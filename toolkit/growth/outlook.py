@@ -58,6 +58,9 @@ class GrowthOutlook(FieldReads):
     income_claim : IncomeClaim or None
         With a ``plan``: the pitched monthly income checked at the horizon
         (:meth:`SimulatedIncome.claim`).
+    income_note : str
+        With a ``plan`` but an organisation too large to pay (:class:`TooLargeToPay`): why
+        ``income`` and ``income_claim`` are None, in plain words; empty otherwise.
 
     ``outlook["wall"]`` reads a field like a dict key, a convenience kept from when the
     outlook was a dict.
@@ -72,6 +75,7 @@ class GrowthOutlook(FieldReads):
     wall: pd.DataFrame
     income: object = None
     income_claim: object = None
+    income_note: str = ""
 
     def __repr__(self) -> str:
         return f"GrowthOutlook(metric={self.metric!r}, claim={self.claim})"
@@ -140,23 +144,28 @@ def growth_outlook(
         }
     )
     income = income_claim = None
+    income_note = ""
     if plan is not None:
-        from toolkit.growth.income_outlook import income_outlook
+        from toolkit.growth.income_outlook import TooLargeToPay, income_outlook
 
-        money = income_outlook(
-            p,
-            plan,
-            months=months,
-            runs=runs,
-            seed=seed,
-            autoship=autoship,
-            purchases=purchases,
-            claim_value=income_claim_value,
-        )
-        income, income_claim = money.typical, money.claim
+        try:
+            money = income_outlook(
+                p,
+                plan,
+                months=months,
+                runs=runs,
+                seed=seed,
+                autoship=autoship,
+                purchases=purchases,
+                claim_value=income_claim_value,
+            )
+            income, income_claim = money.typical, money.claim
+        except TooLargeToPay as err:
+            income_note = str(err)
     return GrowthOutlook(
         income=income,
         income_claim=income_claim,
+        income_note=income_note,
         params=p,
         metric=metric,
         simulation=sim,

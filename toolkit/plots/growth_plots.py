@@ -393,21 +393,13 @@ def growth_outlook_figure(outlook, *, metric: str = "cumulative_joined"):
         sizing_mode="stretch_width",
     )
     readouts = [claim, typical]
-    if outlook.income is not None:  # the money half, when a plan pays the organisations
-        from toolkit.plots.income_explorer_plots import claim_income_readout, typical_income_readout
+    from toolkit.plots.income_explorer_plots import growth_income_readouts
 
-        readouts += [
-            Div(
-                text=typical_income_readout(outlook.income),
-                name="growth_explorer_income",
-                sizing_mode="stretch_width",
-            ),
-            Div(
-                text=claim_income_readout(outlook.income_claim),
-                name="growth_explorer_income_claim",
-                sizing_mode="stretch_width",
-            ),
-        ]
+    # the money half, when a plan pays the organisations
+    readouts += [
+        Div(text=text, name=name, sizing_mode="stretch_width")
+        for name, text in growth_income_readouts(outlook).items()
+    ]
     return column(
         row(*readouts, sizing_mode="stretch_width"), fan, fig, sizing_mode="stretch_width"
     )

@@ -41,8 +41,6 @@ def claim_income_readout(claim) -> str:
 def typical_income_readout(typical, plan_name: str = "") -> str:
     """What the typical participant earns and spends under a plan (HTML), for the growth
     explorer's typical-participant panel, from a ``TypicalIncome``."""
-    if typical is None:
-        return ""
     if typical.participants == 0:
         return "<div style='font-size:15px'>Nobody joined in these runs: no income to show.</div>"
     under = f" under {html.escape(plan_name)}" if plan_name else ""
@@ -53,6 +51,20 @@ def typical_income_readout(typical, plan_name: str = "") -> str:
         f"<b>{dollars(typical.median_net)}</b> ({dollars(typical.median_net_after_purchases)} "
         f"after their own orders); <b>{typical.share_net_loss:.0%}</b> lose money.</div>"
     )
+
+
+def growth_income_readouts(outlook) -> dict[str, str]:
+    """The growth explorer's money readouts (HTML) by model name, from a ``GrowthOutlook``:
+    none without a plan; the reason in both when the organisation was too large to pay."""
+    if outlook.income is None and not outlook.income_note:
+        return {}
+    if outlook.income is None:
+        note = f"<div style='font-size:15px'>{html.escape(outlook.income_note)}</div>"
+        return {"growth_explorer_income": note, "growth_explorer_income_claim": ""}
+    return {
+        "growth_explorer_income": typical_income_readout(outlook.income),
+        "growth_explorer_income_claim": claim_income_readout(outlook.income_claim),
+    }
 
 
 def income_outlook_data(outlook) -> dict:
