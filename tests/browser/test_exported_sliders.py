@@ -14,6 +14,7 @@ from toolkit.explorers import (
     cohort_explorer,
     funnel_explorer,
     growth_explorer,
+    income_explorer,
     lead_budget_explorer,
 )
 from toolkit.funnel import funnel_outlook
@@ -74,6 +75,7 @@ def pages(tmp_path_factory):
         "budget": lead_budget_explorer(model, prices=PRICES, mix=MIX),
         "growth": growth_explorer(),
         "cohorts": cohort_explorer(data.members, data.orders, as_of=data.as_of),
+        "income": income_explorer(months=6, runs=8),
     }
     out = {}
     for key, explorer in explorers.items():
@@ -139,8 +141,12 @@ def test_every_slider_and_select_changes_the_plot(pages, page, key, first):
     assert page.external == []
 
 
-def test_growth_and_cohort_controls_change_the_plot(pages, page):
-    for key, first in (("growth", "growth_fan_expected"), ("cohorts", "cohort_heatmap_observed")):
+def test_growth_cohort_and_income_controls_change_the_plot(pages, page):
+    for key, first in (
+        ("growth", "growth_fan_expected"),
+        ("cohorts", "cohort_heatmap_observed"),
+        ("income", "income_explorer_distribution"),
+    ):
         path, explorer = pages[key]
         pg = page.page
         open_page(page, path, first)
@@ -209,7 +215,11 @@ def check_funnel(pg, explorer, values):
     steps = list(pg.evaluate(READ, ["funnel_explorer_source", ["step"]])["step"])
     want = funnel_outlook(rates, int(values["contacts"]), steps=steps, rate_trials=trials).table
     got = pg.evaluate(
-        READ, ["funnel_explorer_source", ["expected", "likely_lower", "likely_upper", "probability_of_none"]]
+        READ,
+        [
+            "funnel_explorer_source",
+            ["expected", "likely_lower", "likely_upper", "probability_of_none"],
+        ],
     )
     np.testing.assert_allclose(got["expected"], want["expected"], rtol=1e-9, atol=0)
     np.testing.assert_allclose(
@@ -341,3 +351,49 @@ def test_growth_sliders_show_only_values_the_page_has(pages, page):
                         if np.asarray(arr).dtype.kind in "fiu":
                             np.testing.assert_allclose(got[col], arr, rtol=1e-6)
     assert page.errors == []
+
+
+def test_income_headline_is_what_python_computes_for_the_values_shown(pages, page):
+    from toolkit.growth.income_outlook import income_outlook, scaled_plan
+    from toolkit.plots.income_explorer_plots import headline_readout
+
+    path, explorer = pages["income"]
+    pg = page.page
+    open_page(page, path, "income_explorer_distribution")
+    grid = explorer.static_grid()
+    plan = toolkit.CompensationPlan.unilevel_example()
+    base = toolkit.GrowthParams()
+    fixed = {c.name: explorer.values[c.name] for c in explorer.controls}
+    for control, steps in zip(grid.controls, grid.steps, strict=True):
+        title, handle = slider(pg, control.label)
+        handle.focus()
+        for keys in (["Home"], ["ArrowRight"], ["End"], ["ArrowLeft"], ["ArrowLeft"]):
+            for k in keys:
+                pg.keyboard.press(k)
+            pg.wait_for_timeout(150)
+            on_grid = [control.display(v) for v in steps]
+            assert shown(title) in on_grid, f"{control.label}: {shown(title)} not in {on_grid}"
+            values = dict(fixed)
+            for c, s in zip(grid.controls, grid.steps, strict=True):
+                t, _ = slider(pg, c.label)
+                values[c.name] = s[[c.display(v) for v in s].index(shown(t))]
+            org = {k: values[k] for k in ("contacts_per_rep_per_month", "contact_to_rep",
+                                          "monthly_attrition")}  # fmt: skip
+            want = income_outlook(
+                base.replace(**org),
+                scaled_plan(
+                    plan,
+                    unilevel_scale=values["unilevel_scale"],
+                    retail_margin=values["retail_margin"],
+                    monthly_fee=values["monthly_fee"],
+                    starter_fee=values["starter_fee"],
+                ),
+                months=6,
+                runs=8,
+                autoship=values["autoship"],
+            )
+            got = pg.evaluate(READ, ["income_explorer_headline", None])
+            assert got == headline_readout(want.typical), values
+    page.screenshot("exported_income_explorer.png")
+    assert page.errors == []
+    assert page.external == []
