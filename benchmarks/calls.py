@@ -104,9 +104,16 @@ def lifelines_compare(data, repeat: int) -> None:
         path = Path(tmp) / "events.parquet"
         data.events.to_parquet(path)
         out = subprocess.run(
-            [str(python), str(HERE / "peers" / "lifelines_km.py"), str(path), str(data.as_of),
-             str(repeat)],
-            capture_output=True, text=True, check=True,
+            [
+                str(python),
+                str(HERE / "peers" / "lifelines_km.py"),
+                str(path),
+                str(data.as_of),
+                str(repeat),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
         )
     peer = json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -119,17 +126,25 @@ def lifelines_compare(data, repeat: int) -> None:
     s30 = 1 - float(curve.loc[curve["days"] <= 30, "converted_share"].iloc[-1])
     ms = 1000 * statistics.median(wall["toolkit"])
     cpu_ms = 1000 * statistics.median(cpu["toolkit"])
-    print(f"\ntime_to_convert(lead -> customer) vs lifelines {peer['version']} KaplanMeierFitter "
-          "(its own interpreter, run just before)")
-    print(f"  leads {int(result.summary['leads'].iloc[0]):,} / {peer['n']:,}, converted "
-          f"{int(result.summary['converted'].iloc[0]):,} / {peer['converted']:,}, "
-          f"S(30 days) {s30:.6f} / {peer['s30']:.6f} (toolkit / lifelines)")
+    print(
+        f"\ntime_to_convert(lead -> customer) vs lifelines {peer['version']} KaplanMeierFitter "
+        "(its own interpreter, run just before)"
+    )
+    print(
+        f"  leads {int(result.summary['leads'].iloc[0]):,} / {peer['n']:,}, converted "
+        f"{int(result.summary['converted'].iloc[0]):,} / {peer['converted']:,}, "
+        f"S(30 days) {s30:.6f} / {peer['s30']:.6f} (toolkit / lifelines)"
+    )
     print(f"  toolkit from events          {ms:8.2f} ms wall {cpu_ms:8.2f} ms CPU")
-    for key, label in (("from_durations", "lifelines from durations"),
-                       ("from_events", "lifelines from events")):
+    for key, label in (
+        ("from_durations", "lifelines from durations"),
+        ("from_events", "lifelines from events"),
+    ):
         theirs, theirs_cpu = peer[key], peer[f"{key}_cpu"]
-        print(f"  {label:28s} {theirs:8.2f} ms wall {theirs_cpu:8.2f} ms CPU   toolkit / "
-              f"lifelines = {ms / theirs:.2f} wall, {cpu_ms / theirs_cpu:.2f} CPU (target <= 1.2)")
+        print(
+            f"  {label:28s} {theirs:8.2f} ms wall {theirs_cpu:8.2f} ms CPU   toolkit / "
+            f"lifelines = {ms / theirs:.2f} wall, {cpu_ms / theirs_cpu:.2f} CPU (target <= 1.2)"
+        )
 
 
 def main() -> None:
@@ -142,15 +157,21 @@ def main() -> None:
 
     data = toolkit.load_sample()
     wall, cpu = take_turns(calls(data), args.repeat)
-    print(f"bundled sample: {len(data.events):,} events, {len(data.leads):,} leads, "
-          f"{len(data.members):,} members, {len(data.orders):,} orders; "
-          f"median of {args.repeat} warm calls, candidates taking turns; "
-          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    print(f"  {'call':32s} {'wall ms':>8s} {'(min)':>8s} {'CPU ms':>8s}  CPU / {TARGET_MS:.0f} ms target")
+    print(
+        f"bundled sample: {len(data.events):,} events, {len(data.leads):,} leads, "
+        f"{len(data.members):,} members, {len(data.orders):,} orders; "
+        f"median of {args.repeat} warm calls, candidates taking turns; "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
+    print(
+        f"  {'call':32s} {'wall ms':>8s} {'(min)':>8s} {'CPU ms':>8s}  CPU / {TARGET_MS:.0f} ms target"
+    )
     for name, secs in wall.items():
         ms, cpu_ms = 1000 * statistics.median(secs), 1000 * statistics.median(cpu[name])
-        print(f"  {name:32s} {ms:8.1f} {1000 * min(secs):8.1f} {cpu_ms:8.1f}  "
-              f"{cpu_ms / TARGET_MS:5.2f}")
+        print(
+            f"  {name:32s} {ms:8.1f} {1000 * min(secs):8.1f} {cpu_ms:8.1f}  "
+            f"{cpu_ms / TARGET_MS:5.2f}"
+        )
     if args.lifelines:
         lifelines_compare(data, args.repeat)
 

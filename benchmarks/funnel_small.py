@@ -42,8 +42,18 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 USERS_PER_SCALE = 3_751  # simple_shop: 3,751 users, 32,283 events
 EVENTS = (
-    "main", "catalog", "product1", "product2", "cart", "delivery_choice", "delivery_courier",
-    "delivery_pickup", "payment_choice", "payment_card", "payment_cash", "payment_done",
+    "main",
+    "catalog",
+    "product1",
+    "product2",
+    "cart",
+    "delivery_choice",
+    "delivery_courier",
+    "delivery_pickup",
+    "payment_choice",
+    "payment_card",
+    "payment_cash",
+    "payment_done",
 )
 END = len(EVENTS)
 # next event (or END of the session) after each event
@@ -99,7 +109,9 @@ def simple_shop(n_users: int, seed: int = 0):
         ended = nxt == END
         again = ended & (rng.random(u.size) < NEW_SESSION)
         gap = np.where(again, gap + (rng.exponential(5.0, u.size) * 86_400e6).astype("int64"), gap)
-        nxt = np.where(again, np.where(rng.random(u.size) < 0.5, index["main"], index["catalog"]), nxt)
+        nxt = np.where(
+            again, np.where(rng.random(u.size) < 0.5, index["main"], index["catalog"]), nxt
+        )
         state[u] = np.minimum(nxt, END - 1)
         clock[u] = clock[u] + gap.astype("timedelta64[us]")
         alive[u[ended & ~again]] = False
@@ -145,9 +157,16 @@ class Peer:
         from peers import peer_env
 
         self.proc = subprocess.Popen(
-            [str(python), str(HERE / "peers" / "retentioneering_funnel.py"), str(path),
-             *PEER_STEPS],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=peer_env(),
+            [
+                str(python),
+                str(HERE / "peers" / "retentioneering_funnel.py"),
+                str(path),
+                *PEER_STEPS,
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=peer_env(),
         )
         self.info = json.loads(self.proc.stdout.readline())
         self.label = f"retentioneering {self.info['version']} funnel_data"
@@ -176,7 +195,9 @@ class DuckDBQuery:
         self.con.execute("CREATE TABLE df AS SELECT * FROM raw ORDER BY user_id, timestamp")
         self.info = {"build": time.perf_counter() - start}
         self.label = "hand-written DuckDB query (retentioneering unavailable)"
-        ctes = ["s1 AS (SELECT user_id, MIN(timestamp) t FROM df WHERE event = 'catalog' GROUP BY 1)"]
+        ctes = [
+            "s1 AS (SELECT user_id, MIN(timestamp) t FROM df WHERE event = 'catalog' GROUP BY 1)"
+        ]
         for k, step in enumerate(PEER_STEPS[1:], start=2):
             ctes.append(
                 f"s{k} AS (SELECT df.user_id, MIN(df.timestamp) t FROM df JOIN s{k - 1} p "
@@ -217,16 +238,24 @@ def run_size(scale: int, repeat: int, python: Path | None) -> None:
             peer.close()
     t_ours, t_theirs = statistics.median(ours), statistics.median(theirs)
     agree = "agree" if our_counts == their_counts else "DISAGREE"
-    print(f"\n{len(clicks):,} events, {clicks['user_id'].nunique():,} users "
-          f"(median of {repeat}, taking turns)")
+    print(
+        f"\n{len(clicks):,} events, {clicks['user_id'].nunique():,} users "
+        f"(median of {repeat}, taking turns)"
+    )
     print(f"  counts per step: toolkit {our_counts}, peer {their_counts}: {agree}")
-    print(f"  toolkit funnel_table (pandas, cold) {1000 * t_ours:9.1f} ms  (min {1000 * min(ours):.1f})")
-    print(f"  {peer.label:34s} {1000 * t_theirs:9.1f} ms  (min {1000 * min(theirs):.1f}; "
-          f"its one-off build {1000 * peer.info['build']:.0f} ms, not counted)")
+    print(
+        f"  toolkit funnel_table (pandas, cold) {1000 * t_ours:9.1f} ms  (min {1000 * min(ours):.1f})"
+    )
+    print(
+        f"  {peer.label:34s} {1000 * t_theirs:9.1f} ms  (min {1000 * min(theirs):.1f}; "
+        f"its one-off build {1000 * peer.info['build']:.0f} ms, not counted)"
+    )
     c_ours, c_theirs = statistics.median(ours_cpu), statistics.median(theirs_cpu)
     print(f"  CPU (all threads): toolkit {1000 * c_ours:.1f} ms, peer {1000 * c_theirs:.1f} ms")
-    print(f"  toolkit / peer = {t_ours / t_theirs:.2f} wall, {c_ours / c_theirs:.2f} CPU  "
-          f"(target <= 1.00; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+    print(
+        f"  toolkit / peer = {t_ours / t_theirs:.2f} wall, {c_ours / c_theirs:.2f} CPU  "
+        f"(target <= 1.00; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
+    )
 
 
 def main() -> None:
@@ -240,8 +269,10 @@ def main() -> None:
 
     python = None if args.duckdb else ensure_venv()
     if python is None:
-        print("retentioneering could not be installed in the benchmarks' environment: comparing "
-              "with a hand-written DuckDB query on a prepared table instead")
+        print(
+            "retentioneering could not be installed in the benchmarks' environment: comparing "
+            "with a hand-written DuckDB query on a prepared table instead"
+        )
     for scale in args.scales:
         repeat = args.repeat or {1: 15, 10: 7}.get(scale, 3)
         run_size(scale, repeat, python)

@@ -17,5 +17,7 @@ toolkit.validate(data)
 validated = time.perf_counter() - start
 
 print(data)
-print(f"generate_sample({args.contacts:,}): {generated:.1f} s (target < 30 s: {generated / 30:.2f} of budget)")
+print(
+    f"generate_sample({args.contacts:,}): {generated:.1f} s (target < 30 s: {generated / 30:.2f} of budget)"
+)
 print(f"validate: {validated:.1f} s")

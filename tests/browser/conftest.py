@@ -133,8 +133,9 @@ SET_VALUE = """
 }"""
 
 
-def explorer_notebook(path: Path, *, data_cells=()):
-    """A notebook like the tour's: parameters cell, then the funnel and growth explorers."""
+def explorer_notebook(path: Path, *, data_cells=(), extra_cells=()):
+    """A notebook like the tour's: parameters cell, then the funnel and growth explorers (and
+    ``extra_cells`` after them)."""
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {
         "name": "python3",
@@ -161,6 +162,7 @@ def explorer_notebook(path: Path, *, data_cells=()):
             "funnel_explorer(table)"
         ),
         nbformat.v4.new_code_cell("growth_explorer()"),
+        *[nbformat.v4.new_code_cell(c) for c in extra_cells],
     ]
     nb.cells = cells
     nbformat.write(nb, path)
