@@ -96,6 +96,8 @@ def main() -> None:
             f"  export to HTML (summed, beside execution) {timings.export:5.1f} s\n"
             f"  page checks (summed, beside execution) {timings.checks:5.1f} s"
         )
+        for name, seconds in sorted(timings.by_notebook.items()):
+            print(f"    {name:32s} {seconds:5.1f} s")
         read = toolkit.read_crm(export)
         t0, c0 = time.perf_counter(), time.process_time()
         check = PrivacyCheck(_personal_values(read), _allowed_texts(read, find_notebooks()))

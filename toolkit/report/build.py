@@ -13,7 +13,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from toolkit.report.kernels import ReportError, _Kernels, _Run, _set_parameters
@@ -254,6 +254,7 @@ class Timings:
     prepare: float = 0.0  # reading, validating and copying the data; the privacy check's setup
     kernel_start: float = 0.0  # the slowest kernel, launch to imports done (beside ``prepare``)
     execution: float = 0.0  # notebooks, summed over kernels
+    by_notebook: dict[str, float] = field(default_factory=dict)  # each notebook's execution
     export: float = 0.0  # nbconvert to HTML, summed
     checks: float = 0.0  # offline and privacy checks of every page, summed
     total: float = 0.0
@@ -380,6 +381,7 @@ def build_report(
 
                 async def done(run: _Run) -> None:
                     timings.execution += run.seconds
+                    timings.by_notebook[run.notebook.name] = run.seconds
                     pages.append(await loop.run_in_executor(pool, export, run))
                     bar.set_postfix_str(f"{run.notebook.name} {run.seconds:.0f}s")
                     bar.update()
