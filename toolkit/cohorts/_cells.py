@@ -21,7 +21,7 @@ from toolkit.censoring import (
     period_ordinals,
 )
 from toolkit.checks import check_frame
-from toolkit.frames import collect, from_native, lazy_polars
+from toolkit.frames import collect, from_native, lazy_polars, typed_if_empty
 from toolkit.schema import EXAMPLES_SHOWN, Problems
 
 
@@ -93,14 +93,16 @@ def _latest(frames: list[tuple[nw.DataFrame | nw.LazyFrame, list[str]]]) -> pd.T
 def _prepare(members, orders, by, period, as_of, order_cols):
     """Wrap the inputs, settle ``as_of``, and check members (and orders) against the contract."""
     member_cols = ["member_id", "joined_at", "left_at", *by]
-    members_nw = from_native(members, "members", member_cols)
+    # a header-only table (untyped columns) reads as the empty table it is
+    members_nw = typed_if_empty(from_native(members, "members", member_cols), "members")
     # frames passed without validate: no member twice, no NaT joining date (a cohort in year
     # -1), no negative or infinite money; timezone-aware times as naive UTC
     members_nw = check_frame(members_nw, "members", member_cols)
     orders_nw = None
     if orders is not None:
         order_cols = ["member_id", "ordered_at", *order_cols]
-        orders_nw = check_frame(from_native(orders, "orders", order_cols), "orders", order_cols)
+        orders_nw = typed_if_empty(from_native(orders, "orders", order_cols), "orders")
+        orders_nw = check_frame(orders_nw, "orders", order_cols)
     # one pass over members gives the latest timestamps and whether any left before joining
     native = _plain_pandas(members_nw)
     if native is not None:
