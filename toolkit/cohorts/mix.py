@@ -219,6 +219,7 @@ def _mix_table(members_in, sums: dict, roles: pd.Index, first, now, period, alph
     per_period = (
         pd.DataFrame(
             {
+                "_p": np.repeat(np.arange(periods), width),
                 "customers": np.where(is_customer, members_in, 0.0),
                 "reps": np.where(is_rep, members_in, 0.0),
                 "paying": np.where(is_customer, ordering, 0.0),
@@ -228,7 +229,7 @@ def _mix_table(members_in, sums: dict, roles: pd.Index, first, now, period, alph
                 "vsq": vsq,
             }
         )
-        .groupby(np.repeat(np.arange(periods), width))
+        .groupby("_p")
         .sum()
     )
     reps = per_period["reps"].to_numpy()
@@ -332,36 +333,44 @@ def _pandas_cells(members, orders, period, roles_held) -> pd.DataFrame | None:
         return pd.DataFrame({c: [] for c in ("role", "_p", *_CELL_SUMS, "_early", "_unknown")})
     p = period_ordinals(orders["ordered_at"], period)
     lo, span = int(p.min()), int(p.max() - p.min()) + 1
-    values = pd.DataFrame(
+    # per member and period, in order of first appearance (the engine's group-by); keys as a
+    # column: an array key costs pandas a failed column lookup that prints it
+    totals = pd.DataFrame(
         {
+            "_k": pos * span + (p - lo),
             "amount": orders["amount"].to_numpy("float64", na_value=np.nan),
             "volume": orders["volume"].to_numpy("float64", na_value=np.nan),
         }
     )
-    # per member and period, in order of first appearance (the engine's group-by)
-    totals = values.groupby(pos * span + (p - lo), sort=False).sum()
+    totals = totals.groupby("_k", sort=False).sum()
     who, p = np.divmod(totals.index.to_numpy(), span)
     if roles_held is None:
         role, names = pd.factorize(members["role"])
         role = role[who]
     else:
         role, names = _spell_roles(roles_held, who, p + lo)
-    volume = totals["volume"].to_numpy()
-    per_member = pd.DataFrame(
+    known = np.flatnonzero(role >= 0)
+    volume = totals["volume"].to_numpy()[known]
+    cells = pd.DataFrame(
         {
+            "_k": role[known] * span + p[known],
             "ordering": 1.0,
-            "amount": totals["amount"].to_numpy(),
+            "amount": totals["amount"].to_numpy()[known],
             "volume": volume,
             "_vsq": volume**2,
         }
     )
-    known = role >= 0
-    cells = per_member[known].groupby(role[known] * span + p[known], sort=False).sum()
+    cells = cells.groupby("_k", sort=False).sum()
     role, p = np.divmod(cells.index.to_numpy(), span)
-    cells.insert(0, "_p", p + lo)
-    cells.insert(0, "role", names.take(role).array)
-    cells["_early"] = cells["_unknown"] = 0.0
-    return cells.reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            "role": names.take(role).array,
+            "_p": p + lo,
+            **{c: cells[c].to_numpy() for c in _CELL_SUMS},
+            "_early": 0.0,
+            "_unknown": 0.0,
+        }
+    )
 
 
 def _spell_roles(spells: pd.DataFrame, who: np.ndarray, p: np.ndarray):
@@ -428,21 +437,25 @@ def _roles_by_period(members_nw, role_history, period: str) -> pd.DataFrame:
     # member's spells start (the spells run by member, then from_at)
     ends = np.ones(n + 1, bool)
     ends[1:n] = (at[1:] != at[:-1]) | (start[1:] != start[:-1])
-    keep = ends[1:]
-    if not keep.all():
-        spells, at, start = spells[keep].reset_index(drop=True), at[keep], start[keep]
-    n = len(at)
+    rows = np.flatnonzero(ends[1:])
+    at, start, n = at[rows], start[rows], len(rows)
     new = np.ones(n + 1, bool)
     new[1:n] = at[1:] != at[:-1]
     following = np.full(n, np.nan)
     following[:-1] = np.where(new[1:n], np.nan, start[1:])
     # the first role recorded holds from joining (and before: an early order is reported, not lost)
     start = np.where(new[:n], _ALL_TIME[0], start)
-    return spells.assign(
-        _from=start,
-        _to=np.where(np.isnan(following), _ALL_TIME[1], following).astype("int64"),
-        _join=np.maximum(period_ordinals(spells["joined_at"], period), start),
-        _left=np.fmin(_ordinals(spells["left_at"], period), following),
+    joined = period_ordinals(spells["joined_at"], period)[rows]
+    return pd.DataFrame(
+        {
+            "member_id": spells["member_id"].array.take(rows),
+            "role": spells["role"].array.take(rows),
+            "_pos": at,
+            "_from": start,
+            "_to": np.where(np.isnan(following), _ALL_TIME[1], following).astype("int64"),
+            "_join": np.maximum(joined, start),
+            "_left": np.fmin(_ordinals(spells["left_at"], period)[rows], following),
+        }
     )
 
 
