@@ -15,11 +15,12 @@ from toolkit.censoring import (
 )
 from toolkit.cohorts._cells import (
     _check_period,
-    _flag,
+    _member_totals,
     _order_problems,
     _ordinals,
     _plain_pandas,
     _prepare,
+    _sum_cells,
 )
 from toolkit.cohorts.transitions import _role_spells
 from toolkit.fastpath import is_numpy_time, positions
@@ -264,28 +265,13 @@ def _engine_cells(members_nw, orders_nw, period, role_history, roles_held) -> pd
     """Per role and period ``_p``: members ordering, amount, volume, the per-member sums of
     squared volume (``_vsq``), orders before joining (``_early``) and orders of unknown
     members (``_unknown``), by the input's engine."""
-    per_member = (
-        orders_nw.select(
-            nw.col("member_id"),
-            period_ordinal("ordered_at", period).alias("_p"),
-            nw.col("amount").cast(nw.Float64),
-            nw.col("volume").cast(nw.Float64),
-            nw.col("ordered_at"),
-        )
-        .group_by("member_id", "_p")
-        .agg(
-            nw.col("amount").sum(),
-            nw.col("volume").sum(),
-            nw.col("ordered_at").min().alias("_first"),
-        )
-    )
-    known = members_nw.select(
+    people = members_nw.select(
         "member_id",
         *(["role"] if role_history is None else []),
         nw.col("joined_at").alias("_joined_at"),
-        _flag(nw.lit(True)).alias("_known"),
     )
-    cells = per_member.join(known, on="member_id", how="left")
+    money = {c: nw.col(c).cast(nw.Float64) for c in ("amount", "volume")}
+    cells = _member_totals(orders_nw, people, period, "_p", money)
     if role_history is not None:
         # the role held at the end of the order's period: the spells cover all time, so each
         # known member's row meets exactly one (an unknown member's meets none and is kept)
@@ -295,25 +281,8 @@ def _engine_cells(members_nw, orders_nw, period, role_history, roles_held) -> pd
         cells = cells.join(spells, on="member_id", how="left").filter(
             nw.col("_from").is_null() | in_spell
         )
-    cells = (
-        cells.with_columns(
-            (nw.col("volume") ** 2).alias("_vsq"),
-            _flag(nw.col("_first") < nw.col("_joined_at")).alias("_early"),
-            _flag(nw.col("_known").is_null()).alias("_unknown"),
-            nw.lit(1).alias("ordering"),
-        )
-        .group_by("role", "_p")
-        .agg(
-            nw.col("ordering").sum(),
-            nw.col("amount").sum(),
-            nw.col("volume").sum(),
-            nw.col("_vsq").sum(),
-            nw.col("_early").sum(),
-            nw.col("_unknown").sum(),
-        )
-        .with_columns(nw.col("ordering", "_early", "_unknown").cast(nw.Float64))
-    )
-    return collect(cells).to_pandas()
+    cells = cells.with_columns((nw.col("volume") ** 2).alias("_vsq"), nw.lit(1).alias("ordering"))
+    return _sum_cells(cells, ["role", "_p"], list(_CELL_SUMS))
 
 
 def _pandas_cells(members, orders, period, roles_held) -> pd.DataFrame | None:
