@@ -66,7 +66,8 @@ def member_mix(
     members : dataframe (any engine)
         ``member_id``, ``joined_at``, ``left_at``, ``role`` (the member's current role).
     orders : dataframe (any engine)
-        ``member_id``, ``ordered_at``, ``amount``, ``volume``.
+        ``member_id``, ``ordered_at``, ``amount``, ``volume``. A table without rows (a
+        header-only export, even one of untyped columns) counts the members, buying nothing.
     period : {"W", "M", "Q", "Y"}
     as_of : timestamp-like, optional
         Defaults to the latest timestamp in the inputs.
