@@ -8,7 +8,8 @@ person pays on every cell they re-run and every slider move. For a plain pandas 
 a handful of array passes over the rows, whose cost follows the data.
 
 What this module holds is shared by those three: which rows belong to which stage
-(:func:`stage_bits`), dense codes for lead ids (:func:`lead_codes`), grouping by the values
+(:func:`stage_bits`), dense codes for lead ids (:func:`lead_codes`), ids as positions in a
+table of unique ids (:func:`positions`: members in the cohort calls), grouping by the values
 of some columns as ``groupby(dropna=False)`` groups them (:func:`group`), and each lead's
 time of each funnel step (:func:`step_times`). Times are compared as integers in the unit of
 the ``at`` column, with every limit floored into that unit, so every comparison is exact.
