@@ -195,6 +195,32 @@ def _contract_arrow_type(table: str, column: str):
     return by_kind.get(kinds.get(column), pa.string())
 
 
+def typed_if_empty(frame: nw.DataFrame | nw.LazyFrame, table: str):
+    """An eager frame without rows with its columns of the contract's types: a header-only
+    export reads as untyped (text, object or null) columns, which hold nothing to judge, so
+    they take the type they would hold (timestamps, numbers, flags; text for ids). Any other
+    frame as it is (a lazy one is not counted: that would run a query)."""
+    if is_lazy(frame) or len(frame) or table not in TABLES:
+        return frame
+    by_kind = {"number": nw.Float64, "datetime": nw.Datetime("us"), "bool": nw.Boolean}
+    schema = frame.collect_schema()
+    casts = []
+    for col in TABLES[table].columns:
+        dtype = schema.get(col.name)
+        if dtype is None:
+            continue
+        want = by_kind.get(col.kind, nw.String)
+        if col.kind == "datetime":
+            fits = isinstance(dtype, nw.Datetime) or dtype == nw.Date
+        elif col.kind == "number":
+            fits = dtype.is_numeric()
+        else:
+            fits = dtype == want or (want == nw.String and dtype != nw.Unknown)
+        if not fits:
+            casts.append(nw.col(col.name).cast(want))
+    return frame.with_columns(*casts) if casts else frame
+
+
 def materialize(frame: nw.LazyFrame) -> nw.LazyFrame:
     """Run a lazy query once and keep its (small) result, for a plan that reads it twice.
 

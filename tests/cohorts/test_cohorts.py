@@ -642,6 +642,61 @@ def test_member_mix_counts_the_role_held_at_the_time(crm):
         member_mix(members, orders, as_of=AS_OF, role_history=stranger)
 
 
+@pytest.mark.parametrize("fast", [True, False])
+def test_member_mix_header_only_orders(monkeypatch, crm, fast):
+    # an orders export with its header and no rows reads as untyped (object) columns: it is
+    # the mix with nothing bought, as from a typed empty table, not a complaint about types
+    from toolkit import fastpath
+
+    monkeypatch.setattr(fastpath, "ENABLED", fast)
+    members, orders = crm
+    history = pd.DataFrame(
+        {"member_id": ["A"], "role": ["business_builder"], "from_at": [t("2025-02-20")]}
+    )
+    header = pd.DataFrame(columns=list(orders.columns))
+    assert (header.dtypes == "object").all()
+    for role_history in (None, history):
+        expected = member_mix(members, orders.iloc[:0], as_of=AS_OF, role_history=role_history)
+        got = member_mix(members, header, as_of=AS_OF, role_history=role_history)
+        pd.testing.assert_frame_equal(got, expected, check_exact=True)
+        assert expected["members"].sum() > 0 and expected["ordering"].sum() == 0
+        assert expected["customer_volume_share"].isna().all()
+    # the members' own answer without an as_of too, and on Polars (columns of type null)
+    pd.testing.assert_frame_equal(
+        member_mix(members, header), member_mix(members, orders.iloc[:0]), check_exact=True
+    )
+    pl = pytest.importorskip("polars")
+    empty = pl.DataFrame({c: [] for c in orders.columns})
+    pd.testing.assert_frame_equal(
+        to_pandas(member_mix(pl.from_pandas(members), empty, as_of=AS_OF)),
+        member_mix(members, orders.iloc[:0], as_of=AS_OF),
+        check_exact=True,
+    )
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_member_mix_role_change_after_as_of(monkeypatch, crm, fast):
+    # D turns leader in May, after as_of: a preferred customer in every period shown (the
+    # leader spell starts beyond the grid; it used to index past it)
+    from toolkit import fastpath
+
+    monkeypatch.setattr(fastpath, "ENABLED", fast)
+    members, orders = crm
+    history = pd.DataFrame(
+        {
+            "member_id": ["D", "D"],
+            "role": ["preferred_customer", "leader"],
+            "from_at": [t("2025-02-10"), t("2025-05-10")],
+        }
+    )
+    mix = member_mix(members, orders, as_of=AS_OF, role_history=history)
+    leader = mix["role"] == "leader"
+    assert leader.any() and (mix.loc[leader, ["members", "ordering"]] == 0).all().all()
+    pd.testing.assert_frame_equal(
+        mix[~leader].reset_index(drop=True), member_mix(members, orders, as_of=AS_OF)
+    )
+
+
 def test_role_transitions_by_hand():
     members = pd.DataFrame(
         {
@@ -666,6 +721,9 @@ def test_role_transitions_by_hand():
     assert builders.loc[2, "share"] == pytest.approx(0.5)
     with pytest.raises(ValueError, match="role_history"):
         role_transitions(members)
+    # a member listed twice is refused, as by the other cohort calls (spells go by member)
+    with pytest.raises(toolkit.DataError, match="duplicate id"):
+        role_transitions(pd.concat([members, members.iloc[:1]]), history)
 
 
 def test_sample_shows_the_planted_effects(sample):

@@ -113,3 +113,18 @@ def test_truncate_to_weeks_on_pyspark(spark):
 def test_offsets_keep_whole_days_and_sub_day_windows():
     assert censoring.offset(pd.Timedelta("90D")) == "90d"
     assert censoring.offset(pd.Timedelta("36h")) == f"{36 * 3600 * 10**6}us"
+
+
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+def test_period_ordinals_of_numpy_times_are_the_calendar_fields(unit):
+    # naive numpy times take one cast to months or days: the ordinals of the calendar fields
+    # (year, month, days since 1970), before 1970 too, for every period and time unit
+    import numpy as np
+
+    seconds = np.random.default_rng(3).integers(-4 * 10**9, 4 * 10**9, 5000)
+    stamps = pd.Series(pd.to_datetime(seconds, unit="s").astype(f"datetime64[{unit}]"))
+    for period in censoring.ORDINAL_PERIODS:
+        fields = censoring.period_ordinals(stamps.astype(object), period)  # the general route
+        np.testing.assert_array_equal(censoring.period_ordinals(stamps, period), fields)
+        one_by_one = [censoring.period_ordinal_of(s, period) for s in stamps.iloc[:100]]
+        np.testing.assert_array_equal(fields[:100], one_by_one)

@@ -21,7 +21,7 @@ from toolkit.censoring import (
     period_ordinals,
 )
 from toolkit.checks import check_frame
-from toolkit.frames import collect, from_native, lazy_polars
+from toolkit.frames import collect, from_native, lazy_polars, typed_if_empty
 from toolkit.schema import EXAMPLES_SHOWN, Problems
 
 
@@ -93,14 +93,16 @@ def _latest(frames: list[tuple[nw.DataFrame | nw.LazyFrame, list[str]]]) -> pd.T
 def _prepare(members, orders, by, period, as_of, order_cols):
     """Wrap the inputs, settle ``as_of``, and check members (and orders) against the contract."""
     member_cols = ["member_id", "joined_at", "left_at", *by]
-    members_nw = from_native(members, "members", member_cols)
+    # a header-only table (untyped columns) reads as the empty table it is
+    members_nw = typed_if_empty(from_native(members, "members", member_cols), "members")
     # frames passed without validate: no member twice, no NaT joining date (a cohort in year
     # -1), no negative or infinite money; timezone-aware times as naive UTC
     members_nw = check_frame(members_nw, "members", member_cols)
     orders_nw = None
     if orders is not None:
         order_cols = ["member_id", "ordered_at", *order_cols]
-        orders_nw = check_frame(from_native(orders, "orders", order_cols), "orders", order_cols)
+        orders_nw = typed_if_empty(from_native(orders, "orders", order_cols), "orders")
+        orders_nw = check_frame(orders_nw, "orders", order_cols)
     # one pass over members gives the latest timestamps and whether any left before joining
     native = _plain_pandas(members_nw)
     if native is not None:
@@ -212,20 +214,10 @@ def _order_cells(
         # money without intervals needs no member totals; counting members always does
         per_member = intervals or not value_col
         return _keyed_cells(members_nw, orders_nw, by, period, value, *grid, per_member)
-    per_member = (
-        orders_nw.select(
-            nw.col("member_id"),
-            period_ordinal("ordered_at", period).alias("_op"),
-            value.alias("_x"),
-            nw.col("ordered_at"),
-        )
-        .group_by("member_id", "_op")
-        .agg(nw.col("_x").sum(), nw.col("ordered_at").min().alias("_first"))
-    )
     people = _member_periods(members_nw, by, period).select(
-        "member_id", *by, "_cohort", "_joined_at", _flag(nw.lit(True)).alias("_known")
+        "member_id", *by, "_cohort", "_joined_at"
     )
-    cells = per_member.join(people, on="member_id", how="left")
+    cells = _member_totals(orders_nw, people, period, "_op", {"_x": value})
     if cumulative and cells.implementation.is_pyarrow():
         # PyArrow has no running sums per group; the joined per-member table goes through pandas
         cells = nw.from_native(cells.to_pandas())
@@ -238,22 +230,42 @@ def _order_cells(
         ).with_columns((nw.col("_cum") ** 2 - (nw.col("_cum") - nw.col("_x")) ** 2).alias("_xsq"))
     else:
         cells = cells.with_columns((nw.col("_x") ** 2).alias("_xsq"), nw.lit(1).alias("_n"))
-    cells = cells.with_columns(
-        (nw.col("_op") - nw.col("_cohort")).alias("period"),
+    cells = cells.with_columns((nw.col("_op") - nw.col("_cohort")).alias("period"))
+    return _sum_cells(cells, [*by, "_cohort", "period"], ["_n", "_x", "_xsq"])
+
+
+def _member_totals(orders_nw, people, period, key: str, values: dict):
+    """Orders summed per member and calendar period (``key``; ``values``: name to expression)
+    and joined to ``people`` (``member_id``, ``_joined_at`` and what the cells are grouped by),
+    so that counting members is counting rows. ``_early`` flags a total with an order before
+    joining, ``_unknown`` one of a member not in ``people``: the caller checks them in the
+    aggregate, without a second pass over the orders."""
+    per_member = (
+        orders_nw.select(
+            nw.col("member_id"),
+            period_ordinal("ordered_at", period).alias(key),
+            *[expr.alias(name) for name, expr in values.items()],
+            nw.col("ordered_at"),
+        )
+        .group_by("member_id", key)
+        .agg(*[nw.col(name).sum() for name in values], nw.col("ordered_at").min().alias("_first"))
+    )
+    people = people.with_columns(_flag(nw.lit(True)).alias("_known"))
+    return per_member.join(people, on="member_id", how="left").with_columns(
         _flag(nw.col("_first") < nw.col("_joined_at")).alias("_early"),
         _flag(nw.col("_known").is_null()).alias("_unknown"),
     )
+
+
+def _sum_cells(cells, keys: list[str], sums: list[str]) -> pd.DataFrame:
+    """``sums`` (the first a count) and the ``_early`` and ``_unknown`` flags summed per
+    ``keys``, as pandas."""
+    counts = [sums[0], "_early", "_unknown"]
     # sums of integer flags come back as decimals from DuckDB: cast them to plain numbers
     out = (
-        cells.group_by(*by, "_cohort", "period")
-        .agg(
-            nw.col("_n").sum(),
-            nw.col("_x").sum(),
-            nw.col("_xsq").sum(),
-            nw.col("_early").sum(),
-            nw.col("_unknown").sum(),
-        )
-        .with_columns(nw.col("_n", "_early", "_unknown").cast(nw.Float64))
+        cells.group_by(*keys)
+        .agg(*[nw.col(c).sum() for c in [*sums, "_early", "_unknown"]])
+        .with_columns(nw.col(*counts).cast(nw.Float64))
     )
     return collect(out).to_pandas()
 

@@ -12,43 +12,59 @@ from toolkit.censoring import (
     period_ordinal_of,
     period_ordinals,
 )
+from toolkit.checks import check_frame
 from toolkit.cohorts._cells import (
     _as_list,
     _check_period,
 )
+from toolkit.fastpath import positions
 from toolkit.frames import collect, from_native
 from toolkit.rates import check_alpha, wilson_interval
-from toolkit.schema import ROLES, DataError, Problems, isin, missing_piece
+from toolkit.schema import ROLES, DataError, Problems, missing_piece
 
 
 def _role_spells(people: pd.DataFrame, role_history) -> pd.DataFrame:
     """Every member's roles over time: one row per role taken on (``member_id``, ``role``,
-    ``from_at``) with the member's other ``people`` columns, sorted by member and ``from_at``.
+    ``from_at``) with the member's other ``people`` columns and ``_pos``, the member's row in
+    ``people`` (ids unique: checked before), sorted by ``_pos`` and ``from_at``.
 
     Rows come from the contract's role_history; a member without any held their current role
     from joining. History rows for members not in ``people`` are a DataError.
     """
     history_nw = from_native(role_history, "role_history", ["member_id", "role", "from_at"])
     history = collect(history_nw.select("member_id", "role", "from_at")).to_pandas()
+    # members as positions (Arrow's hash on Arrow strings): joins and sorts by integers
+    at = positions(people["member_id"], history["member_id"])
     problems = Problems()
     problems.add(
         "role_history",
         "member_id",
         "referring to members not in the members table",
-        # Arrow's hash kernel: pandas' isin of Arrow strings loops in Python (a third of
-        # member_mix's time on the sample)
-        pd.Series(~isin(history["member_id"], people["member_id"]), index=history.index),
+        pd.Series(at < 0, index=history.index),
         history["member_id"],
     )
     problems.raise_if_any()
-    without = people.loc[
-        ~isin(people["member_id"], history["member_id"]), ["member_id", "role", "joined_at"]
-    ]
-    spells = pd.concat(
-        [history, without.rename(columns={"joined_at": "from_at"})], ignore_index=True
+    without = np.flatnonzero(np.bincount(at, minlength=len(people)) == 0)
+    at = np.concatenate([at, without])
+    role = pd.concat([history["role"], people["role"].iloc[without]], ignore_index=True)
+    from_at = pd.concat([history["from_at"], people["joined_at"].iloc[without]], ignore_index=True)
+    # stable, missing from_at last: the order a sort by member and from_at gives
+    order = (
+        pd.DataFrame({"_pos": at, "from_at": from_at})
+        .sort_values(["_pos", "from_at"], kind="stable")
+        .index.to_numpy()
     )
-    spells = spells.merge(people.drop(columns="role"), on="member_id")
-    return spells.sort_values(["member_id", "from_at"], kind="stable", ignore_index=True)
+    at = at[order]
+    rest = [c for c in people.columns if c not in ("member_id", "role")]
+    return pd.DataFrame(
+        {
+            "member_id": people["member_id"].array.take(at),
+            "role": role.array.take(order),
+            "from_at": from_at.array.take(order),
+            **{c: people[c].array.take(at) for c in rest},
+            "_pos": at,
+        }
+    )
 
 
 def role_transitions(
@@ -99,7 +115,9 @@ def role_transitions(
             f"{missing_piece('role_history')}; the members table holds only each member's "
             "current role, so a change of role cannot be seen there"
         )
-    members_nw = from_native(members, "members", ["member_id", "joined_at", "role"])
+    columns = ["member_id", "joined_at", "role"]
+    # the contract's cheap checks, as every cohort computation runs them: no member twice
+    members_nw = check_frame(from_native(members, "members", columns), "members", columns)
     people = collect(members_nw.select("member_id", "joined_at", "role")).to_pandas()
     spells = _role_spells(people, role_history)
     if as_of is None:
