@@ -1,5 +1,5 @@
-"""Per-call cost on the bundled sample (35k events, 9.8k members, 109k orders): the median of warm calls of
-the five calls a notebook re-runs most, against issue 18's target of 30 ms each.
+"""Per-call cost on the bundled sample (35k events, 9.8k members, 109k orders): the median of
+warm calls of the five calls a notebook re-runs most, against issue 18's target of 30 ms each.
 
     .venv/bin/python benchmarks/calls.py                 # the five calls, 15 warm calls each
     .venv/bin/python benchmarks/calls.py --repeat 31     # steadier medians
