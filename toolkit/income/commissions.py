@@ -14,7 +14,9 @@ from dataclasses import dataclass
 
 import narwhals as nw
 
-from toolkit.frames import from_native, is_lazy
+from toolkit.frames import collect, from_native, is_lazy
+from toolkit.income._array_payouts import compute as array_payouts
+from toolkit.income._array_payouts import ranked_cells, status_frame
 from toolkit.income._engine import (
     Genealogy,
     check_period,
@@ -28,8 +30,9 @@ from toolkit.income._engine import (
     settle,
     to_result,
 )
+from toolkit.income._tree_arrays import covers, encode
 from toolkit.income.plan import CompensationPlan
-from toolkit.schema import DataError
+from toolkit.schema import CUSTOMER_ROLES, DataError
 
 COMPONENTS = ("retail", "unilevel", "stairstep", "generation", "fast_start", "unpaid")
 NO_RANK = -1  # below the lowest rank (an integer sentinel: pandas ints cannot hold nulls)
@@ -121,6 +124,10 @@ def payouts(data, plan: CompensationPlan, *, period: str = "M", ranks=None) -> P
     if not isinstance(plan, CompensationPlan):
         raise TypeError(f"plan must be a toolkit.CompensationPlan, got {type(plan).__name__}")
     check_period(period)
+    if covers(data, ranks if plan.ranks else None):
+        tree = encode(data, plan, period)
+        if tree is not None:
+            return _array_route(tree, data, plan, period, ranks)
     gen = genealogy(data)
     cells = buyer_cells(gen, plan, period)
     status = member_status(gen, plan, cells, period, ranks)
@@ -135,6 +142,47 @@ def payouts(data, plan: CompensationPlan, *, period: str = "M", ranks=None) -> P
         rows += _generation(cells, walks)
     table = materialize(combine(rows, gen))
     return Payouts(table, status, gen, cells, ranks is None)
+
+
+def _array_route(tree, data, plan: CompensationPlan, period: str, ranks) -> Payouts:
+    """:func:`payouts` on the numpy route (:mod:`toolkit.income._tree_arrays`)."""
+    import polars as pl
+
+    role = pl.col("role")
+    members = tree.members.select(
+        "member_id",
+        "_up",
+        "role",
+        (role != "retail_customer").alias("_participant"),
+        role.is_in(list(CUSTOMER_ROLES)).alias("_customer"),
+        (role == "retail_customer").alias("_retail"),
+        "joined_at",
+        "left_at",
+        pl.Series("_level", tree.level, dtype=pl.Int32),
+    )
+    members = nw.from_native(members.lazy())
+    gen = Genealogy(
+        members,
+        nw.from_native(tree.orders.lazy()),
+        tree.depth,
+        not is_lazy(nw.from_native(data.members)),
+        members.collect_schema()["member_id"],
+    )
+    fixed, status = None, None
+    if ranks is not None and plan.ranks:
+        keyed = collect(rank_override(ranks, plan, gen, period)).to_native()
+        status = keyed
+        fixed = ranked_cells(tree, keyed, period)
+    table, (_, _, rank) = array_payouts(tree, plan, fixed)
+    if status is None:
+        base = -1  # computed ranks: a cell left out holds the rank that needs no volume
+        if plan.ranks:
+            base = max([i for i, r in enumerate(plan.ranks) if not r.personal_volume and not
+                        r.group_volume], default=-1)
+        status = status_frame(tree, rank, base)
+    return Payouts(
+        nw.from_native(table.lazy()), nw.from_native(status.lazy()), gen, None, ranks is None
+    )
 
 
 # --------------------------------------------------------------------------------------------
