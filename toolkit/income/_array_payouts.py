@@ -33,61 +33,76 @@ def nearest(tree: Tree, marks: np.ndarray) -> np.ndarray:
 
 
 class _Book:
-    """What is paid: per component, amount and customers' part per member and period; unpaid
-    per part and period."""
+    """What is paid: per component, amount and customers' part per member and period (flat
+    ``member * n_periods + period``); unpaid per part and period."""
 
     def __init__(self, n: int, n_per: int):
         self.shape = (n, n_per)
         self.paid: dict[str, list[np.ndarray]] = {}
         self.unpaid: dict[str, list[np.ndarray]] = {}
 
-    def pay(self, component: str, amount: np.ndarray, customers: np.ndarray) -> None:
+    def pay(self, component: str, cells, amount, customers) -> None:
+        """Add to the ``cells`` (distinct flat cells)."""
         if component not in self.paid:
-            self.paid[component] = [np.zeros(self.shape), np.zeros(self.shape)]
-        self.paid[component][0] += amount
-        self.paid[component][1] += customers
+            size = self.shape[0] * self.shape[1]
+            self.paid[component] = [np.zeros(size), np.zeros(size)]
+        self.paid[component][0][cells] += amount
+        self.paid[component][1][cells] += customers
 
-    def unpay(self, part: str, amount: np.ndarray, customers: np.ndarray) -> None:
+    def unpay(self, part: str, amount, customers, cells=None) -> None:
+        """Unpaid per period, or (``cells`` given) per flat cell, summed into its period."""
+        n_per = self.shape[1]
+        if cells is not None:
+            amount = np.bincount(cells % n_per, weights=amount, minlength=n_per)
+            customers = np.bincount(cells % n_per, weights=customers, minlength=n_per)
         if part not in self.unpaid:
-            self.unpaid[part] = [np.zeros(self.shape[1]), np.zeros(self.shape[1])]
+            self.unpaid[part] = [np.zeros(n_per), np.zeros(n_per)]
         self.unpaid[part][0] += amount
         self.unpaid[part][1] += customers
 
 
-def _move(tree: Tree, targets: np.ndarray, volumes):
-    """Sum ``volumes`` (``n x P`` arrays) onto the members in ``targets`` (``n x P`` codes,
-    ``n``: above the top), period by period: the moved volumes and what went above the top."""
+def _held(volume: np.ndarray, customers: np.ndarray):
+    """The cells holding volume, as a state: (flat cells, volume, customers' part)."""
+    cells = np.flatnonzero(volume)
+    return cells, volume.ravel()[cells], customers.ravel()[cells]
+
+
+def _move(tree: Tree, targets: np.ndarray, cells, volume, customers):
+    """The state's volume summed onto its targets, period by period: ``targets`` holds a member
+    code per cell (``n x P``) or per member (``n``); ``n`` is above the top. Returns the state
+    that arrived and, per period, what went above the top; None for an empty state."""
     n, n_per = tree.volume.shape
-    w = volumes[0].ravel()
-    sel = np.flatnonzero(w)
-    if not sel.size:
+    if not cells.size:
         return None
-    key = targets.ravel()[sel].astype(np.int64) * n_per + sel % n_per
+    col = cells % n_per
+    to = targets[cells // n_per] if targets.ndim == 1 else targets.ravel()[cells]
+    key = to.astype(np.int64) * n_per + col
     size = (n + 1) * n_per
-    out = []
-    for v in volumes:
-        moved = np.bincount(key, weights=v.ravel()[sel], minlength=size).reshape(n + 1, n_per)
-        out.append((moved[:n], moved[n]))
-    return out
+    vol = np.bincount(key, weights=volume, minlength=size)
+    cus = np.bincount(key, weights=customers, minlength=size)
+    at = np.flatnonzero(vol[: n * n_per])
+    return (at, vol[at], cus[at]), vol[n * n_per :], cus[n * n_per :]
 
 
-def _chain(tree, book, part, volume, customers, nxt, rates, paid=None):
+def _chain(tree, book, part, state, nxt, rates, paid=None):
     """Levels of ``rates`` paid up a chain: level ``k`` goes to the member ``nxt`` gives for
-    where level ``k - 1`` was (``volume`` sits at the start). ``paid``: who of them is paid
-    (None: all; the others' level is unpaid). Above the top, the rest of the rates is unpaid."""
+    where level ``k - 1`` was (the ``state`` starts below level 0). ``paid``: who of them is
+    paid (None: all; the others' level is unpaid). Above the top, the rest of the rates is unpaid."""
     tails = [sum(rates[k:]) for k in range(len(rates) + 1)]
     for k, rate in enumerate(rates):
-        moved = _move(tree, nxt, (volume, customers))
+        moved = _move(tree, nxt, *state)
         if moved is None:
             return
-        (volume, top), (customers, ctop) = moved
+        state, top, ctop = moved
         book.unpay(part, tails[k] * top, tails[k] * ctop)
+        cells, vol, cus = state
         if paid is None:
-            book.pay(part, rate * volume, rate * customers)
-        else:
-            book.pay(part, rate * np.where(paid, volume, 0.0), rate * np.where(paid, customers, 0.0))
-            off = ~paid
-            book.unpay(part, rate * (volume * off).sum(0), rate * (customers * off).sum(0))
+            book.pay(part, cells, rate * vol, rate * cus)
+            continue
+        ok = paid.ravel()[cells]
+        book.pay(part, cells[ok], rate * vol[ok], rate * cus[ok])
+        off = ~ok
+        book.unpay(part, rate * vol[off], rate * cus[off], cells[off])
 
 
 def status(tree: Tree, plan, fixed=None):
@@ -130,54 +145,53 @@ def status(tree: Tree, plan, fixed=None):
     return pv, q, rank
 
 
-def _unilevel(tree, book, plan, q, volume, customers):
+def _unilevel(tree, book, plan, q, state):
     if plan.compression:  # the unqualified are skipped: the next qualified upline moves up
         nxt = nearest(tree, q[None])[0]
-        _chain(tree, book, "unilevel", volume, customers, nxt, plan.unilevel)
+        _chain(tree, book, "unilevel", state, nxt, plan.unilevel)
         return
     up = np.where(tree.parent < 0, tree.n, tree.parent)
-    nxt = np.broadcast_to(up[:, None], q.shape)
-    _chain(tree, book, "unilevel", volume, customers, nxt, plan.unilevel, paid=q)
+    _chain(tree, book, "unilevel", state, up, plan.unilevel, paid=q)
 
 
-def _stairstep(tree, book, plan, q, rank, broke, volume, customers):
+def _stairstep(tree, book, plan, q, rank, broke, state):
     """Each upline earns its rate above the mark (the highest rate paid below it on the order);
     the chain stops at a breakaway member, and what the top rate leaves is unpaid."""
     rates = np.array([r.rate for r in plan.ranks])
     top = float(rates.max())
-    own = np.where(q & (rank >= 0), rates[np.maximum(rank, 0)], 0.0)
+    own = np.where(q & (rank >= 0), rates[np.maximum(rank, 0)], 0.0).ravel()
     marks = np.array(sorted({0.0, *rates.tolist()}))
     level = np.searchsorted(marks, own)  # own rate as an index into marks
-    # the next member that changes anything above a mark: a higher rate, or a breakaway member
-    ahead = nearest(tree, np.stack([(level > j) | broke for j in range(len(marks))]))
-    after = np.take_along_axis(ahead, level[None], 0)[0].astype(np.int32)
+    # for a mark, the next member that changes anything: a higher rate, or a breakaway member
+    ahead = nearest(tree, np.stack([(level > j).reshape(q.shape) | broke for j in range(len(marks))]))
+    broke = broke.ravel()
+    cells, vol, cus = state
     # a breakaway buyer's order leaves every upline's stairstep
-    book.unpay("stairstep", top * (volume * broke).sum(0), top * (customers * broke).sum(0))
-    volume, customers = np.where(broke, 0.0, volume), np.where(broke, 0.0, customers)
-    mark = np.zeros(q.shape, dtype=np.int64)
-    targets = ahead[0]
+    out = broke[cells]
+    book.unpay("stairstep", top * vol[out], top * cus[out], cells[out])
+    cells, vol, cus = cells[~out], vol[~out], cus[~out]
+    mark = np.zeros(cells.shape, dtype=np.int64)
     for _ in range(len(marks) + 1):
-        here = [np.zeros(q.shape), np.zeros(q.shape)]
-        held = np.flatnonzero(volume)
-        if not held.size:
+        if not cells.size:
             return
-        for m in np.unique(mark.ravel()[held]):
-            at = mark == m
-            moved = _move(tree, targets, (np.where(at, volume, 0.0), np.where(at, customers, 0.0)))
-            (vol, above), (cus, cabove) = moved
+        nxt = []
+        for m in np.unique(mark):
+            mine = mark == m
+            moved = _move(tree, ahead[m], cells[mine], vol[mine], cus[mine])
+            (at, v, c), above, cabove = moved
             book.unpay("stairstep", (top - marks[m]) * above, (top - marks[m]) * cabove)
-            gain = np.maximum(own - marks[m], 0.0)
-            book.pay("stairstep", gain * vol, gain * cus)
-            rest = np.where(broke, top - np.maximum(own, marks[m]), 0.0)
-            book.unpay("stairstep", (rest * vol).sum(0), (rest * cus).sum(0))
-            here[0] += vol
-            here[1] += cus
-        go_on = ~broke & (level < len(marks) - 1)  # a top-rate member leaves nothing above
-        volume, customers = np.where(go_on, here[0], 0.0), np.where(go_on, here[1], 0.0)
-        mark, targets = level, after
+            gain = np.maximum(own[at] - marks[m], 0.0)
+            up = gain > 0
+            book.pay("stairstep", at[up], gain[up] * v[up], gain[up] * c[up])
+            stop = broke[at]  # above a breakaway member, the rest of the top rate is unpaid
+            rest = top - np.maximum(own[at[stop]], marks[m])
+            book.unpay("stairstep", rest * v[stop], rest * c[stop], at[stop])
+            go = ~stop & (level[at] < len(marks) - 1)  # a top-rate member leaves nothing
+            nxt.append((at[go], v[go], c[go], level[at[go]]))
+        cells, vol, cus, mark = (np.concatenate(x) for x in zip(*nxt, strict=True))
 
 
-def _generation(tree, book, plan, q, broke, volume, customers):
+def _generation(tree, book, plan, q, broke, state):
     """An order belongs to the group of the first breakaway member at or above its buyer; the
     k-th breakaway member above that one earns ``generation_rates[k-1]``."""
     me = np.arange(tree.n, dtype=np.int32)[:, None]
@@ -187,29 +201,19 @@ def _generation(tree, book, plan, q, broke, volume, customers):
     else:
         group_up = nxt = nearest(tree, broke[None])[0]
         paid = q
-    head = np.where(broke, me, group_up)
-    moved = _move(tree, head, (volume, customers))
+    moved = _move(tree, np.where(broke, me, group_up), *state)
     if moved is None:
         return
-    (vol, none), (cus, cnone) = moved
+    state, none, cnone = moved
     total = sum(plan.generation_rates)
     book.unpay("generation", total * none, total * cnone)  # in no breakaway group
-    _chain(tree, book, "generation", vol, cus, nxt, plan.generation_rates, paid)
+    _chain(tree, book, "generation", state, nxt, plan.generation_rates, paid)
 
 
-def _direct(tree, book, part, rate, volume, customers, paid=None):
-    """``rate`` on each buyer's ``volume`` to its sponsor (``paid``: who of them is paid)."""
+def _direct(tree, book, part, rate, state, paid=None):
+    """``rate`` on each buyer's volume to its sponsor (``paid``: who of them is paid)."""
     up = np.where(tree.parent < 0, tree.n, tree.parent)
-    moved = _move(tree, np.broadcast_to(up[:, None], volume.shape), (volume, customers))
-    if moved is None:
-        return
-    (vol, top), (cus, ctop) = moved
-    book.unpay(part, rate * top, rate * ctop)
-    if paid is None:
-        book.pay(part, rate * vol, rate * cus)
-        return
-    book.pay(part, rate * np.where(paid, vol, 0.0), rate * np.where(paid, cus, 0.0))
-    book.unpay(part, rate * (vol * ~paid).sum(0), rate * (cus * ~paid).sum(0))
+    _chain(tree, book, part, state, up, (rate,), paid)
 
 
 def compute(tree: Tree, plan, fixed=None):
@@ -221,18 +225,19 @@ def compute(tree: Tree, plan, fixed=None):
     book = _Book(*volume.shape)
     if plan.retail_margin:
         retail = tree.amount * tree.retail[:, None]
-        _direct(tree, book, "retail", plan.retail_margin, retail, retail)
+        _direct(tree, book, "retail", plan.retail_margin, _held(retail, retail))
     if plan.fast_start:
-        fast = tree.fast
-        _direct(tree, book, "fast_start", plan.fast_start, fast, fast * tree.customer[:, None], q)
+        fast = _held(tree.fast, tree.fast * tree.customer[:, None])
+        _direct(tree, book, "fast_start", plan.fast_start, fast, q)
     b = plan.breakaway_index
     broke = np.zeros(q.shape, bool) if b is None else rank >= b
+    bought = _held(volume, customers)
     if plan.unilevel:
-        _unilevel(tree, book, plan, q, volume, customers)
+        _unilevel(tree, book, plan, q, bought)
     if plan.ranks:
-        _stairstep(tree, book, plan, q, rank, broke, volume, customers)
+        _stairstep(tree, book, plan, q, rank, broke, bought)
     if plan.generation_rates:
-        _generation(tree, book, plan, q, broke, volume, customers)
+        _generation(tree, book, plan, q, broke, bought)
     return rows(tree, book), (pv, q, rank)
 
 
@@ -244,12 +249,13 @@ def rows(tree: Tree, book: _Book):
     keys, amounts, customers = [], [], []
     for component, (amount, cus) in book.paid.items():
         c = COMPONENT_ORDER.index(component)
-        flat = amount.T.ravel()  # period-major: the cells come out in the result's order
+        # period-major: the cells come out in the result's order
+        flat = amount.reshape(n, n_per).T.ravel()
         cells = np.flatnonzero(flat != 0)
         t, who = np.divmod(cells, n)
         keys.append(((t * (n + 1) + who) * 8 + c) * 8 + c)
         amounts.append(flat[cells])
-        customers.append(cus.T.ravel()[cells])
+        customers.append(cus.reshape(n, n_per).T.ravel()[cells])
     unpaid = COMPONENT_ORDER.index("unpaid")
     for part, (amount, cus) in book.unpaid.items():
         t = np.flatnonzero(amount != 0)
