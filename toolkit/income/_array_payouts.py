@@ -22,32 +22,37 @@ COMPONENT_ORDER = ("fast_start", "generation", "retail", "stairstep", "unilevel"
 
 
 def nearest(tree: Tree, marks: np.ndarray) -> np.ndarray:
-    """For ``marks`` (``k x n x P`` bools), the nearest strict upline with the mark in each period:
-    member codes, ``n`` where there is none (above the top). One step per tree level."""
-    n = tree.n
-    out = np.full(marks.shape, n, dtype=np.int32)
+    """For ``marks`` (``k x n x P`` bools), the nearest strict upline with the mark in each
+    period, as its flat cell ``member * P + period`` (``n * P + period`` where there is none:
+    above the top). One step per tree level."""
+    n, n_per = tree.volume.shape
+    col = np.arange(n_per)
+    out = np.empty(marks.shape, dtype=np.int64)
+    out[...] = n * n_per + col
     for rows in tree.levels[1:]:
         up = tree.parent[rows]
-        out[:, rows] = np.where(marks[:, up], up[None, :, None], out[:, up])
+        out[:, rows] = np.where(marks[:, up], (up[:, None] * n_per + col)[None], out[:, up])
     return out
 
 
+def sponsors(tree: Tree) -> np.ndarray:
+    """Each cell's sponsor cell (``n x P`` flat cells, above the top for a root)."""
+    n, n_per = tree.volume.shape
+    up = np.where(tree.parent < 0, n, tree.parent)
+    return up[:, None] * n_per + np.arange(n_per)
+
+
 class _Book:
-    """What is paid: per component, amount and customers' part per member and period (flat
-    ``member * n_periods + period``); unpaid per part and period."""
+    """What is paid: per component, the (flat cell, amount, customers' part) pieces, summed at
+    the end; unpaid per part and period."""
 
     def __init__(self, n: int, n_per: int):
         self.shape = (n, n_per)
-        self.paid: dict[str, list[np.ndarray]] = {}
+        self.paid: dict[str, list] = {}
         self.unpaid: dict[str, list[np.ndarray]] = {}
 
     def pay(self, component: str, cells, amount, customers) -> None:
-        """Add to the ``cells`` (distinct flat cells)."""
-        if component not in self.paid:
-            size = self.shape[0] * self.shape[1]
-            self.paid[component] = [np.zeros(size), np.zeros(size)]
-        self.paid[component][0][cells] += amount
-        self.paid[component][1][cells] += customers
+        self.paid.setdefault(component, []).append((cells, amount, customers))
 
     def unpay(self, part: str, amount, customers, cells=None) -> None:
         """Unpaid per period, or (``cells`` given) per flat cell, summed into its period."""
@@ -60,6 +65,18 @@ class _Book:
         self.unpaid[part][0] += amount
         self.unpaid[part][1] += customers
 
+    def totals(self, component: str):
+        """The component's amount and customers' part per cell, period-major (``t * n + m``)."""
+        n, n_per = self.shape
+        pieces = self.paid[component]
+        cells = np.concatenate([p[0] for p in pieces])
+        key = (cells % n_per) * n + cells // n_per
+        out = []
+        for i in (1, 2):
+            weights = np.concatenate([p[i] for p in pieces])
+            out.append(np.bincount(key, weights=weights, minlength=n * n_per))
+        return out
+
 
 def _held(volume: np.ndarray, customers: np.ndarray):
     """The cells holding volume, as a state: (flat cells, volume, customers' part)."""
@@ -68,15 +85,13 @@ def _held(volume: np.ndarray, customers: np.ndarray):
 
 
 def _move(tree: Tree, targets: np.ndarray, cells, volume, customers):
-    """The state's volume summed onto its targets, period by period: ``targets`` holds a member
-    code per cell (``n x P``) or per member (``n``); ``n`` is above the top. Returns the state
-    that arrived and, per period, what went above the top; None for an empty state."""
+    """The state's volume summed onto its targets (``n x P`` flat cells, see :func:`nearest`).
+    Returns the state that arrived and, per period, what went above the top; None for an
+    empty state."""
     n, n_per = tree.volume.shape
     if not cells.size:
         return None
-    col = cells % n_per
-    to = targets[cells // n_per] if targets.ndim == 1 else targets.ravel()[cells]
-    key = to.astype(np.int64) * n_per + col
+    key = targets.ravel()[cells]
     size = (n + 1) * n_per
     vol = np.bincount(key, weights=volume, minlength=size)
     cus = np.bincount(key, weights=customers, minlength=size)
@@ -113,7 +128,8 @@ def status(tree: Tree, plan, fixed=None):
     owner = np.where(tree.customer, tree.parent, me)  # customers' orders count for their sponsor
     ok = owner >= 0
     key = (owner[ok][:, None] * n_per + np.arange(n_per)).ravel()
-    pv = np.bincount(key, weights=tree.volume[ok].ravel(), minlength=n * n_per).reshape(n, n_per)
+    pv = np.bincount(key, weights=tree.volume[ok].ravel(), minlength=n * n_per)
+    pv = pv.astype(np.float64, copy=False).reshape(n, n_per)  # float even without orders
     t = tree.periods[None, :]
     stayed = tree.left[:, None] > t  # left by the end of the period: in it or before
     q = tree.participant[:, None] & (tree.joined[:, None] <= t) & stayed
@@ -150,8 +166,7 @@ def _unilevel(tree, book, plan, q, state):
         nxt = nearest(tree, q[None])[0]
         _chain(tree, book, "unilevel", state, nxt, plan.unilevel)
         return
-    up = np.where(tree.parent < 0, tree.n, tree.parent)
-    _chain(tree, book, "unilevel", state, up, plan.unilevel, paid=q)
+    _chain(tree, book, "unilevel", state, sponsors(tree), plan.unilevel, paid=q)
 
 
 def _stairstep(tree, book, plan, q, rank, broke, state):
@@ -194,7 +209,8 @@ def _stairstep(tree, book, plan, q, rank, broke, state):
 def _generation(tree, book, plan, q, broke, state):
     """An order belongs to the group of the first breakaway member at or above its buyer; the
     k-th breakaway member above that one earns ``generation_rates[k-1]``."""
-    me = np.arange(tree.n, dtype=np.int32)[:, None]
+    n, n_per = q.shape
+    me = np.arange(n)[:, None] * n_per + np.arange(n_per)
     if plan.compression:
         found = nearest(tree, np.stack([broke, broke & q]))
         group_up, nxt, paid = found[0], found[1], None
@@ -212,8 +228,7 @@ def _generation(tree, book, plan, q, broke, state):
 
 def _direct(tree, book, part, rate, state, paid=None):
     """``rate`` on each buyer's volume to its sponsor (``paid``: who of them is paid)."""
-    up = np.where(tree.parent < 0, tree.n, tree.parent)
-    _chain(tree, book, part, state, up, (rate,), paid)
+    _chain(tree, book, part, state, sponsors(tree), (rate,), paid)
 
 
 def compute(tree: Tree, plan, fixed=None):
@@ -247,15 +262,14 @@ def rows(tree: Tree, book: _Book):
 
     n, n_per = tree.volume.shape
     keys, amounts, customers = [], [], []
-    for component, (amount, cus) in book.paid.items():
+    for component in book.paid:
         c = COMPONENT_ORDER.index(component)
-        # period-major: the cells come out in the result's order
-        flat = amount.reshape(n, n_per).T.ravel()
-        cells = np.flatnonzero(flat != 0)
+        amount, cus = book.totals(component)  # period-major: the cells come out sorted
+        cells = np.flatnonzero(amount != 0)
         t, who = np.divmod(cells, n)
         keys.append(((t * (n + 1) + who) * 8 + c) * 8 + c)
-        amounts.append(flat[cells])
-        customers.append(cus.reshape(n, n_per).T.ravel()[cells])
+        amounts.append(amount[cells])
+        customers.append(cus[cells])
     unpaid = COMPONENT_ORDER.index("unpaid")
     for part, (amount, cus) in book.unpaid.items():
         t = np.flatnonzero(amount != 0)

@@ -265,7 +265,8 @@ def encode(data, plan, period: str) -> Tree | None:
     key = who * n_per + col
 
     def cells(weights) -> np.ndarray:
-        return np.bincount(key, weights=weights, minlength=n * n_per).reshape(n, n_per)
+        out = np.bincount(key, weights=weights, minlength=n * n_per)
+        return out.astype(np.float64, copy=False).reshape(n, n_per)
 
     volume_o = o["volume"].cast(pl.Float64).fill_null(0.0).to_numpy()
     fast = None
