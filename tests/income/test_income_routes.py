@@ -64,7 +64,9 @@ def worlds(draw):
         compression=draw(st.booleans()),
         ranks=ranks,
         breakaway_rank=breakaway,
-        generation_rates=tuple(draw(st.lists(st.sampled_from([0.04, 0.02]), min_size=1, max_size=3)))
+        generation_rates=tuple(
+            draw(st.lists(st.sampled_from([0.04, 0.02]), min_size=1, max_size=3))
+        )
         if breakaway and draw(st.booleans())
         else (),
         fast_start=draw(st.sampled_from([0.0, 0.1])),
@@ -129,7 +131,9 @@ def test_both_routes_give_the_same_rows(world, period, kind):
     data = crm(members, orders)
     before = {k: v.copy() for k, v in data.tables().items()}
     if kind != "pandas":
-        tables = [pl.from_pandas(getattr(data, t)) for t in ("leads", "events", "members", "orders")]
+        tables = [
+            pl.from_pandas(getattr(data, t)) for t in ("leads", "events", "members", "orders")
+        ]
         if kind == "lazy":
             tables = [t.lazy() for t in tables]
         data = toolkit.CRMData(*tables, as_of=data.as_of)
@@ -154,7 +158,9 @@ def test_the_numpy_route_serves_polars_and_handed_pandas():
         data.leads, data.events, pl.from_pandas(data.members), pl.from_pandas(data.orders)
     )
     assert arrays.covers(polars_data)
-    lazy = toolkit.CRMData(data.leads, data.events, polars_data.members.lazy(), polars_data.orders.lazy())
+    lazy = toolkit.CRMData(
+        data.leads, data.events, polars_data.members.lazy(), polars_data.orders.lazy()
+    )
     assert arrays.covers(lazy)
     plan = CompensationPlan(unilevel=(0.1,))
     out = toolkit.commissions(polars_data, plan)
@@ -195,7 +201,9 @@ def test_a_deep_chain():
     """A chain of 3,000 members: one step per tree level, and the same rows as the Narwhals
     route would give (checked on its first 40 levels, which is all the plan reaches)."""
     n = 3000
-    members = [(f"M{i}", None if i == 0 else f"M{i - 1}", "leader", "2025-01-01", None) for i in range(n)]
+    members = [
+        (f"M{i}", None if i == 0 else f"M{i - 1}", "leader", "2025-01-01", None) for i in range(n)
+    ]
     orders = [(f"M{i}", "2025-03-10", 150.0, 120.0) for i in range(0, n, 7)]
     data = crm(members, orders)
     plan = CompensationPlan(unilevel=(0.05,) * 5, min_personal_volume=100.0)
@@ -205,3 +213,31 @@ def test_a_deep_chain():
     assert out["amount"].sum() == pytest.approx(len(orders) * 120.0 * 0.25)
     assert paid.loc["M0"] == pytest.approx(0.05 * 120.0 * 5)
     assert np.isclose(paid.drop("M0").max(), 0.05 * 120.0 * 5)
+
+
+@pytest.mark.parametrize("kind", ["pandas", "polars"])
+def test_an_empty_role_history_is_as_none(kind):
+    members = [
+        ("A", None, "leader", "2025-01-01", None),
+        ("B", "A", "business_builder", "2025-02-01", None),
+        ("C", "B", "retail_customer", "2025-02-01", None),
+    ]
+    data = crm(members, [("C", "2025-03-10", 100.0, 80.0), ("B", "2025-03-11", 50.0, 40.0)])
+    plan = CompensationPlan(unilevel=(0.1, 0.05), retail_margin=0.2, monthly_fee=5.0)
+    untyped = pd.DataFrame(columns=["member_id", "role", "from_at"])  # object columns, no rows
+    typed = pd.DataFrame(
+        {"member_id": pd.Series([], dtype=object), "role": pd.Series([], dtype=object)}
+    ).assign(from_at=pd.Series([], dtype="datetime64[us]"))
+    tables = [data.leads, data.events, data.members, data.orders]
+    if kind == "polars":
+        tables = [pl.from_pandas(t) for t in tables]
+    expected = to_pandas(
+        toolkit.participant_income(toolkit.CRMData(*tables, as_of=data.as_of), plan)
+    )
+    assert len(expected) == 2  # A and B
+    for history in (untyped, typed):
+        if kind == "polars":
+            history = pl.from_pandas(typed)
+        with_history = toolkit.CRMData(*tables, as_of=data.as_of, role_history=history)
+        got = to_pandas(toolkit.participant_income(with_history, plan))
+        pd.testing.assert_frame_equal(got, expected)

@@ -178,7 +178,9 @@ def _stairstep(tree, book, plan, q, rank, broke, state):
     marks = np.array(sorted({0.0, *rates.tolist()}))
     level = np.searchsorted(marks, own)  # own rate as an index into marks
     # for a mark, the next member that changes anything: a higher rate, or a breakaway member
-    ahead = nearest(tree, np.stack([(level > j).reshape(q.shape) | broke for j in range(len(marks))]))
+    ahead = nearest(
+        tree, np.stack([(level > j).reshape(q.shape) | broke for j in range(len(marks))])
+    )
     broke = broke.ravel()
     cells, vol, cus = state
     # a breakaway buyer's order leaves every upline's stairstep

@@ -243,8 +243,9 @@ def encode(data, plan, period: str) -> Tree | None:
         return None  # an order without a time has no period: the Narwhals route decides
     # the codes by one join on the ids; the other columns without it (a join carrying them all
     # costs three times as much on 20M orders)
-    who = o.select("member_id").join(codes.rename({"_up": "member_id"}), on="member_id",
-                                     how="left", maintain_order="left")["_code"]
+    who = o.select("member_id").join(
+        codes.rename({"_up": "member_id"}), on="member_id", how="left", maintain_order="left"
+    )["_code"]
     if who.null_count():
         lost = o.filter(who.is_null())
         id_col = "order_id" if "order_id" in o.columns else "member_id"

@@ -6,6 +6,12 @@ time: a state row says "this much volume, bought in this period, is now at this 
 this much of the plan already used", and rows that reach the same upline in the same state are
 merged, so the work per level is bounded by members x periods, not by orders. Every amount a plan
 would pay on an order is either paid to a member or reported as unpaid (``member_id`` empty).
+
+That is the Narwhals route, which every engine runs (DuckDB, PySpark, PyArrow). Polars inputs,
+eager or lazy, and pandas inputs (handed to Polars) take the numpy route instead
+(:mod:`toolkit.income._tree_arrays`, :mod:`toolkit.income._array_payouts`): ids encoded once to
+integer codes, members x periods matrices, and one array step per tree level or plan level, with
+the same rows (tests/income/test_income_routes.py compares the two).
 """
 
 from __future__ import annotations
@@ -174,12 +180,9 @@ def _array_route(tree, data, plan: CompensationPlan, period: str, ranks) -> Payo
         status = keyed
         fixed = ranked_cells(tree, keyed, period)
     table, (_, _, rank) = array_payouts(tree, plan, fixed)
-    if status is None:
-        base = -1  # computed ranks: a cell left out holds the rank that needs no volume
-        if plan.ranks:
-            base = max([i for i, r in enumerate(plan.ranks) if not r.personal_volume and not
-                        r.group_volume], default=-1)
-        status = status_frame(tree, rank, base)
+    if status is None:  # computed ranks: a cell left out holds the rank that needs no volume
+        zero = [i for i, r in enumerate(plan.ranks) if not r.personal_volume and not r.group_volume]
+        status = status_frame(tree, rank, max(zero, default=-1))
     return Payouts(
         nw.from_native(table.lazy()), nw.from_native(status.lazy()), gen, None, ranks is None
     )

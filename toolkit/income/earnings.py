@@ -12,6 +12,7 @@ import pandas as pd
 from toolkit.frames import collect, from_native, latest_timestamp, to_kind
 from toolkit.income._engine import (
     check_period,
+    count,
     handoff,
     materialize,
     naive,
@@ -199,6 +200,8 @@ def _spells(data, members):
     if data.role_history is None:
         return None
     history = from_native(data.role_history, "role_history", ["member_id", "role", "from_at"])
+    if not count(history.select("member_id")):  # an empty history says nothing: as no table
+        return None
     if history.implementation != members.implementation:
         raise DataError(
             "role_history and members are different kinds of frame; pass both from one library"
