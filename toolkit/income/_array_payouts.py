@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from toolkit.income._tree_arrays import Tree, period_code
+from toolkit.income._tree_arrays import Tree, period_code, period_starts
 
 NO_RANK = -1
 # the result's order: components, then (for unpaid rows) the part they belong to, by name
@@ -333,3 +333,29 @@ def ranked_cells(tree: Tree, keyed, period: str) -> np.ndarray:
     out = np.full((n, n_per), NO_RANK, dtype=np.int16)
     out[cells["_code"].to_numpy()[ok], col[ok]] = cells["_rank"].to_numpy()[ok]
     return out
+
+
+def purchases_frame(tree: Tree, period: str):
+    """member_id, period, ``purchases`` (``orders.amount`` summed) per member and ``period``,
+    a calendar period made of whole periods of the tree's (months into quarters or years);
+    cells without an amount are left out (the income table reads them as 0)."""
+    import polars as pl
+
+    n, n_per = tree.volume.shape
+    amount = tree.orders["amount"].cast(pl.Float64).fill_null(0.0).to_numpy()
+    per_cell = np.bincount(tree.key, weights=amount, minlength=n * n_per).reshape(n, n_per)
+    month = tree.periods  # month codes: year * 12 + month - 1
+    coarse = {"M": month, "Q": (month // 12) * 4 + (month % 12) // 3, "Y": month // 12}[period]
+    first = np.flatnonzero(np.r_[True, coarse[1:] != coarse[:-1]])[: len(coarse)]
+    codes = coarse[first]
+    summed = np.add.reduceat(per_cell, first, axis=1) if len(codes) else np.zeros((n, 0))
+    cells = np.flatnonzero(summed.ravel())
+    who, t = np.divmod(cells, max(len(codes), 1))
+    starts = period_starts(codes, period, tree.starts.dtype)
+    return pl.DataFrame(
+        {
+            "member_id": tree.ids.gather(who),
+            "period": starts.gather(t),
+            "purchases": summed.ravel()[cells],
+        }
+    )

@@ -103,10 +103,11 @@ class Tree:
     one sponsor next to each other; ``participant``, ``customer``, ``retail``: by role;
     ``joined``, ``left``: period codes (:data:`NEVER` when missing); ``periods``: the period
     codes that have orders (the columns of every matrix), ``starts`` their first instants;
-    ``volume``, ``amount``, ``fast``: per member and period, the buyer's volume, amount and
-    fast-start volume (``n x n_periods``); ``members``, ``orders``: the collected Polars frames
-    (original row order), ``depth`` the deepest level and ``level`` each member's level in
-    the members table's row order.
+    ``volume``, ``amount``, ``fast``: per member and period, the buyer's volume, retail
+    customers' amount and fast-start volume (``n x n_periods``; the last two only when the
+    plan pays on them); ``members``, ``orders``: the collected Polars frames (original row
+    order), ``key`` each order's cell (``code * n_periods + period``), ``depth`` the deepest
+    level and ``level`` each member's level in the members table's row order.
     """
 
     ids: object
@@ -124,6 +125,7 @@ class Tree:
     fast: np.ndarray | None
     members: object
     orders: object
+    key: np.ndarray
     depth: int
     level: np.ndarray
 
@@ -265,8 +267,9 @@ def encode(data, plan, period: str) -> Tree | None:
     n_per = len(periods)
     key = who * n_per + col
 
-    def cells(weights) -> np.ndarray:
-        out = np.bincount(key, weights=weights, minlength=n * n_per)
+    def cells(weights, rows=None) -> np.ndarray:
+        keys = key if rows is None else key[rows]
+        out = np.bincount(keys, weights=weights, minlength=n * n_per)
         return out.astype(np.float64, copy=False).reshape(n, n_per)
 
     volume_o = o["volume"].cast(pl.Float64).fill_null(0.0).to_numpy()
@@ -282,11 +285,12 @@ def encode(data, plan, period: str) -> Tree | None:
         limit = start[who]
         ok = limit > np.iinfo(np.int64).min
         limit = np.where(ok, limit + plan.fast_start_days * day, limit)
-        is_fast = ok & (at < limit)  # the finer unit of the two: exact
-        fast = cells(np.where(is_fast, volume_o, 0.0))
+        rows = np.flatnonzero(ok & (at < limit))  # the finer unit of the two: exact
+        fast = cells(volume_o[rows], rows)
     amount = None
-    if plan.retail_margin:
-        amount = cells(o["amount"].cast(pl.Float64).fill_null(0.0).to_numpy())
+    if plan.retail_margin:  # retail customers' orders only
+        rows = np.flatnonzero(retail[who])
+        amount = cells(o["amount"].cast(pl.Float64).fill_null(0.0).to_numpy()[rows], rows)
     return Tree(
         ids=m["member_id"].gather(order),
         parent=parent,
@@ -303,6 +307,7 @@ def encode(data, plan, period: str) -> Tree | None:
         fast=fast,
         members=m,
         orders=o,
+        key=key,
         depth=len(levels) - 1,
         level=level[code_of_row],
     )

@@ -22,7 +22,7 @@ import narwhals as nw
 
 from toolkit.frames import collect, from_native, is_lazy
 from toolkit.income._array_payouts import compute as array_payouts
-from toolkit.income._array_payouts import ranked_cells, status_frame
+from toolkit.income._array_payouts import purchases_frame, ranked_cells, status_frame
 from toolkit.income._engine import (
     Genealogy,
     check_period,
@@ -123,6 +123,8 @@ class Payouts:
     genealogy: Genealogy
     cells: object
     default_rank: bool
+    # the numpy route: purchases(period) gives member_id, period, purchases (whole months)
+    purchases: object = None
 
 
 def payouts(data, plan: CompensationPlan, *, period: str = "M", ranks=None) -> Payouts:
@@ -183,9 +185,14 @@ def _array_route(tree, data, plan: CompensationPlan, period: str, ranks) -> Payo
     if status is None:  # computed ranks: a cell left out holds the rank that needs no volume
         zero = [i for i, r in enumerate(plan.ranks) if not r.personal_volume and not r.group_volume]
         status = status_frame(tree, rank, max(zero, default=-1))
-    return Payouts(
-        nw.from_native(table.lazy()), nw.from_native(status.lazy()), gen, None, ranks is None
-    )
+    table, status = (nw.from_native(f.lazy()) for f in (table, status))
+
+    def purchases(by: str):
+        if period != "M":
+            return None
+        return nw.from_native(purchases_frame(tree, by).lazy())
+
+    return Payouts(table, status, gen, None, ranks is None, purchases)
 
 
 # --------------------------------------------------------------------------------------------

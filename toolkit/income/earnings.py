@@ -128,8 +128,12 @@ def participant_income(
         period_of("period", period).alias("period")
     )
     gross = pay.group_by("member_id", "period").agg(nw.col("amount").sum().alias("gross"))
-    own = gen.orders.with_columns(period_of("ordered_at", period).alias("period"))
-    purchases = own.group_by("member_id", "period").agg(nw.col("amount").sum().alias("purchases"))
+    purchases = result.purchases(period) if result.purchases else None
+    if purchases is None:  # the numpy route has them from its matrices, without a group-by
+        own = gen.orders.with_columns(period_of("ordered_at", period).alias("period"))
+        purchases = own.group_by("member_id", "period").agg(
+            nw.col("amount").sum().alias("purchases")
+        )
     spent = leads.filter(~nw.col("owner_id").is_null()).select(
         nw.col("owner_id").cast(gen.id_dtype).alias("member_id"),
         period_of("created_at", period).alias("period"),
