@@ -109,19 +109,16 @@ def hand_written_unilevel(data: toolkit.CRMData, plan) -> pl.DataFrame:
         .group_by(owner.alias("member_id"), "period")
         .agg(pl.col("volume").sum().alias("pv"))
     )
+    # only the qualified (member, period) pairs: each level's join then builds a smaller table
     status = (
         m.join(pv, on="member_id", how="left")
-        .select(
-            pl.col("member_id").alias("cur"),
-            "up",
-            "period",
-            (
-                pl.col("participant")
-                & (pl.col("jp") <= pl.col("period"))
-                & (pl.col("lp").is_null() | (pl.col("lp") > pl.col("period")))
-                & (pl.col("pv").fill_null(0.0) >= plan.min_personal_volume)
-            ).alias("q"),
+        .filter(
+            pl.col("participant")
+            & (pl.col("jp") <= pl.col("period"))
+            & (pl.col("lp").is_null() | (pl.col("lp") > pl.col("period")))
+            & (pl.col("pv").fill_null(0.0) >= plan.min_personal_volume)
         )
+        .select(pl.col("member_id").alias("cur"), "period", pl.lit(True).alias("q"))
         .collect()
     )
     parents = m.select(pl.col("member_id").alias("cur"), pl.col("up").alias("next")).collect()
@@ -132,7 +129,7 @@ def hand_written_unilevel(data: toolkit.CRMData, plan) -> pl.DataFrame:
     paid = []
     while state.height:
         here = state.join(parents, on="cur", how="left").join(
-            status.select("cur", "period", "q"), on=["cur", "period"], how="left"
+            status, on=["cur", "period"], how="left"
         )
         q = pl.col("q").fill_null(False)
         rate = pl.col("k").replace_strict(
