@@ -116,7 +116,10 @@ def commissions(data, plan: CompensationPlan, *, period: str = "M", ranks=None):
 @dataclass
 class Payouts:
     """What :func:`payouts` computes, as Narwhals frames: the commission ``table``, each member's
-    ``status`` per period (``_pv``, ``_rank``), the checked ``genealogy`` and the buyer ``cells``."""
+    ``status`` per period (``_pv``, ``_rank``), the checked ``genealogy`` and the buyer ``cells``.
+
+    On the numpy route ``cells`` is None and ``status`` holds ``_rank`` only where it is above
+    what a member-period without a row holds (what :func:`toolkit.participant_income` reads)."""
 
     table: object
     status: object
