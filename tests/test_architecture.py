@@ -59,6 +59,8 @@ LAYER_OF = {
     "toolkit.growth": "computation",
     "toolkit.genealogy": "computation",
     "toolkit.income": "computation",
+    "toolkit.income._tree_arrays": "computation",  # the numpy route of the money computations
+    "toolkit.income._array_payouts": "computation",
     "toolkit.plots": "plots",
     "toolkit.explorers": "explorers",
     "toolkit.report": "report",

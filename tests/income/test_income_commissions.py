@@ -11,12 +11,21 @@ from hypothesis import strategies as st
 
 import toolkit
 import toolkit.frames
+import toolkit.income._tree_arrays
 from tests.support import to_engine, to_pandas
 from toolkit import CompensationPlan, Rank
 
 T = pd.Timestamp
 LEADS = pd.DataFrame(columns=["lead_id", "created_at", "source", "lead_type", "cost", "owner_id"])
 EVENTS = pd.DataFrame(columns=["lead_id", "stage", "at"])
+
+
+@pytest.fixture(autouse=True, scope="module", params=["numpy route", "narwhals route"])
+def route(request):
+    """Every test here on both routes of the engine (toolkit/income/_tree_arrays.py)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(toolkit.income._tree_arrays, "ENABLED", request.param == "numpy route")
+        yield request.param
 
 
 def crm(members, orders, **kw):

@@ -6,6 +6,12 @@ time: a state row says "this much volume, bought in this period, is now at this 
 this much of the plan already used", and rows that reach the same upline in the same state are
 merged, so the work per level is bounded by members x periods, not by orders. Every amount a plan
 would pay on an order is either paid to a member or reported as unpaid (``member_id`` empty).
+
+That is the Narwhals route, which every engine runs (DuckDB, PySpark, PyArrow). Polars inputs,
+eager or lazy, and pandas inputs (handed to Polars) take the numpy route instead
+(:mod:`toolkit.income._tree_arrays`, :mod:`toolkit.income._array_payouts`): ids encoded once to
+integer codes, members x periods matrices, and one array step per tree level or plan level, with
+the same rows (tests/income/test_income_routes.py compares the two).
 """
 
 from __future__ import annotations
@@ -14,7 +20,9 @@ from dataclasses import dataclass
 
 import narwhals as nw
 
-from toolkit.frames import from_native, is_lazy
+from toolkit.frames import collect, from_native, is_lazy
+from toolkit.income._array_payouts import compute as array_payouts
+from toolkit.income._array_payouts import purchases_frame, ranked_cells, status_frame
 from toolkit.income._engine import (
     Genealogy,
     check_period,
@@ -28,8 +36,9 @@ from toolkit.income._engine import (
     settle,
     to_result,
 )
+from toolkit.income._tree_arrays import covers, encode
 from toolkit.income.plan import CompensationPlan
-from toolkit.schema import DataError
+from toolkit.schema import CUSTOMER_ROLES, DataError
 
 COMPONENTS = ("retail", "unilevel", "stairstep", "generation", "fast_start", "unpaid")
 NO_RANK = -1  # below the lowest rank (an integer sentinel: pandas ints cannot hold nulls)
@@ -107,13 +116,18 @@ def commissions(data, plan: CompensationPlan, *, period: str = "M", ranks=None):
 @dataclass
 class Payouts:
     """What :func:`payouts` computes, as Narwhals frames: the commission ``table``, each member's
-    ``status`` per period (``_pv``, ``_rank``), the checked ``genealogy`` and the buyer ``cells``."""
+    ``status`` per period (``_pv``, ``_rank``), the checked ``genealogy`` and the buyer ``cells``.
+
+    On the numpy route ``cells`` is None and ``status`` holds ``_rank`` only where it is above
+    what a member-period without a row holds (what :func:`toolkit.participant_income` reads)."""
 
     table: object
     status: object
     genealogy: Genealogy
     cells: object
     default_rank: bool
+    # the numpy route: purchases(period) gives member_id, period, purchases (whole months)
+    purchases: object = None
 
 
 def payouts(data, plan: CompensationPlan, *, period: str = "M", ranks=None) -> Payouts:
@@ -121,6 +135,10 @@ def payouts(data, plan: CompensationPlan, *, period: str = "M", ranks=None) -> P
     if not isinstance(plan, CompensationPlan):
         raise TypeError(f"plan must be a toolkit.CompensationPlan, got {type(plan).__name__}")
     check_period(period)
+    if covers(data, ranks if plan.ranks else None):
+        tree = encode(data, plan, period)
+        if tree is not None:
+            return _array_route(tree, data, plan, period, ranks)
     gen = genealogy(data)
     cells = buyer_cells(gen, plan, period)
     status = member_status(gen, plan, cells, period, ranks)
@@ -135,6 +153,49 @@ def payouts(data, plan: CompensationPlan, *, period: str = "M", ranks=None) -> P
         rows += _generation(cells, walks)
     table = materialize(combine(rows, gen))
     return Payouts(table, status, gen, cells, ranks is None)
+
+
+def _array_route(tree, data, plan: CompensationPlan, period: str, ranks) -> Payouts:
+    """:func:`payouts` on the numpy route (:mod:`toolkit.income._tree_arrays`)."""
+    import polars as pl
+
+    role = pl.col("role")
+    members = tree.members.select(
+        "member_id",
+        "_up",
+        "role",
+        (role != "retail_customer").alias("_participant"),
+        role.is_in(list(CUSTOMER_ROLES)).alias("_customer"),
+        (role == "retail_customer").alias("_retail"),
+        "joined_at",
+        "left_at",
+        pl.Series("_level", tree.level, dtype=pl.Int32),
+    )
+    members = nw.from_native(members.lazy())
+    gen = Genealogy(
+        members,
+        nw.from_native(tree.orders.lazy()),
+        tree.depth,
+        not is_lazy(nw.from_native(data.members)),
+        members.collect_schema()["member_id"],
+    )
+    fixed, status = None, None
+    if ranks is not None and plan.ranks:
+        keyed = collect(rank_override(ranks, plan, gen, period)).to_native()
+        status = keyed
+        fixed = ranked_cells(tree, keyed, period)
+    table, (_, _, rank) = array_payouts(tree, plan, fixed)
+    if status is None:  # computed ranks: a cell left out holds the rank that needs no volume
+        zero = [i for i, r in enumerate(plan.ranks) if not r.personal_volume and not r.group_volume]
+        status = status_frame(tree, rank, max(zero, default=-1))
+    table, status = (nw.from_native(f.lazy()) for f in (table, status))
+
+    def purchases(by: str):
+        if period != "M":
+            return None
+        return nw.from_native(purchases_frame(tree, by).lazy())
+
+    return Payouts(table, status, gen, None, ranks is None, purchases)
 
 
 # --------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import pandas as pd
 from toolkit.frames import collect, from_native, latest_timestamp, to_kind
 from toolkit.income._engine import (
     check_period,
+    count,
     handoff,
     materialize,
     naive,
@@ -127,8 +128,12 @@ def participant_income(
         period_of("period", period).alias("period")
     )
     gross = pay.group_by("member_id", "period").agg(nw.col("amount").sum().alias("gross"))
-    own = gen.orders.with_columns(period_of("ordered_at", period).alias("period"))
-    purchases = own.group_by("member_id", "period").agg(nw.col("amount").sum().alias("purchases"))
+    purchases = result.purchases(period) if result.purchases else None
+    if purchases is None:  # the numpy route has them from its matrices, without a group-by
+        own = gen.orders.with_columns(period_of("ordered_at", period).alias("period"))
+        purchases = own.group_by("member_id", "period").agg(
+            nw.col("amount").sum().alias("purchases")
+        )
     spent = leads.filter(~nw.col("owner_id").is_null()).select(
         nw.col("owner_id").cast(gen.id_dtype).alias("member_id"),
         period_of("created_at", period).alias("period"),
@@ -199,6 +204,8 @@ def _spells(data, members):
     if data.role_history is None:
         return None
     history = from_native(data.role_history, "role_history", ["member_id", "role", "from_at"])
+    if not count(history.select("member_id")):  # an empty history says nothing: as no table
+        return None
     if history.implementation != members.implementation:
         raise DataError(
             "role_history and members are different kinds of frame; pass both from one library"
