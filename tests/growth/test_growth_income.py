@@ -169,3 +169,20 @@ def test_an_organisation_too_large_to_pay_says_so_instead_of_paying():
     assert small.income is not None and small.income_note == ""
     assert "What they earn" in growth_income_readouts(small)["growth_explorer_income"]
     assert growth_income_readouts(growth_outlook(months=6, runs=5)) == {}
+
+
+def test_the_outlook_pays_at_most_max_paid_people_and_refuses_just_beyond():
+    from toolkit.growth.income_outlook import MAX_PAID, MIN_RUNS, TooLargeToPay, income_outlook
+    from toolkit.growth.projection import project_growth
+
+    plan = tk.CompensationPlan.unilevel_example()
+    story = tk.GrowthParams.five_thousand_story()  # about 5,000 a run: paid in fewer runs
+    per_run = float(project_growth(story, 12)["cumulative_joined"].iloc[-1])
+    assert per_run * MIN_RUNS <= MAX_PAID
+    assert income_outlook(story, plan, months=12, runs=200).result.runs == max(
+        MIN_RUNS, int(MAX_PAID // per_run)
+    )
+    bigger = story.replace(contacts_per_rep_per_month=story.contacts_per_rep_per_month * 1.2)
+    assert float(project_growth(bigger, 12)["cumulative_joined"].iloc[-1]) * MIN_RUNS > MAX_PAID
+    with pytest.raises(TooLargeToPay, match="over 3 organisations"):
+        income_outlook(bigger, plan, months=12, runs=200)

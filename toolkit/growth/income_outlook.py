@@ -13,14 +13,15 @@ from toolkit.results import FieldReads
 
 #: Where the distribution is read: every 2.5th percentile of participants.
 DISTRIBUTION_QUANTILES = tuple(np.round(np.linspace(0.0, 1.0, 41), 4))
-#: Participants the outlook pays at most (expected): fewer runs of a large organisation, and
-#: none of one where a single run would pass it.
+#: Participants the outlook pays at most (expected): fewer runs of a large organisation (at
+#: least MIN_RUNS, to show a spread), and none of one whose MIN_RUNS runs would pass it.
 MAX_PAID = 30_000
+MIN_RUNS = 3
 
 
 class TooLargeToPay(ValueError):
-    """One simulated organisation would pass ``MAX_PAID`` participants: the outlook says so
-    instead of paying it (the message is meant for the page)."""
+    """``MIN_RUNS`` simulated organisations would pass ``MAX_PAID`` participants: the outlook
+    says so instead of paying them (the message is meant for the page)."""
 
 
 #: The paid components, in the order the explorer draws them.
@@ -92,9 +93,9 @@ def income_outlook(
         The plan (default: ``CompensationPlan.unilevel_example()``).
     months, runs, seed, autoship, purchases
         As :func:`simulate_income`; an organisation expected to pass ``MAX_PAID`` participants
-        over ``runs`` runs is simulated in fewer runs (at least 3), ``result.runs`` says how many.
-        One expected to pass ``MAX_PAID`` in a single run raises :class:`TooLargeToPay` (a
-        ValueError whose message says so in plain words).
+        over ``runs`` runs is simulated in fewer runs (at least ``MIN_RUNS``), ``result.runs``
+        says how many. One expected to pass ``MAX_PAID`` in ``MIN_RUNS`` runs raises
+        :class:`TooLargeToPay` (a ValueError whose message says so in plain words).
     claim_value : float
         The pitched monthly gross checked in the last month ("five figures a month": 10,000).
 
@@ -109,13 +110,14 @@ def income_outlook(
 
     p = as_params(params)
     per_run = float(project_growth(p, months)["cumulative_joined"].iloc[-1])
-    if per_run > MAX_PAID:
+    if per_run * MIN_RUNS > MAX_PAID:
         raise TooLargeToPay(
             f"About {per_run:,.0f} people would join each simulated organisation in {months} "
-            f"months: too many to pay one by one here (the limit is {MAX_PAID:,}). Lower the "
-            "contacts or the sign-up rate, or raise the quit rate, to see what they earn."
+            f"months: too many to pay one by one here (the limit is {MAX_PAID:,} people over "
+            f"{MIN_RUNS} organisations). Lower the contacts or the sign-up rate, or raise the quit "
+            "rate, to see what they earn."
         )
-    runs = int(min(runs, max(3, MAX_PAID // max(per_run, 1.0))))
+    runs = int(min(runs, max(MIN_RUNS, MAX_PAID // max(per_run, 1.0))))
     result = simulate_income(
         p, plan, months=months, runs=runs, seed=seed, autoship=autoship, purchases=purchases
     )
