@@ -15,6 +15,7 @@ participants.
 
 from __future__ import annotations
 
+import functools
 import html
 from dataclasses import dataclass
 from typing import ClassVar
@@ -243,16 +244,22 @@ class SimulatedIncome:
         self, params, plan, months, runs, seed, autoship, purchases, start, simulation, monthly,
         sources, sales,
     ):  # fmt: skip
+        # ``sources`` is a function giving the table: commissions are paid on first use
         self._start = start
         self.params, self.plan, self.months, self.runs, self.seed = params, plan, months, runs, seed
         self.autoship, self.purchases, self.simulation = autoship, purchases, simulation
-        self.monthly, self.sources, self.sales = monthly, sources, sales
+        self.monthly, self.sales, self._sources = monthly, sales, sources
         keys = ["run", "member_id", "role"]
         self.income = (
             monthly.groupby(keys, sort=True, observed=True)[["months_active", *MONEY]]
             .sum()
             .reset_index()
         )
+
+    @functools.cached_property
+    def sources(self) -> pd.DataFrame:
+        """Where the money came from (see the class docstring); paid on first use."""
+        return self._sources()
 
     # ----------------------------------------------------------------------------------------
     def _table(self, per: str) -> pd.DataFrame:
@@ -540,23 +547,26 @@ def simulate_income(
             **{c: inc[c].to_numpy() for c in ("months_active", *MONEY)},
         }
     )
-    paid = toolkit.commissions(data, plan, period="M")
-    sources = pd.DataFrame(
-        {
-            "run": run_of.reindex(paid["member_id"]).to_numpy(),  # NaN for unpaid rows
-            "month": month_of(paid["period"]),
-            "component": paid["component"].to_numpy(),
-            "amount": paid["amount"].to_numpy(),
-            "from_customer_volume": paid["from_customer_volume"].to_numpy(),
-        }
-    )
-    sources = (
-        sources.groupby(["run", "month", "component"], dropna=False)[
-            ["amount", "from_customer_volume"]
-        ]
-        .sum()
-        .reset_index()
-    )
+
+    def sources() -> pd.DataFrame:  # on first use: the typical participant does not need it
+        paid = toolkit.commissions(data, plan, period="M")
+        frame = pd.DataFrame(
+            {
+                "run": run_of.reindex(paid["member_id"]).to_numpy(),  # NaN for unpaid rows
+                "month": month_of(paid["period"]),
+                "component": paid["component"].to_numpy(),
+                "amount": paid["amount"].to_numpy(),
+                "from_customer_volume": paid["from_customer_volume"].to_numpy(),
+            }
+        )
+        return (
+            frame.groupby(["run", "month", "component"], dropna=False)[
+                ["amount", "from_customer_volume"]
+            ]
+            .sum()
+            .reset_index()
+        )
+
     o = org.orders
     month = (o["ordered_at"].astype("datetime64[M]") - origin).astype(np.int64) + 1
     key = o["run"].astype(np.int64) * (months + 1) + month

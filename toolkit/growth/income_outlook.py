@@ -72,6 +72,23 @@ def scaled_plan(plan, *, unilevel_scale=1.0, **changes):
     return replace(plan, unilevel=rates, **changes)
 
 
+def paid_runs(params: GrowthParams, months: int, runs: int) -> int:
+    """How many of ``runs`` simulated organisations an outlook pays: all, or fewer (at least
+    ``MIN_RUNS``) so that about ``MAX_PAID`` people are paid; :class:`TooLargeToPay` when even
+    ``MIN_RUNS`` would pass it."""
+    from toolkit.growth.projection import project_growth
+
+    per_run = float(project_growth(params, months)["cumulative_joined"].iloc[-1])
+    if per_run * MIN_RUNS > MAX_PAID:
+        raise TooLargeToPay(
+            f"About {per_run:,.0f} people would join each simulated organisation in {months} "
+            f"months: too many to pay one by one here (the limit is {MAX_PAID:,} people over "
+            f"{MIN_RUNS} organisations). Lower the contacts or the sign-up rate, or raise the quit "
+            "rate, to see what they earn."
+        )
+    return int(min(runs, max(MIN_RUNS, MAX_PAID // max(per_run, 1.0))))
+
+
 def income_outlook(
     params: GrowthParams | dict | None = None,
     plan=None,
@@ -106,18 +123,8 @@ def income_outlook(
     from toolkit.income.plan import CompensationPlan
 
     plan = CompensationPlan.unilevel_example() if plan is None else plan
-    from toolkit.growth.projection import project_growth
-
     p = as_params(params)
-    per_run = float(project_growth(p, months)["cumulative_joined"].iloc[-1])
-    if per_run * MIN_RUNS > MAX_PAID:
-        raise TooLargeToPay(
-            f"About {per_run:,.0f} people would join each simulated organisation in {months} "
-            f"months: too many to pay one by one here (the limit is {MAX_PAID:,} people over "
-            f"{MIN_RUNS} organisations). Lower the contacts or the sign-up rate, or raise the quit "
-            "rate, to see what they earn."
-        )
-    runs = int(min(runs, max(MIN_RUNS, MAX_PAID // max(per_run, 1.0))))
+    runs = paid_runs(p, months, runs)
     result = simulate_income(
         p, plan, months=months, runs=runs, seed=seed, autoship=autoship, purchases=purchases
     )

@@ -109,9 +109,9 @@ def growth_outlook(
         The pitched outcome checked by :func:`toolkit.claim_check` (default: 5,000 by the
         horizon).
     plan : CompensationPlan, optional
-        Pays the organisations (:func:`toolkit.simulate_income`, through
-        :func:`toolkit.growth.income_outlook.income_outlook`, so a large organisation is paid
-        in fewer runs): fills ``income`` and ``income_claim``.
+        Pays the organisations (:func:`toolkit.simulate_income`, a large organisation in fewer
+        runs as :func:`toolkit.growth.income_outlook.paid_runs` says): fills ``income`` and
+        ``income_claim``.
     income_claim_value : float
         The pitched monthly gross checked at the horizon (10,000: "five figures a month", 001).
     autoship, purchases
@@ -146,20 +146,21 @@ def growth_outlook(
     income = income_claim = None
     income_note = ""
     if plan is not None:
-        from toolkit.growth.income_outlook import TooLargeToPay, income_outlook
+        from toolkit.growth.income import simulate_income
+        from toolkit.growth.income_outlook import TooLargeToPay, paid_runs
 
-        try:
-            money = income_outlook(
+        try:  # what the income explorer's headline shows (income_outlook), without its charts
+            money = simulate_income(
                 p,
                 plan,
                 months=months,
-                runs=runs,
+                runs=paid_runs(p, months, runs),
                 seed=seed,
                 autoship=autoship,
                 purchases=purchases,
-                claim_value=income_claim_value,
             )
-            income, income_claim = money.typical, money.claim
+            income = money.typical()
+            income_claim = money.claim(income_claim_value, per="month", at_month=money.months)
         except TooLargeToPay as err:
             income_note = str(err)
     return GrowthOutlook(
