@@ -257,6 +257,34 @@ def test_notebooks_sharing_a_kernel_each_start_from_a_fresh_namespace(tmp_path):
     assert "left: False precision: 6" in pages[1].read_text()
 
 
+def test_a_notebook_marked_slow_starts_first_and_pages_keep_their_order(tmp_path):
+    from toolkit.report import Timings
+
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    for name in ("01_a", "02_b", "03_slow"):
+        write_notebook(nbs / f"{name}.ipynb", [f"print('{name}')"])
+    slow = nbformat.read(nbs / "03_slow.ipynb", as_version=4)
+    slow.metadata["toolkit"] = {"slow": True}
+    nbformat.write(slow, nbs / "03_slow.ipynb")
+    timings = Timings()
+    pages = build_report(
+        None, tmp_path / "out", notebooks=nbs, jobs=1, progress=False, timings=timings
+    )
+    assert list(timings.by_notebook) == ["03_slow.ipynb", "01_a.ipynb", "02_b.ipynb"]
+    assert [p.name for p in pages] == ["01_a.html", "02_b.html", "03_slow.html", "index.html"]
+
+
+def test_the_tour_marks_its_slowest_notebook():
+    # notebook 04 precomputes the growth explorer's 125 states, each paid by the plan
+    marked = [
+        p.name
+        for p in toolkit.report.find_notebooks()
+        if nbformat.read(p, as_version=4).metadata.get("toolkit", {}).get("slow")
+    ]
+    assert marked == ["04_network_growth.ipynb"]
+
+
 _NAN = re.compile(r"\bnan\b", re.IGNORECASE)
 _SCRIPTS = re.compile(r"<script.*?</script>", re.DOTALL | re.IGNORECASE)
 

@@ -375,6 +375,8 @@ def build_report(
                 nb = nbformat.read(path, as_version=4)
                 _set_parameters(nb, used)
                 items.append((path, nb))
+            # a notebook marked slow starts first, so the other kernels share the rest
+            items.sort(key=lambda item: not item[1].metadata.get("toolkit", {}).get("slow", False))
             # one thread exports and checks pages (nbconvert is not shared across threads)
             # while the kernels go on with the next notebooks
             with ThreadPoolExecutor(max_workers=1) as pool:
