@@ -5,6 +5,7 @@ The model itself is described in :mod:`toolkit.growth`.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -36,6 +37,7 @@ def _check_months(months) -> int:
     return int(months)
 
 
+@functools.lru_cache(maxsize=256)  # a slider's what-if asks for the same factor several times
 def _warm_market_factor(p: GrowthParams, months: int) -> np.ndarray:
     """Expected share of a rep's contact rate still available in their a-th month of contacts
     (a = 1..months), shape (2, months + 1): row 0 ordinary reps, row 1 leaders.
@@ -44,8 +46,10 @@ def _warm_market_factor(p: GrowthParams, months: int) -> np.ndarray:
     people before that month; what is left of the ``warm_market_size`` caps the month. The
     share is averaged over the gamma effort distribution (quantile midpoints)."""
     out = np.ones((2, months + 1))
+    out.flags.writeable = False  # cached: shared by every caller
     if p.warm_market_size is None or p.contacts_per_rep_per_month == 0:
         return out
+    out = out.copy()
     if math.isinf(p.recruit_dispersion):
         effort = np.ones(1)
     else:
@@ -60,6 +64,7 @@ def _warm_market_factor(p: GrowthParams, months: int) -> np.ndarray:
             continue
         capped = np.clip(p.warm_market_size - rate * age, 0, rate)
         out[row] = capped.mean(axis=1) / (p.contacts_per_rep_per_month * mult * effort.mean())
+    out.flags.writeable = False  # cached: shared by every caller
     return out
 
 
