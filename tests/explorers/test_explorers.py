@@ -631,3 +631,14 @@ def test_headless_twins_are_frozen_result_objects_with_documented_fields():
             outlook.table = None
     assert funnel.last["step"] == "customer"
     assert growth.claim.runs == 5 and growth.claim.at_month == 2
+
+
+def test_live_refresh_sends_only_what_changed():
+    from toolkit.explorers.live import _unchanged
+
+    data = {"x": np.array([1.0, np.nan]), "label": ["a", "b"]}
+    assert _unchanged(data, {"x": np.array([1.0, np.nan]), "label": ["a", "b"]})
+    assert not _unchanged(data, {"x": np.array([1.0, 2.0]), "label": ["a", "b"]})
+    assert not _unchanged(data, {"x": np.array([1.0, np.nan])})  # a column less
+    assert not _unchanged(None, "")  # a text the page never held is sent
+    assert _unchanged("<b>1</b>", "<b>1</b>") and not _unchanged("<b>1</b>", "<b>2</b>")

@@ -11,6 +11,7 @@ import html
 from typing import Any
 
 from toolkit.explorers.core import Explorer, _conform, _stretch
+from toolkit.explorers.static import _same
 
 
 def widget(explorer: Explorer):
@@ -22,6 +23,7 @@ def widget(explorer: Explorer):
     layout = _stretch(explorer.build(first))
     models = {m.name: m for m in layout.references() if m.name}
     base = {name: props for name, props in explorer.state(first).items() if name in models}
+    shown = {name: dict(props) for name, props in base.items()}  # what the page holds now
     status = w.HTML(value="", layout=w.Layout(min_height="1.5em"))
     inputs: dict[str, Any] = {}
     style = {"description_width": "initial"}
@@ -63,9 +65,11 @@ def widget(explorer: Explorer):
             doc.hold("combine")  # one patch message to the browser, not one per property
         try:
             for name, props in _conform(state, base).items():
-                model = models[name]
                 for prop, value in props.items():
-                    setattr(model, prop, value)
+                    if _unchanged(shown[name].get(prop), value):
+                        continue  # nothing to send, nothing for BokehJS to redraw
+                    setattr(models[name], prop, value)
+                    shown[name][prop] = value
         finally:
             if doc is not None:
                 doc.unhold()
@@ -101,3 +105,14 @@ def widget(explorer: Explorer):
     # handles for tests and the latency benchmark
     box.inputs, box.models, box.refresh = inputs, models, refresh
     return box
+
+
+def _unchanged(old, new) -> bool:
+    """Whether a model property already holds ``new`` (a source's data column by column)."""
+    if isinstance(new, dict):
+        return (
+            isinstance(old, dict)
+            and old.keys() == new.keys()
+            and all(_same(old[k], new[k]) for k in new)
+        )
+    return old is not None and _same(old, new)
