@@ -116,3 +116,24 @@ def test_income_explorer_takes_its_options_and_their_defaults_from_its_twin():
     ] == 150.0
     with pytest.raises(TypeError, match="mnths"):
         income_explorer(mnths=3)
+
+
+def test_income_explorer_on_an_export_too_large_to_pay_says_so_in_page_and_grid():
+    import toolkit
+    from toolkit.explorers import income_explorer
+
+    # the sample's fitted recruiting, at more contacts and no quitting, grows past a million
+    # people a year: nobody can be paid
+    explorer = income_explorer(data=toolkit.load_sample(), months=12, runs=3)
+    outlook = explorer.results(contacts_per_rep_per_month=15.0, monthly_attrition=0.0)
+    assert outlook.typical is None and "too many to pay" in outlook.note
+    state = explorer.state(outlook)
+    assert "too many to pay" in state["income_explorer_headline"]["text"]
+    assert state["income_explorer_claim"]["text"] == ""
+    assert np.isnan(state["income_explorer_distribution"]["data"]["gross"]).all()
+    grid = explorer.static_grid()  # every state is computed, paid or not (it used to stop)
+    story = grid.presets["The 5,000-in-a-year story"]["income_explorer_headline"]["text"]
+    assert "too many to pay" in story
+    assert all(
+        "participants</b>" in s["income_explorer_headline"]["text"] for s in grid.states.values()
+    )

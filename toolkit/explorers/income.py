@@ -6,7 +6,13 @@ from __future__ import annotations
 import inspect
 
 from toolkit.explorers.core import Control, Explorer, Preset
-from toolkit.growth.income_outlook import IncomeOutlook, income_outlook, scaled_plan
+from toolkit.growth.income_outlook import (
+    IncomeOutlook,
+    TooLargeToPay,
+    income_outlook,
+    scaled_plan,
+    unpaid_outlook,
+)
 
 __all__ = ["income_explorer", "income_outlook"]
 
@@ -115,9 +121,11 @@ def income_explorer(plan=None, data=None, *, params=None, **options) -> Explorer
     def compute(**values):
         org = {k: values.pop(k) for k in organisation}
         autoship = values.pop("autoship")
-        return income_outlook(
-            base.replace(**org), scaled_plan(plan, **values), autoship=autoship, **fixed
-        )
+        params, scaled = base.replace(**org), scaled_plan(plan, **values)
+        try:
+            return income_outlook(params, scaled, autoship=autoship, **fixed)
+        except TooLargeToPay as err:  # the page says so instead of paying
+            return unpaid_outlook(params, scaled, str(err))
 
     return Explorer(
         "income_explorer",

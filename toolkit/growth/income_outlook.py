@@ -51,6 +51,9 @@ class IncomeOutlook(FieldReads):
         One row per paid component (``PAID_COMPONENTS``): ``component``, ``amount`` (mean per
         run), ``from_customers`` and ``from_participants`` (the part earned on customers'
         purchases and on participants' own).
+    note : str
+        Empty, or (from :func:`unpaid_outlook`) why nobody was paid: then ``result``,
+        ``typical`` and ``claim`` are None and the figures NaN, drawn as nothing.
     """
 
     params: GrowthParams
@@ -60,6 +63,7 @@ class IncomeOutlook(FieldReads):
     claim: IncomeClaim
     distribution: pd.DataFrame
     sources: pd.DataFrame
+    note: str = ""
 
     def __repr__(self) -> str:
         return f"IncomeOutlook(plan={self.plan.name!r}, typical={self.typical})"
@@ -87,6 +91,30 @@ def paid_runs(params: GrowthParams, months: int, runs: int) -> int:
             "rate, to see what they earn."
         )
     return int(min(runs, max(MIN_RUNS, MAX_PAID // max(per_run, 1.0))))
+
+
+def unpaid_outlook(params, plan, note: str) -> IncomeOutlook:
+    """The outlook of an organisation too large to pay (:class:`TooLargeToPay`): ``note`` says
+    why, every figure is NaN (the explorer draws nothing rather than a made-up $0)."""
+    q = np.asarray(DISTRIBUTION_QUANTILES)
+    nothing = np.full(len(PAID_COMPONENTS), np.nan)
+    return IncomeOutlook(
+        params=as_params(params),
+        plan=plan,
+        result=None,
+        typical=None,
+        claim=None,
+        distribution=pd.DataFrame({"quantile": q, "gross": np.nan, "net": np.nan}),
+        sources=pd.DataFrame(
+            {
+                "component": list(PAID_COMPONENTS),
+                "amount": nothing,
+                "from_customers": nothing,
+                "from_participants": nothing,
+            }
+        ),
+        note=note,
+    )
 
 
 def income_outlook(

@@ -72,8 +72,12 @@ def income_outlook_data(outlook) -> dict:
     return {
         DISTRIBUTION: {"data": source_data(outlook.distribution)},
         SOURCES: {"data": source_data(outlook.sources)},
-        HEADLINE: {"text": headline_readout(outlook.typical)},
-        CLAIM: {"text": claim_income_readout(outlook.claim)},
+        HEADLINE: {
+            "text": f"<div style='font-size:15px'>{html.escape(outlook.note)}</div>"
+            if outlook.note
+            else headline_readout(outlook.typical)
+        },
+        CLAIM: {"text": "" if outlook.note else claim_income_readout(outlook.claim)},
     }
 
 
