@@ -22,8 +22,8 @@ def widget(explorer: Explorer):
     first = explorer.results()
     layout = _stretch(explorer.build(first))
     models = {m.name: m for m in layout.references() if m.name}
+    # what the page holds now, kept up to date as properties are sent
     base = {name: props for name, props in explorer.state(first).items() if name in models}
-    shown = {name: dict(props) for name, props in base.items()}  # what the page holds now
     status = w.HTML(value="", layout=w.Layout(min_height="1.5em"))
     inputs: dict[str, Any] = {}
     style = {"description_width": "initial"}
@@ -66,10 +66,10 @@ def widget(explorer: Explorer):
         try:
             for name, props in _conform(state, base).items():
                 for prop, value in props.items():
-                    if _unchanged(shown[name].get(prop), value):
+                    if _unchanged(base[name].get(prop), value):
                         continue  # nothing to send, nothing for BokehJS to redraw
                     setattr(models[name], prop, value)
-                    shown[name][prop] = value
+                    base[name][prop] = value
         finally:
             if doc is not None:
                 doc.unhold()

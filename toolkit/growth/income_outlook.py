@@ -9,6 +9,7 @@ import pandas as pd
 
 from toolkit.growth.income import IncomeClaim, SimulatedIncome, TypicalIncome, simulate_income
 from toolkit.growth.params import GrowthParams, as_params
+from toolkit.growth.projection import project_growth
 from toolkit.results import FieldReads
 
 #: Where the distribution is read: every 2.5th percentile of participants.
@@ -80,8 +81,6 @@ def paid_runs(params: GrowthParams, months: int, runs: int) -> int:
     """How many of ``runs`` simulated organisations an outlook pays: all, or fewer (at least
     ``MIN_RUNS``) so that about ``MAX_PAID`` people are paid; :class:`TooLargeToPay` when even
     ``MIN_RUNS`` would pass it."""
-    from toolkit.growth.projection import project_growth
-
     per_run = float(project_growth(params, months)["cumulative_joined"].iloc[-1])
     if per_run * MIN_RUNS > MAX_PAID:
         raise TooLargeToPay(

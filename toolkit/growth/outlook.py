@@ -149,20 +149,16 @@ def growth_outlook(
         from toolkit.growth.income import simulate_income
         from toolkit.growth.income_outlook import TooLargeToPay, paid_runs
 
-        try:  # what the income explorer's headline shows (income_outlook), without its charts
+        try:
+            paid = paid_runs(p, months, runs)
+        except TooLargeToPay as err:
+            income_note = str(err)
+        else:  # what the income explorer's headline shows (income_outlook), without its charts
             money = simulate_income(
-                p,
-                plan,
-                months=months,
-                runs=paid_runs(p, months, runs),
-                seed=seed,
-                autoship=autoship,
-                purchases=purchases,
+                p, plan, months=months, runs=paid, seed=seed, autoship=autoship, purchases=purchases
             )
             income = money.typical()
             income_claim = money.claim(income_claim_value, per="month", at_month=money.months)
-        except TooLargeToPay as err:
-            income_note = str(err)
     return GrowthOutlook(
         income=income,
         income_claim=income_claim,

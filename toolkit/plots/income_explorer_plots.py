@@ -53,14 +53,21 @@ def typical_income_readout(typical, plan_name: str = "") -> str:
     )
 
 
+def note_readout(text: str) -> str:
+    """Why a panel shows no money (an organisation too large to pay), as the readouts set it."""
+    return f"<div style='font-size:15px'>{html.escape(text)}</div>"
+
+
 def growth_income_readouts(outlook) -> dict[str, str]:
     """The growth explorer's money readouts (HTML) by model name, from a ``GrowthOutlook``:
     none without a plan; the reason in both when the organisation was too large to pay."""
     if outlook.income is None and not outlook.income_note:
         return {}
     if outlook.income is None:
-        note = f"<div style='font-size:15px'>{html.escape(outlook.income_note)}</div>"
-        return {"growth_explorer_income": note, "growth_explorer_income_claim": ""}
+        return {
+            "growth_explorer_income": note_readout(outlook.income_note),
+            "growth_explorer_income_claim": "",
+        }
     return {
         "growth_explorer_income": typical_income_readout(outlook.income),
         "growth_explorer_income_claim": claim_income_readout(outlook.income_claim),
@@ -73,7 +80,7 @@ def income_outlook_data(outlook) -> dict:
         DISTRIBUTION: {"data": source_data(outlook.distribution)},
         SOURCES: {"data": source_data(outlook.sources)},
         HEADLINE: {
-            "text": f"<div style='font-size:15px'>{html.escape(outlook.note)}</div>"
+            "text": note_readout(outlook.note)
             if outlook.note
             else headline_readout(outlook.typical)
         },

@@ -253,11 +253,15 @@ class Timings:
 
     prepare: float = 0.0  # reading, validating and copying the data; the privacy check's setup
     kernel_start: float = 0.0  # the slowest kernel, launch to imports done (beside ``prepare``)
-    execution: float = 0.0  # notebooks, summed over kernels
     by_notebook: dict[str, float] = field(default_factory=dict)  # each notebook's execution
     export: float = 0.0  # nbconvert to HTML, summed
     checks: float = 0.0  # offline and privacy checks of every page, summed
     total: float = 0.0
+
+    @property
+    def execution(self) -> float:
+        """Notebook execution, summed over kernels."""
+        return sum(self.by_notebook.values())
 
 
 def build_report(
@@ -382,7 +386,6 @@ def build_report(
             with ThreadPoolExecutor(max_workers=1) as pool:
 
                 async def done(run: _Run) -> None:
-                    timings.execution += run.seconds
                     timings.by_notebook[run.notebook.name] = run.seconds
                     pages.append(await loop.run_in_executor(pool, export, run))
                     bar.set_postfix_str(f"{run.notebook.name} {run.seconds:.0f}s")
