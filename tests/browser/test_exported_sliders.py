@@ -150,11 +150,11 @@ def test_growth_cohort_and_income_controls_change_the_plot(pages, page):
         path, explorer = pages[key]
         pg = page.page
         open_page(page, path, first)
-        for control in explorer.grid_controls:
+        for control in [*explorer.grid_controls, *explorer.page_controls]:
             before = pg.evaluate(SNAPSHOT)
             name = f"{explorer.name}_{control.name}"
             if control.is_choice:
-                other = next(str(v) for v in control.values if v != explorer.values[control.name])
+                other = [str(v) for v in control.values if v != explorer.values[control.name]][-1]
                 assert pg.evaluate(SET_ALL, {name: other}), name
             else:
                 _, handle = slider(pg, control.label)
@@ -397,3 +397,105 @@ def test_income_headline_is_what_python_computes_for_the_values_shown(pages, pag
     page.screenshot("exported_income_explorer.png")
     assert page.errors == []
     assert page.external == []
+
+
+def _growth_params(explorer, values):
+    from toolkit.growth import GrowthParams
+
+    limits = ("warm_market_size", "market_size")
+    return GrowthParams().replace(
+        **{k: (None if k in limits and v == 0 else v) for k, v in values.items()}
+    )
+
+
+def _set_growth(pg, explorer, grid, values):
+    from toolkit.explorers.static import _evenly_spaced
+
+    widget_values = {}
+    for c, steps in zip(grid.controls, grid.steps, strict=True):
+        position = steps.index(values[c.name])
+        widget_values[c.name] = values[c.name] if _evenly_spaced(steps) else position
+    for c in explorer.page_controls:
+        widget_values[c.name] = str(values[c.name]) if c.is_choice else values[c.name]
+    assert pg.evaluate(
+        SET_ALL, {f"growth_explorer_{k}": v for k, v in widget_values.items()}
+    )
+    pg.wait_for_timeout(150)
+
+
+def _band_drawn(pg) -> bool:
+    return len(pg.evaluate(READ, ["growth_fan_band", ["median"]])["median"]) > 0
+
+
+def test_growth_expected_path_20_random_settings_equal_python(pages, page):
+    """The page computes the expected path for every control; the simulated runs appear only
+    where the grid has them, and elsewhere the page says why instead."""
+    from toolkit.growth.projection import project_growth
+
+    path, explorer = pages["growth"]
+    pg = page.page
+    open_page(page, path, "growth_fan_expected")
+    grid = explorer.static_grid()
+    rng = np.random.default_rng(16)
+    for i in range(20):
+        values = {
+            c.name: steps[int(rng.integers(0, len(steps)))]
+            for c, steps in zip(grid.controls, grid.steps, strict=True)
+        }
+        for c in explorer.page_controls:
+            if i < 3:  # where the notebook set them: the grid has the runs
+                values[c.name] = explorer.values[c.name]
+            elif c.is_choice:
+                values[c.name] = c.values[int(rng.integers(0, len(c.values)))]
+            else:
+                n = int(round((c.end - c.start) / c.step))
+                values[c.name] = round(c.start + int(rng.integers(0, n + 1)) * c.step, 10)
+        _set_growth(pg, explorer, grid, values)
+        want = project_growth(_growth_params(explorer, values), 12)
+        got = pg.evaluate(READ, ["growth_fan_expected", ["month", "expected"]])
+        np.testing.assert_allclose(got["month"], want["month"])
+        np.testing.assert_allclose(
+            got["expected"], np.maximum(want["cumulative_joined"], 0), rtol=1e-9, atol=0
+        )
+        wall = pg.evaluate(READ, ["growth_explorer_wall", ["remaining_expected", "joined_median"]])
+        np.testing.assert_allclose(
+            wall["remaining_expected"], want["remaining_market"], rtol=1e-9, equal_nan=True
+        )
+        claim = pg.evaluate(READ, ["growth_explorer_claim", None])
+        on_grid = all(values[c.name] == explorer.values[c.name] for c in explorer.page_controls)
+        assert _band_drawn(pg) == on_grid, (i, values)
+        assert ("run in advance only" in claim) == (not on_grid), claim
+        assert np.isnan(wall["joined_median"]).all() == (not on_grid)
+        if on_grid:
+            key = grid.key(
+                [s.index(values[c.name]) for c, s in zip(grid.controls, grid.steps, strict=True)]
+            )
+            band = grid.states[key]["growth_fan_band"]["data"]["median"]
+            np.testing.assert_allclose(
+                pg.evaluate(READ, ["growth_fan_band", ["median"]])["median"], band, rtol=1e-6
+            )
+    page.screenshot("exported_growth_explorer_expected_only.png")
+    assert page.errors == []
+
+
+def test_growth_preset_keeps_its_runs_until_a_control_leaves_it(pages, page):
+    path, explorer = pages["growth"]
+    pg = page.page
+    open_page(page, path, "growth_fan_expected")
+    preset = explorer.presets[-1]  # the saturated town: other limits than the notebook's
+    pg.get_by_role("button", name=preset.label).click()
+    pg.wait_for_timeout(400)
+    assert _band_drawn(pg)
+    market = pg.evaluate(READ, ["growth_fan_market", ["market"]])["market"]
+    assert set(market) == {float(preset.values["market_size"])}
+    share = preset.values["leader_share"]
+    moved = round(share + 0.05 if share < 0.9 else share - 0.05, 10)
+    assert pg.evaluate(SET_ALL, {"growth_explorer_leader_share": moved})
+    pg.wait_for_timeout(300)
+    assert not _band_drawn(pg)
+    claim = pg.evaluate(READ, ["growth_explorer_claim", None])
+    assert "run in advance only" in claim and "Market (town) size 20,000" in claim, claim
+    assert pg.evaluate(SET_ALL, {"growth_explorer_leader_share": share})
+    pg.wait_for_timeout(300)
+    assert _band_drawn(pg)  # back at the preset's values: its runs again
+    assert page.errors == []

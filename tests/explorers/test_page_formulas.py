@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import toolkit
-from toolkit.explorers import funnel_explorer, lead_budget_explorer
+from toolkit.explorers import funnel_explorer, growth_explorer, lead_budget_explorer
 from toolkit.explorers.formulas import COMMON_JS
 from toolkit.funnel import funnel_outlook
 from toolkit.plots.funnel_plots import funnel_outlook_data, funnel_outlook_readout
@@ -26,7 +26,8 @@ const plain = (v) => v;
 function page_formula(values, P, models) {
 %s
 }
-const cases = JSON.parse(require("fs").readFileSync(0, "utf8"));
+// a JS literal rather than JSON: the cases may hold NaN and Infinity (as the page does)
+const cases = eval("(" + require("fs").readFileSync(0, "utf8") + ")");
 const out = cases.map(([values, P, models]) => { page_formula(values, P, models); return models; });
 process.stdout.write(JSON.stringify(out));
 """
@@ -131,3 +132,50 @@ def test_budget_formula_equals_budget_outlook(budget_explorer):
             page_col = [np.nan if v is None else v for v in cost[col]]
             close(page_col, want["lead_quality_cost_per_source"][col])
         assert got["lead_budget_explorer_readout"]["text"] == budget_outlook_readout(outlook)
+
+
+@pytest.mark.parametrize("metric", ["cumulative_joined", "active_reps", "customers"])
+def test_growth_formula_equals_project_growth(metric):
+    """The expected path at 20 random settings of all eight controls (the three grid sliders at
+    their grid values, the others anywhere on their live steps), every limit and effort."""
+    from toolkit.growth import GrowthParams
+    from toolkit.growth.projection import project_growth
+
+    explorer = growth_explorer(months=18, metric=metric)
+    args = explorer.page.args(explorer.values)
+    args["efforts"] = [e.tolist() for e in args["efforts"]]
+    grid = {c.name: c.grid_values(explorer.values[c.name]) for c in explorer.grid_controls}
+    rng = np.random.default_rng(len(metric))
+    cases, expected = [], []
+    for i in range(20):
+        values = {name: steps[int(rng.integers(0, len(steps)))] for name, steps in grid.items()}
+        for c in explorer.page_controls:
+            if c.is_choice:
+                values[c.name] = c.values[int(rng.integers(0, len(c.values)))]
+            else:
+                n = int(round((c.end - c.start) / c.step))
+                values[c.name] = round(c.start + int(rng.integers(0, n + 1)) * c.step, 10)
+        if i < 4:  # each limit alone and both together, at the wildest effort
+            values["warm_market_size"], values["market_size"] = [(0, 0), (50.0, 0), (0, 5_000), (50.0, 5_000)][i]
+            values["recruit_dispersion"] = 0.5
+        params = GrowthParams().replace(
+            **{k: (None if k in ("warm_market_size", "market_size") and v == 0 else v) for k, v in values.items()}
+        )
+        models = {
+            "growth_fan_expected": {"data": {}},
+            "growth_fan_market": {"data": {}},
+            "growth_explorer_wall": {"data": {"remaining_median": [1.0]}},
+        }
+        cases.append([values, args, models])
+        expected.append((params, project_growth(params, 18)))
+    for got, (params, path) in zip(run_node(explorer.page.code, cases), expected, strict=True):
+        fan = got["growth_fan_expected"]["data"]
+        assert fan["month"] == list(range(19))
+        close(fan["expected"], np.maximum(path[metric], 0))
+        wall = got["growth_explorer_wall"]["data"]
+        close(wall["remaining_expected"], path["remaining_market"])
+        market = np.nan if params.market_size is None else params.market_size
+        close(wall["market"], np.full(19, market))
+        assert wall["remaining_median"] == [1.0]  # the grid's columns are left as they were
+        line = got["growth_fan_market"]["data"]
+        assert len(line["market"]) == (0 if params.market_size is None else 19)

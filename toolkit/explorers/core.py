@@ -154,12 +154,21 @@ class PageFormula:
     replaces : tuple of str
         What the formula computes, so the grid need not carry it: a model name, or
         ``"model.column"`` for one column of a source.
+    grid_only : tuple of str
+        What only the grid has (Monte Carlo results), and only at the notebook's (or a
+        preset's) values of ``controls``: away from those the page blanks it rather than show
+        results for other values (a source emptied, a column set to NaN, the first text
+        replaced by ``off_grid`` and the values it needs, the other texts emptied).
+    off_grid : str
+        What the page says when it blanks ``grid_only`` (plain text).
     """
 
     controls: tuple[str, ...]
     code: str
     args: Callable[[Mapping[str, Any]], dict]
     replaces: tuple[str, ...] = ()
+    grid_only: tuple[str, ...] = ()
+    off_grid: str = ""
 
 
 @dataclass(frozen=True)

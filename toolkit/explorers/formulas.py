@@ -194,3 +194,69 @@ get(models, "lead_budget_explorer_readout").text =
   "One customer costs <b>" + money(fields.cost_per[m]) + "</b> (" + money(fields.ci_lower[m]) +
   " to " + money(fields.ci_upper[m]) + ")." + P.warning + "</div>";
 """
+
+#: The growth explorer's expected path, a port of :func:`toolkit.project_growth` (``P``: the
+#: horizon, the fan's metric, the parameters without a control, and per recruiting-effort option
+#: the effort grid of ``toolkit.growth.projection.effort_grid``). The Monte Carlo band, claim and
+#: typical participant come from the grid.
+GROWTH_JS = r"""
+const q = Object.assign({}, P.fixed, values);
+for (const name of ["warm_market_size", "market_size"]) if (q[name] === P.no_limit) q[name] = null;
+const M = P.months;
+const effort = P.efforts[P.dispersions.findIndex((d) => d === q.recruit_dispersion)];
+let effort_mean = 0;
+for (let i = 0; i < effort.length; i++) effort_mean += effort[i];
+effort_mean /= effort.length;
+const mult = [1.0, q.leader_multiplier];
+// _warm_market_factor: the share of a rep's contact rate the people they know still allow
+const g = [new Array(M + 1).fill(1.0), new Array(M + 1).fill(1.0)];
+if (q.warm_market_size !== null && q.contacts_per_rep_per_month !== 0) {
+  for (let row = 0; row < 2; row++) {
+    if (mult[row] === 0) continue;
+    const r = q.contacts_per_rep_per_month * mult[row];
+    for (let a = 0; a <= M; a++) {
+      let total = 0;
+      for (let i = 0; i < effort.length; i++) {
+        const rate = r * effort[i];
+        total += Math.min(Math.max(q.warm_market_size - rate * (a - 1), 0), rate);
+      }
+      g[row][a] = total / effort.length / (r * effort_mean);
+    }
+  }
+}
+// _project: expected active reps by join month and leader flag, month by month
+const start = q.starting_reps;
+const n = [[start * (1 - q.leader_share), start * q.leader_share]];
+const path = {active_reps: [start], leaders: [n[0][1]], customers: [0], new_reps: [0],
+              cumulative_joined: [start], contacts: [0], new_customers: [0],
+              remaining_market: [q.market_size === null ? NaN : q.market_size - start]};
+let remaining = q.market_size === null ? Infinity : q.market_size - start;
+let customers = 0, joined = start;
+for (let t = 1; t <= M; t++) {
+  let contacts = 0;
+  for (let j = 0; j < t; j++)
+    for (let row = 0; row < 2; row++)
+      contacts += q.contacts_per_rep_per_month * n[j][row] * mult[row] * g[row][t - j];
+  const fresh = q.market_size === null
+    ? contacts : Math.min(contacts * remaining / q.market_size, remaining);
+  remaining -= fresh;
+  const new_reps = fresh * q.contact_to_rep, new_customers = fresh * q.contact_to_customer;
+  for (let j = 0; j < t; j++) { n[j][0] *= 1 - q.monthly_attrition; n[j][1] *= 1 - q.monthly_attrition; }
+  n.push([new_reps * (1 - q.leader_share), new_reps * q.leader_share]);
+  customers = customers * (1 - q.customer_attrition) + new_customers;
+  joined += new_reps;
+  let active = 0, leaders = 0;
+  for (const [ordinary, leader] of n) { active += ordinary + leader; leaders += leader; }
+  const row = {active_reps: active, leaders, customers, new_reps, cumulative_joined: joined,
+               remaining_market: q.market_size === null ? NaN : remaining, contacts, new_customers};
+  for (const col in row) path[col].push(row[col]);
+}
+const month = path.contacts.map((v, i) => i);
+get(models, "growth_fan_expected").data = {month, expected: path[P.metric].map((v) => Math.max(v, 0))};
+const market = month.map(() => (q.market_size === null ? NaN : q.market_size));
+const wall = get(models, "growth_explorer_wall");
+wall.data = Object.assign({}, wall.data, {market, remaining_expected: path.remaining_market});
+const line = get(models, "growth_fan_market");
+if (line !== undefined)
+  line.data = q.market_size === null ? {month: [], market: []} : {month, market};
+"""

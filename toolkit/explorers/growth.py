@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import math
 
-from toolkit.explorers.core import Control, Explorer, Preset
+from toolkit.explorers.core import Control, Explorer, PageFormula, Preset
+from toolkit.explorers.formulas import GROWTH_JS
 from toolkit.growth.outlook import FAN_QUANTILES, GrowthOutlook, growth_outlook
 
 __all__ = ["growth_explorer", "growth_outlook"]
@@ -81,7 +82,10 @@ def growth_explorer(
     Explorer
         With presets for the typical participant, the 001 story and a saturated town. Its
         headless twin is :func:`growth_outlook`. In exported HTML the sliders for contacts,
-        sign-up rate and attrition step through results computed in advance.
+        sign-up rate and attrition step through Monte Carlo results computed in advance; the
+        page computes the expected path itself for every control, and away from the
+        notebook's (or a preset's) values of the other controls it shows that path alone and
+        says why.
     """
     from toolkit.growth import GrowthParams
 
@@ -187,6 +191,46 @@ def growth_explorer(
             income_claim_value=income_claim_value,
         )
 
+    def page_args(values) -> dict:
+        from toolkit.growth.projection import effort_grid
+        from toolkit.plots.growth_plots import MARKET_METRICS
+
+        dispersions = [float(v) for v in controls[-1].values]
+        return {
+            "months": months,
+            "metric": metric,
+            "market_metric": metric in MARKET_METRICS,
+            "no_limit": NO_LIMIT,
+            "fixed": {n: p[n] for n in ("starting_reps", "contact_to_customer", "customer_attrition")},
+            "dispersions": dispersions,
+            "efforts": [effort_grid(d) for d in dispersions],
+        }
+
+    # The exported page computes the expected path (a closed form) for every control; the
+    # Monte Carlo runs are in the grid for the grid's sliders, at the other controls' values.
+    simulated = ["growth_explorer_claim", "growth_explorer_typical"]
+    if plan is not None:
+        simulated += ["growth_explorer_income", "growth_explorer_income_claim"]
+    page = PageFormula(
+        controls=tuple(c.name for c in controls if not c.static),
+        code=GROWTH_JS,
+        args=page_args,
+        replaces=(
+            "growth_fan_expected",
+            "growth_fan_market",
+            "growth_explorer_wall.market",
+            "growth_explorer_wall.remaining_expected",
+        ),
+        grid_only=(
+            "growth_fan_band",
+            "growth_explorer_wall.remaining_median",
+            "growth_explorer_wall.joined_median",
+            *simulated,
+        ),
+        off_grid="With these values the page draws the expected path (dashed) alone: the "
+        "simulated organisations (the band, the median run, the claim check and the typical "
+        "participant) were run in advance only at other values.",
+    )
     return Explorer(
         "growth_explorer",
         "Growth: what duplication gives, and what it gives the typical person",
@@ -197,6 +241,7 @@ def growth_explorer(
         state=lambda outlook: _state(outlook, metric=metric),
         note=f"{runs:,} simulated organisations over {months} months. The band holds 80% of them; "
         "the dashed line is the average, which a few huge organisations pull up.",
+        page=page,
     )
 
 

@@ -177,6 +177,11 @@ const key = () => widgets.map((w, i) => position(i)).join("_");
 // one callback serves every control (so the page carries the grid once): a preset button's
 // click event names its button as origin; a control's change has no origin
 const preset = cb_obj.origin ? cb_obj.origin.label : null;
+// a state holds Monte Carlo results only at the page controls' values it was computed for
+const same = (a, b) => String(a) === String(b) || Math.abs(Number(a) - Number(b)) <=
+  1e-9 * Math.max(1, Math.abs(Number(b)));
+const matches = (held) => page_widgets.every((w, i) => same(w.value, held[i]));
+let held = "";  // whose values of the page controls the state shown holds ("": the notebook's)
 if (preset !== null) {
   const pos = get(preset_positions, preset);
   for (let i = 0; i < widgets.length; i++) {
@@ -186,14 +191,15 @@ if (preset !== null) {
   note.tags = [key(), preset];
   apply("preset:" + preset);
   note.text = get(preset_notes, preset);
+  held = preset;
 } else {
   const k = key();
-  const owner = note.tags;
-  if (owner.length === 2 && owner[0] === k) {
-    apply("preset:" + owner[1]);
-    note.text = get(preset_notes, owner[1]);
+  if (note.tags.length === 2 && note.tags[0] !== k) note.tags = [];  // a grid slider left it
+  if (note.tags.length === 2) {
+    held = note.tags[1];
+    apply("preset:" + held);
+    note.text = get(preset_notes, held);
   } else {
-    note.tags = [];
     apply(k);
     note.text = grid_note;
   }
@@ -206,6 +212,25 @@ if (has_formula) {
     values[page_controls[i]] = choice === undefined ? w.value : get(choice, w.value);
   });
   page_formula(values, page_args, models);
+}
+if (grid_only.length && !matches(held === "" ? base_page : get(preset_page, held))) {
+  // away from the values the grid was run at: say so, rather than show other values' results
+  let said = false;
+  for (const [name, col] of grid_only) {
+    const model = get(models, name);
+    if (model === undefined) continue;
+    if (model.data !== undefined) {
+      const data = Object.assign({}, model.data);
+      for (const c of Object.keys(data)) {
+        if (!col) data[c] = [];
+        else if (c === col) data[c] = Array.from(data[c], () => NaN);
+      }
+      model.data = data;
+    } else {
+      model.text = said ? "" : get(off_grid_notes, held);
+      said = true;
+    }
+  }
 }
 """
 
@@ -340,6 +365,10 @@ def static_layout(explorer: Explorer):
         ]
         preset_positions[p.label] = pos
         preset_notes[p.label] = html.escape(f"Preset: {p.label}.")
+    base_page = [
+        str(explorer.values[c.name]) if c.is_choice else explorer.values[c.name]
+        for c in explorer.page_controls
+    ]
     packed = grid.pack()
     formula = explorer.page
     args = dict(
@@ -360,6 +389,11 @@ def static_layout(explorer: Explorer):
         preset_positions=preset_positions,
         preset_page=preset_page,
         preset_notes=preset_notes,
+        base_page=base_page,
+        grid_only=[list(item.partition(".")[::2]) for item in formula.grid_only]
+        if formula
+        else [],
+        off_grid_notes=_off_grid_notes(explorer),
         grid_note=html.escape(grid_note),
         note=note,
     )
@@ -377,11 +411,31 @@ def static_layout(explorer: Explorer):
         b.js_on_event("button_click", callback)
         buttons.append(b)
     header = Div(text=f"<b>{html.escape(explorer.title)}</b>", name=f"{explorer.name}_title")
-    parts = [header, row(*widgets, *page_widgets, sizing_mode="stretch_width")]
+    inputs = [*widgets, *page_widgets]
+    parts = [header]  # four controls a row: more would run off a handout's page
+    parts += [row(*inputs[i : i + 4], sizing_mode="stretch_width") for i in range(0, len(inputs), 4)]
     if buttons:
         parts.append(row(*buttons))
     parts += [note, layout]
     return column(*parts, sizing_mode="stretch_width", name=f"{explorer.name}_static")
+
+
+def _off_grid_notes(explorer: Explorer) -> dict[str, str]:
+    """What the page says where only its formula has results: the formula's ``off_grid`` and
+    the page controls' values the grid was run at (the notebook's, "", or a preset's)."""
+    if explorer.page is None or not explorer.page.grid_only:
+        return {}
+    held = {"": explorer.values, **{p.label: {**explorer.values, **p.values} for p in explorer.presets}}
+    return {
+        who: "<div style='font-size:15px'>"
+        + html.escape(
+            f"{explorer.page.off_grid} They were run with "
+            + "; ".join(f"{c.label} {c.display(values[c.name])}" for c in explorer.page_controls)
+            + "."
+        )
+        + "</div>"
+        for who, values in held.items()
+    }
 
 
 def _evenly_spaced(steps: tuple) -> bool:

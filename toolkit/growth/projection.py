@@ -37,6 +37,18 @@ def _check_months(months) -> int:
     return int(months)
 
 
+def effort_grid(dispersion: float) -> np.ndarray:
+    """Reps' relative recruiting efforts (mean 1) as 2,000 quantile midpoints of their gamma
+    distribution with shape ``dispersion``; one effort of 1 when everyone is equal (infinite).
+    What the warm-market factor averages over (the exported growth page carries it)."""
+    if math.isinf(dispersion):
+        return np.ones(1)
+    from scipy.special import gammaincinv  # scipy.special imports far faster than scipy.stats
+
+    grid = (np.arange(2000) + 0.5) / 2000
+    return gammaincinv(dispersion, grid) / dispersion
+
+
 @functools.lru_cache(maxsize=256)  # a slider's what-if asks for the same factor several times
 def _warm_market_factor(p: GrowthParams, months: int) -> np.ndarray:
     """Expected share of a rep's contact rate still available in their a-th month of contacts
@@ -50,13 +62,7 @@ def _warm_market_factor(p: GrowthParams, months: int) -> np.ndarray:
     if p.warm_market_size is None or p.contacts_per_rep_per_month == 0:
         return out
     out = out.copy()
-    if math.isinf(p.recruit_dispersion):
-        effort = np.ones(1)
-    else:
-        from scipy.special import gammaincinv  # scipy.special imports far faster than scipy.stats
-
-        grid = (np.arange(2000) + 0.5) / 2000
-        effort = gammaincinv(p.recruit_dispersion, grid) / p.recruit_dispersion
+    effort = effort_grid(p.recruit_dispersion)
     age = np.arange(months + 1)[:, None] - 1.0
     for row, mult in enumerate((1.0, p.leader_multiplier)):
         rate = p.contacts_per_rep_per_month * mult * effort[None, :]

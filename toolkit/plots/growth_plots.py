@@ -32,8 +32,8 @@ def fan_data(result, *, metric: str = "active_reps", q=(0.1, 0.5, 0.9), log: boo
     """The data of :func:`growth_fan`'s sources, by source name (live explorers replace it).
 
     ``growth_fan_band`` (month, low, median, high; only for a simulation),
-    ``growth_fan_expected`` (month, expected) and ``growth_fan_market`` (month, market; only
-    when a market size is set and ``metric`` counts people). Values are floored at 0, or at half
+    ``growth_fan_expected`` (month, expected) and ``growth_fan_market`` (month, market; when
+    ``metric`` counts people, empty without a market size). Values are floored at 0, or at half
     a person on a log axis, which cannot show zero.
     """
     expected = result if isinstance(result, pd.DataFrame) else result.expected
@@ -54,10 +54,11 @@ def fan_data(result, *, metric: str = "active_reps", q=(0.1, 0.5, 0.9), log: boo
             "median": np.maximum(mid, floor),
             "high": np.maximum(high, floor),
         }
-        if params.market_size is not None and metric in MARKET_METRICS:
+        if metric in MARKET_METRICS:  # empty without a market: a what-if may set one
+            limited = params.market_size is not None
             data["growth_fan_market"] = {
-                "month": expected["month"].to_numpy(),
-                "market": np.full(len(expected), float(params.market_size)),
+                "month": expected["month"].to_numpy()[: len(expected) if limited else 0],
+                "market": np.full(len(expected) if limited else 0, float(params.market_size or 0)),
             }
     return data
 
@@ -151,7 +152,7 @@ def growth_fan(
             line_color="#e31a1c",
             line_dash="dotted",
             line_width=2,
-            legend_label=f"market: {result.params.market_size:,} people",
+            legend_label="market size",
         )
     if not log:
         fig.yaxis.formatter = NumeralTickFormatter(format=COUNT_FORMAT)
