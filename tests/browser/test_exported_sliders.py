@@ -417,9 +417,7 @@ def _set_growth(pg, explorer, grid, values):
         widget_values[c.name] = values[c.name] if _evenly_spaced(steps) else position
     for c in explorer.page_controls:
         widget_values[c.name] = str(values[c.name]) if c.is_choice else values[c.name]
-    assert pg.evaluate(
-        SET_ALL, {f"growth_explorer_{k}": v for k, v in widget_values.items()}
-    )
+    assert pg.evaluate(SET_ALL, {f"growth_explorer_{k}": v for k, v in widget_values.items()})
     pg.wait_for_timeout(150)
 
 

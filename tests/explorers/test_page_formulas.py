@@ -156,10 +156,18 @@ def test_growth_formula_equals_project_growth(metric):
                 n = int(round((c.end - c.start) / c.step))
                 values[c.name] = round(c.start + int(rng.integers(0, n + 1)) * c.step, 10)
         if i < 4:  # each limit alone and both together, at the wildest effort
-            values["warm_market_size"], values["market_size"] = [(0, 0), (50.0, 0), (0, 5_000), (50.0, 5_000)][i]
+            values["warm_market_size"], values["market_size"] = [
+                (0, 0),
+                (50.0, 0),
+                (0, 5_000),
+                (50.0, 5_000),
+            ][i]
             values["recruit_dispersion"] = 0.5
         params = GrowthParams().replace(
-            **{k: (None if k in ("warm_market_size", "market_size") and v == 0 else v) for k, v in values.items()}
+            **{
+                k: (None if k in ("warm_market_size", "market_size") and v == 0 else v)
+                for k, v in values.items()
+            }
         )
         models = {
             "growth_fan_expected": {"data": {}},

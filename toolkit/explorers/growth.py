@@ -193,15 +193,15 @@ def growth_explorer(
 
     def page_args(values) -> dict:
         from toolkit.growth.projection import effort_grid
-        from toolkit.plots.growth_plots import MARKET_METRICS
 
         dispersions = [float(v) for v in controls[-1].values]
         return {
             "months": months,
             "metric": metric,
-            "market_metric": metric in MARKET_METRICS,
             "no_limit": NO_LIMIT,
-            "fixed": {n: p[n] for n in ("starting_reps", "contact_to_customer", "customer_attrition")},
+            "fixed": {
+                n: p[n] for n in ("starting_reps", "contact_to_customer", "customer_attrition")
+            },
             "dispersions": dispersions,
             "efforts": [effort_grid(d) for d in dispersions],
         }

@@ -390,9 +390,7 @@ def static_layout(explorer: Explorer):
         preset_page=preset_page,
         preset_notes=preset_notes,
         base_page=base_page,
-        grid_only=[list(item.partition(".")[::2]) for item in formula.grid_only]
-        if formula
-        else [],
+        grid_only=[list(item.partition(".")[::2]) for item in formula.grid_only] if formula else [],
         off_grid_notes=_off_grid_notes(explorer),
         grid_note=html.escape(grid_note),
         note=note,
@@ -413,7 +411,9 @@ def static_layout(explorer: Explorer):
     header = Div(text=f"<b>{html.escape(explorer.title)}</b>", name=f"{explorer.name}_title")
     inputs = [*widgets, *page_widgets]
     parts = [header]  # four controls a row: more would run off a handout's page
-    parts += [row(*inputs[i : i + 4], sizing_mode="stretch_width") for i in range(0, len(inputs), 4)]
+    parts += [
+        row(*inputs[i : i + 4], sizing_mode="stretch_width") for i in range(0, len(inputs), 4)
+    ]
     if buttons:
         parts.append(row(*buttons))
     parts += [note, layout]
@@ -425,7 +425,10 @@ def _off_grid_notes(explorer: Explorer) -> dict[str, str]:
     the page controls' values the grid was run at (the notebook's, "", or a preset's)."""
     if explorer.page is None or not explorer.page.grid_only:
         return {}
-    held = {"": explorer.values, **{p.label: {**explorer.values, **p.values} for p in explorer.presets}}
+    held = {
+        "": explorer.values,
+        **{p.label: {**explorer.values, **p.values} for p in explorer.presets},
+    }
     return {
         who: "<div style='font-size:15px'>"
         + html.escape(
