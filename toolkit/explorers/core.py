@@ -102,6 +102,12 @@ class Control:
         """The value as a reader sees it (an option's label, a rounded number)."""
         if self.is_choice:
             return dict(zip(self.values, self.labels, strict=True)).get(value, str(value))
+        if self.fmt.endswith("%"):  # as the slider's numeral.js format shows it: "0.0%", "0.[0]%"
+            digits = self.fmt[:-1].partition(".")[2]
+            text = f"{value * 100:,.{len(digits.strip('[]'))}f}"
+            if "[" in digits and "." in text:
+                text = text.rstrip("0").rstrip(".")
+            return text + "%"
         return f"{value:,}" if self.integer else f"{value:,.4g}"
 
     def coerce(self, value):

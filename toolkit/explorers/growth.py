@@ -130,6 +130,7 @@ def growth_explorer(
             1.0,
             0.05,
             static=False,
+            fmt="0%",
         ),
         Control(
             "leader_multiplier",
