@@ -586,7 +586,6 @@ def pay_simulation(
         runs=int(runs),
         max_participants=max_participants,
     )
-    data = org.as_data()  # the money computations run pandas tables on Polars at any size
     origin = org.start
     ids = org.members["member_id"]
 
@@ -594,9 +593,11 @@ def pay_simulation(
         stamps = pd.to_datetime(period).to_numpy().astype("datetime64[M]")
         return (stamps - origin).astype(np.int64) + 1
 
+    # the Polars tables the engine would make of org.as_data(), built directly
     inc = toolkit.participant_income(
-        data, plan, period="M", other_costs_per_month=other_costs_per_month
-    )
+        org.engine_data(), plan, period="M", other_costs_per_month=other_costs_per_month
+    ).collect()  # lazy in, lazy out
+    inc = {c: inc[c].to_numpy() for c in ("member_id", "period", "months_active", *MONEY)}
     # each row's member, looked up once (every member_id of the result is in the members
     # table); members ranked by run, then member_id, as SimulatedIncome groups them
     row = pd.Index(ids).get_indexer(inc["member_id"])
@@ -606,16 +607,16 @@ def pay_simulation(
     monthly = pd.DataFrame(
         {
             "run": org.members["run"][row],
-            "member_id": inc["member_id"].to_numpy(),
+            "member_id": inc["member_id"],
             "role": org.members["role"][row],
             "month": month_of(inc["period"]),
-            **{c: inc[c].to_numpy() for c in ("months_active", *MONEY)},
+            **{c: inc[c] for c in ("months_active", *MONEY)},
         }
     )
     ranked = {name: org.members[name][order] for name in ("run", "member_id", "role")}
 
     def sources() -> pd.DataFrame:  # on first use: the typical participant does not need it
-        paid = toolkit.commissions(data, plan, period="M")
+        paid = toolkit.commissions(org.as_data(), plan, period="M")
         run_of = pd.Series(org.members["run"], index=ids)
         frame = pd.DataFrame(
             {
