@@ -644,3 +644,16 @@ def test_poisson_rate_interval_by_hand():
     wide = poisson_rate_interval(4, 100, alpha=0.01)
     assert wide[0] < low < high < wide[1]
     assert all(math.isnan(b) for b in poisson_rate_interval(3, 0))
+
+
+def test_quantiles_are_computed_once_and_handed_out_as_copies():
+    # the outlook and the fan chart both ask for the fan's quantiles (kept after the first
+    # call): the trap is handing out the kept frame, which a caller could change for the next
+    result = toolkit.simulate_growth(GrowthParams(), months=6, runs=30, seed=2)
+    first = result.quantiles((0.1, 0.5, 0.9))
+    fresh = result.paths.groupby("month")[list(PATH_COLUMNS)].quantile([0.1, 0.5, 0.9])
+    fresh = fresh.rename_axis(["month", "quantile"]).reset_index()
+    pd.testing.assert_frame_equal(first, fresh, check_exact=True)
+    first.loc[:, "active_reps"] = -1.0
+    pd.testing.assert_frame_equal(result.quantiles([0.1, 0.5, 0.9]), fresh, check_exact=True)
+    assert len(result.quantiles(0.5)) == 7  # another q is another table

@@ -186,3 +186,62 @@ def test_the_outlook_pays_at_most_max_paid_people_and_refuses_just_beyond():
     assert float(project_growth(bigger, 12)["cumulative_joined"].iloc[-1]) * MIN_RUNS > MAX_PAID
     with pytest.raises(TooLargeToPay, match="over 3 organisations"):
         income_outlook(bigger, plan, months=12, runs=200)
+
+
+def test_paying_a_larger_simulation_gives_what_simulate_income_gives():
+    # growth_outlook pays the people of its own 200-run simulation (pay_simulation) instead of
+    # simulating the paths again in fewer runs: the trap would be people drawn from the paths'
+    # stream, so that the income shown changed with the number of runs of the fan
+    from toolkit.growth.income import pay_simulation
+
+    alone = tk.simulate_income(GROWING, PLAN, months=8, runs=7, seed=3)
+    sim = tk.simulate_growth(GROWING, months=8, runs=40, seed=3)
+    paid = pay_simulation(sim, PLAN, runs=7)
+    assert paid.simulation is sim and paid.runs == 7
+    for name in ("monthly", "income", "sales", "sources"):
+        pd.testing.assert_frame_equal(getattr(paid, name), getattr(alone, name), check_exact=True)
+    assert paid.typical() == alone.typical()
+    assert paid.claim(500, per="month", at_month=8) == alone.claim(500, per="month", at_month=8)
+
+
+def test_the_integer_member_key_groups_as_run_member_and_role_do(simulated):
+    # SimulatedIncome groups the monthly rows by one integer key per member (no hashing of the
+    # ids): the trap is a key whose order is not (run, member_id) as text ("P10" before "P2"),
+    # or sums taken in another order; both would move a figure
+    m = simulated.monthly
+    cols = ["months_active", "gross", "fees", "lead_spend", "other_costs", "purchases", "net",
+            "net_after_purchases"]  # fmt: skip
+    by_text = m.groupby(["run", "member_id", "role"], sort=True)[cols].sum().reset_index()
+    pd.testing.assert_frame_equal(simulated.income, by_text, check_exact=True)
+    for at in (5, 8):
+        window = m[m["month"] == at].groupby(["run", "member_id"])[["months_active", "gross"]]
+        window = window.sum()
+        window = window[window["months_active"] > 0]
+        claim = simulated.claim(100, per="month", at_month=at)
+        assert claim.participants == len(window)
+        assert claim.mean == window["gross"].mean() and claim.median == window["gross"].median()
+
+
+def test_engine_data_is_what_the_engine_makes_of_as_data(simulated):
+    # simulate_income pays Organisation.engine_data() (Polars built from the arrays) instead
+    # of as_data() handed to Polars by the engine: the trap is a type or a null that differs
+    # (a NaT read as a date, an empty sponsor as ""), which would change who is paid what
+    from toolkit.income._engine import handoff
+
+    org = simulated.simulation.organisation(runs=simulated.runs)
+    direct = org.engine_data()
+    handed, back, _ = handoff(org.as_data(), ("members", "orders", "leads", "role_history"))
+    assert back == "pandas" and direct.role_history is None and direct.as_of == handed.as_of
+    for name in ("members", "orders", "leads"):
+        mine, theirs = getattr(direct, name).collect(), getattr(handed, name).collect()
+        theirs = theirs.drop("order_id") if name == "orders" else theirs
+        assert mine.schema == theirs.schema and mine.equals(theirs), name
+    via_pandas = tk.participant_income(org.as_data(), PLAN, period="M")
+    pd.testing.assert_frame_equal(
+        tk.participant_income(direct, PLAN, period="M").collect().to_pandas(),
+        via_pandas,
+        check_exact=True,
+    )
+    assert (simulated.monthly["member_id"].to_numpy() == via_pandas["member_id"].to_numpy()).all()
+    for col in ("months_active", "gross", "fees", "purchases", "net", "net_after_purchases"):
+        assert simulated.monthly[col].equals(via_pandas[col]), col

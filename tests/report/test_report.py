@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import nbformat
@@ -102,6 +103,7 @@ def test_report_is_offline_escaped_and_aggregate_only(tmp_path, tiny):
             "data.leads.groupby('source').size().rename('leads').to_frame()",
             "list(data.leads.columns)",
             "import os; os.environ.get('TOOLKIT_RENDERER')",
+            "'polars threads: ' + os.environ.get('POLARS_MAX_THREADS', 'all')",
         ],
     )
     pages = build_report(data, tmp_path / "out", notebooks=nbs, include_code=False, progress=False)
@@ -114,6 +116,9 @@ def test_report_is_offline_escaped_and_aggregate_only(tmp_path, tiny):
         assert personal not in page  # the notebook never even saw those columns
     assert "warm_market" in page  # a note sharing a source's name was no false alarm
     assert "'static'" in page  # the kernel was told to render explorers statically
+    # one kernel here: its Polars pool may take every core (unless the caller said otherwise)
+    threads = os.environ.get("POLARS_MAX_THREADS", str(os.cpu_count()))
+    assert f"'polars threads: {threads}'" in page
     assert "data_dir = None" not in page  # --no-code hides the code
     assert "01_sources.html" in pages[1].read_text()
 

@@ -242,18 +242,33 @@ class SimulatedIncome:
 
     def __init__(
         self, params, plan, months, runs, seed, autoship, purchases, start, simulation, monthly,
-        sources, sales,
+        sources, sales, members=None, member=None,
     ):  # fmt: skip
-        # ``sources`` is a function giving the table: commissions are paid on first use
+        # ``sources`` is a function giving the table: commissions are paid on first use.
+        # ``members`` (run, member_id, role arrays sorted by run then member_id) and ``member``
+        # (each monthly row's position in them) group the rows by one integer key: the same
+        # groups in the same order as grouping by run, member_id and role, summed in the same
+        # row order, without hashing the ids again (a third of the grid's income time).
         self._start = start
         self.params, self.plan, self.months, self.runs, self.seed = params, plan, months, runs, seed
         self.autoship, self.purchases, self.simulation = autoship, purchases, simulation
         self.monthly, self.sales, self._sources = monthly, sales, sources
-        keys = ["run", "member_id", "role"]
-        self.income = (
-            monthly.groupby(keys, sort=True, observed=True)[["months_active", *MONEY]]
-            .sum()
-            .reset_index()
+        self._members, self._member = members, member
+        if member is None:
+            keys = ["run", "member_id", "role"]
+            self.income = (
+                monthly.groupby(keys, sort=True, observed=True)[["months_active", *MONEY]]
+                .sum()
+                .reset_index()
+            )
+            return
+        sums = monthly[["months_active", *MONEY]].groupby(member, sort=True).sum()
+        at = sums.index.to_numpy()
+        self.income = pd.DataFrame(
+            {
+                **{name: values[at] for name, values in members.items()},
+                **{col: sums[col].to_numpy() for col in sums.columns},
+            }
         )
 
     @functools.cached_property
@@ -403,13 +418,21 @@ class SimulatedIncome:
             )
         low = at_month if per == "month" else at_month - 11
         m = self.monthly
-        window = m[(m["month"] >= low) & (m["month"] <= at_month)]
-        window = window.groupby(["run", "member_id"], observed=True)[
-            ["months_active", column]
-        ].sum()
-        window = window[window["months_active"] > 0]
+        inside = (m["month"] >= low) & (m["month"] <= at_month)
+        window = m[inside]
+        if self._member is None:
+            window = window.groupby(["run", "member_id"], observed=True)[
+                ["months_active", column]
+            ].sum()
+            window = window[window["months_active"] > 0]
+            run = window.index.get_level_values("run").to_numpy()
+        else:  # the same groups, in the same order, by the one integer key (see __init__)
+            window = window[["months_active", column]].groupby(
+                self._member[inside.to_numpy()], sort=True
+            ).sum()
+            window = window[window["months_active"] > 0]
+            run = self._members["run"][window.index.to_numpy()]
         x = window[column].to_numpy(float)
-        run = window.index.get_level_values("run").to_numpy()
         hits = x >= value
         p, lo, hi = clustered_share(hits, run, alpha)
         reached = np.unique(run[hits])
@@ -512,13 +535,50 @@ def simulate_income(
         ``.income`` per run and participant, ``.monthly``, ``.sources``, ``.disclosure()``,
         ``.typical()``, ``.claim(value, per, at_month)``.
     """
+    from toolkit.income.plan import CompensationPlan
+
+    if not isinstance(plan, CompensationPlan):  # before any simulating
+        raise TypeError(f"plan must be a toolkit.CompensationPlan, got {type(plan).__name__}")
+    p = as_params(params)
+    sim = simulate_growth(p, months=months, runs=runs, seed=seed, progress=False)
+    return pay_simulation(
+        sim,
+        plan,
+        runs=int(runs),
+        autoship=autoship,
+        purchases=purchases,
+        other_costs_per_month=other_costs_per_month,
+        start=start,
+        max_participants=max_participants,
+    )
+
+
+def pay_simulation(
+    sim,
+    plan,
+    *,
+    runs: int,
+    autoship: float = 100.0,
+    purchases: float = 50.0,
+    other_costs_per_month: float = 0.0,
+    start="2024-01-01",
+    max_participants: int = 2_000_000,
+) -> SimulatedIncome:
+    """The people of ``runs`` runs of ``sim`` (:meth:`GrowthSimulation.organisation`) paid by
+    ``plan``: :func:`simulate_income` without simulating the paths again.
+
+    The people of ``runs`` runs depend only on the parameters, horizon and seed (not on how
+    many runs the paths hold), so a :class:`GrowthSimulation` of any number of runs gives what
+    ``simulate_income(sim.params, plan, months=sim.months, runs=runs, seed=sim.seed)`` gives
+    (:func:`toolkit.growth.outlook.growth_outlook` pays its own simulation this way);
+    ``result.simulation`` is ``sim``. Arguments as :func:`simulate_income`.
+    """
     import toolkit
     from toolkit.income.plan import CompensationPlan
 
     if not isinstance(plan, CompensationPlan):
         raise TypeError(f"plan must be a toolkit.CompensationPlan, got {type(plan).__name__}")
-    p = as_params(params)
-    sim = simulate_growth(p, months=months, runs=runs, seed=seed, progress=False)
+    months = sim.months
     org = sim.organisation(
         autoship=autoship,
         purchases=purchases,
@@ -526,30 +586,38 @@ def simulate_income(
         runs=int(runs),
         max_participants=max_participants,
     )
-    data = org.as_data()  # the money computations run pandas tables on Polars at any size
     origin = org.start
-    run_of = pd.Series(org.members["run"], index=org.members["member_id"])
-    role_of = pd.Series(org.members["role"], index=org.members["member_id"])
+    ids = org.members["member_id"]
 
     def month_of(period) -> np.ndarray:
         stamps = pd.to_datetime(period).to_numpy().astype("datetime64[M]")
         return (stamps - origin).astype(np.int64) + 1
 
+    # the Polars tables the engine would make of org.as_data(), built directly
     inc = toolkit.participant_income(
-        data, plan, period="M", other_costs_per_month=other_costs_per_month
-    )
+        org.engine_data(), plan, period="M", other_costs_per_month=other_costs_per_month
+    ).collect()  # lazy in, lazy out
+    inc = {c: inc[c].to_numpy() for c in ("member_id", "period", "months_active", *MONEY)}
+    # each row's member, looked up once (every member_id of the result is in the members
+    # table); members ranked by run, then member_id, as SimulatedIncome groups them
+    row = pd.Index(ids).get_indexer(inc["member_id"])
+    order = np.lexsort((ids.astype(str), org.members["run"]))
+    rank = np.empty(len(order), np.int64)
+    rank[order] = np.arange(len(order))
     monthly = pd.DataFrame(
         {
-            "run": run_of.reindex(inc["member_id"]).to_numpy(),
-            "member_id": inc["member_id"].to_numpy(),
-            "role": role_of.reindex(inc["member_id"]).to_numpy(),
+            "run": org.members["run"][row],
+            "member_id": inc["member_id"],
+            "role": org.members["role"][row],
             "month": month_of(inc["period"]),
-            **{c: inc[c].to_numpy() for c in ("months_active", *MONEY)},
+            **{c: inc[c] for c in ("months_active", *MONEY)},
         }
     )
+    ranked = {name: org.members[name][order] for name in ("run", "member_id", "role")}
 
     def sources() -> pd.DataFrame:  # on first use: the typical participant does not need it
-        paid = toolkit.commissions(data, plan, period="M")
+        paid = toolkit.commissions(org.as_data(), plan, period="M")
+        run_of = pd.Series(org.members["run"], index=ids)
         frame = pd.DataFrame(
             {
                 "run": run_of.reindex(paid["member_id"]).to_numpy(),  # NaN for unpaid rows
@@ -583,7 +651,8 @@ def simulate_income(
     )
     sales = sales[sales["month"] >= 1].reset_index(drop=True)
     out = SimulatedIncome(
-        p, plan, sim.months, int(runs), sim.seed, float(autoship), float(purchases),
+        sim.params, plan, months, int(runs), sim.seed, float(autoship), float(purchases),
         pd.Timestamp(origin.astype("datetime64[D]")), sim, monthly, sources, sales,
+        members=ranked, member=rank[row],
     )  # fmt: skip
     return out

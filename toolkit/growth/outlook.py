@@ -146,7 +146,7 @@ def growth_outlook(
     income = income_claim = None
     income_note = ""
     if plan is not None:
-        from toolkit.growth.income import simulate_income
+        from toolkit.growth.income import pay_simulation
         from toolkit.growth.income_outlook import TooLargeToPay, paid_runs
 
         try:
@@ -154,9 +154,9 @@ def growth_outlook(
         except TooLargeToPay as err:
             income_note = str(err)
         else:  # what the income explorer's headline shows (income_outlook), without its charts
-            money = simulate_income(
-                p, plan, months=months, runs=paid, seed=seed, autoship=autoship, purchases=purchases
-            )
+            # simulate_income(p, plan, runs=paid, ...) would simulate the paths again: the
+            # people it pays are those of ``sim`` (the same parameters, horizon and seed)
+            money = pay_simulation(sim, plan, runs=paid, autoship=autoship, purchases=purchases)
             income = money.typical()
             income_claim = money.claim(income_claim_value, per="month", at_month=money.months)
     return GrowthOutlook(

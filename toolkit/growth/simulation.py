@@ -156,6 +156,7 @@ class GrowthSimulation:
         self._progress = progress
         self._participants: dict = {}
         self._customers: dict = {}  # (runs, max_participants) -> (who won each customer, when)
+        self._quantiles: dict = {}  # q as a tuple -> quantiles(q)
 
     def quantiles(self, q=(0.1, 0.5, 0.9)) -> pd.DataFrame:
         """Quantiles across runs, month by month.
@@ -169,9 +170,14 @@ class GrowthSimulation:
         q = np.atleast_1d(np.asarray(q, dtype=float))
         if ((q < 0) | (q > 1)).any():
             raise ValueError(f"q must lie in [0, 1], got {q.tolist()}")
-        grouped = self.paths.groupby("month")[list(PATH_COLUMNS)]
-        out = grouped.quantile(q).rename_axis(["month", "quantile"]).reset_index()
-        return out
+        # the growth outlook and the fan chart both ask for the fan's quantiles: computed once,
+        # a copy handed out each time (so a caller changing it changes nothing here)
+        key = tuple(q.tolist())
+        if key not in self._quantiles:
+            grouped = self.paths.groupby("month")[list(PATH_COLUMNS)]
+            out = grouped.quantile(q).rename_axis(["month", "quantile"]).reset_index()
+            self._quantiles[key] = out
+        return self._quantiles[key].copy()
 
     def participants(
         self, *, runs: int | None = None, max_participants: int = 2_000_000

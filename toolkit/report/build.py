@@ -334,6 +334,11 @@ def build_report(
     run_dir = Path(tempfile.mkdtemp(prefix="toolkit-report-run-"))
     # explorers export as Bokeh widgets over precomputed grids (they respond without a kernel)
     env = {**os.environ, "TOOLKIT_RENDERER": "static"}
+    # the kernels run side by side: each Polars pool gets its share of the cores (two pools of
+    # every core each spent a tenth of the growth explorer's grid on contention); a value set
+    # by the caller stands
+    share = max(1, (os.cpu_count() or 1) // max(1, min(jobs, len(paths))))
+    env.setdefault("POLARS_MAX_THREADS", str(share))
     exporter = _exporter(include_code)
     pages: list[Page] = []
 
