@@ -427,9 +427,11 @@ class SimulatedIncome:
             window = window[window["months_active"] > 0]
             run = window.index.get_level_values("run").to_numpy()
         else:  # the same groups, in the same order, by the one integer key (see __init__)
-            window = window[["months_active", column]].groupby(
-                self._member[inside.to_numpy()], sort=True
-            ).sum()
+            window = (
+                window[["months_active", column]]
+                .groupby(self._member[inside.to_numpy()], sort=True)
+                .sum()
+            )
             window = window[window["months_active"] > 0]
             run = self._members["run"][window.index.to_numpy()]
         x = window[column].to_numpy(float)

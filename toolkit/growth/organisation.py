@@ -98,7 +98,6 @@ class Organisation:
             as_of=self.as_of,
         )
 
-
     def engine_data(self) -> CRMData:
         """All runs as the commission engine reads them: ``members`` (member_id, sponsor_id,
         joined_at, role, left_at), ``orders`` (member_id, ordered_at, amount, volume) and an
@@ -135,9 +134,7 @@ class Organisation:
                 "volume": pl.Series(o["volume"], dtype=pl.Float64),
             }
         )
-        leads = pl.DataFrame(
-            schema={"cost": pl.Float64, "owner_id": pl.String, "created_at": when}
-        )
+        leads = pl.DataFrame(schema={"cost": pl.Float64, "owner_id": pl.String, "created_at": when})
         return CRMData(
             leads=leads.lazy(),
             events=None,
