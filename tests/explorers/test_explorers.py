@@ -642,3 +642,28 @@ def test_live_refresh_sends_only_what_changed():
     assert not _unchanged(data, {"x": np.array([1.0, np.nan])})  # a column less
     assert not _unchanged(None, "")  # a text the page never held is sent
     assert _unchanged("<b>1</b>", "<b>1</b>") and not _unchanged("<b>1</b>", "<b>2</b>")
+
+
+def test_growth_page_blanks_everything_the_grid_carries_away_from_its_values():
+    """What the exported growth page looks up is Monte Carlo, run only at the notebook's values
+    of the formula's controls: every model the grid carries is one the page blanks elsewhere
+    (and the formula computes the rest)."""
+    import toolkit
+    from toolkit.explorers import growth_explorer
+
+    explorer = growth_explorer(runs=20, months=6)
+    grid = explorer.static_grid()
+    carried = {
+        name if "data" not in props else f"{name}.{col}"
+        for state in [*grid.states.values(), *grid.presets.values()]
+        for name, props in state.items()
+        for col in props.get("data", [None])
+    }
+    blanked = set(explorer.page.grid_only)
+    assert carried
+    assert {
+        item for item in carried if item not in blanked and item.split(".")[0] not in blanked
+    } == set()
+    # with a plan, the money panels are simulated too
+    paid = growth_explorer(runs=20, months=6, plan=toolkit.CompensationPlan.unilevel_example())
+    assert {"growth_explorer_income", "growth_explorer_income_claim"} <= set(paid.page.grid_only)
