@@ -193,9 +193,12 @@ def growth_explorer(
         )
 
     def page_args(values) -> dict:
+        # what has no control, and the effort grid of each recruiting option (JS has no
+        # inverse incomplete gamma)
         from toolkit.growth.projection import effort_grid
 
-        dispersions = [float(v) for v in controls[-1].values]
+        effort = next(c for c in controls if c.name == "recruit_dispersion")
+        dispersions = [float(v) for v in effort.values]
         return {
             "months": months,
             "metric": metric,
