@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 import toolkit
-from toolkit.growth.income import TypicalIncome
+from toolkit.growth.income_figures import TypicalIncome
 from toolkit.results import FieldReads
 
 
@@ -41,15 +41,15 @@ def test_every_renamed_field_points_at_a_field_that_exists():
     from dataclasses import fields
 
     import toolkit.growth.claims
-    import toolkit.growth.income
+    import toolkit.growth.income_figures
     import toolkit.income.disclosure
     import toolkit.rates
 
     classes = [
         toolkit.rates.ExpectedRange,
         toolkit.growth.claims.ClaimCheck,
-        toolkit.growth.income.TypicalIncome,
-        toolkit.growth.income.IncomeClaim,
+        toolkit.growth.income_figures.TypicalIncome,
+        toolkit.growth.income_figures.IncomeClaim,
         toolkit.income.disclosure.EarningsClaim,
     ]
     for cls in classes:

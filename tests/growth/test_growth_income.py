@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import toolkit as tk
-from toolkit.growth.income import clustered_share, design_effect
+from toolkit.growth.income_figures import clustered_share, design_effect
 
 PLAN = tk.CompensationPlan.unilevel_example()
 GROWING = tk.GrowthParams.typical(contacts_per_rep_per_month=8.0, contact_to_rep=0.06)

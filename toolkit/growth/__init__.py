@@ -36,12 +36,14 @@ Where each piece lives:
 - :mod:`toolkit.growth.organisation`: simulated runs as data in the contract
   (``GrowthSimulation.as_data``), for the one commission engine.
 - :mod:`toolkit.growth.income`: :func:`simulate_income` (:class:`SimulatedIncome`), simulated
-  organisations paid by a compensation plan.
+  organisations paid by a compensation plan; :mod:`toolkit.growth.income_figures` its
+  figures (:class:`TypicalIncome`, :class:`IncomeClaim`) with runs as clusters.
 """
 
 from toolkit.growth.calibration import RecruitmentFit, fit_recruitment
 from toolkit.growth.claims import ClaimCheck, claim_check, goal_seek, sales_vs_network, sensitivity
-from toolkit.growth.income import IncomeClaim, SimulatedIncome, TypicalIncome, simulate_income
+from toolkit.growth.income import SimulatedIncome, simulate_income
+from toolkit.growth.income_figures import IncomeClaim, TypicalIncome
 from toolkit.growth.outlook import GrowthOutlook, growth_outlook
 from toolkit.growth.params import DAYS_PER_MONTH, MAX_PEOPLE, PARAM_NAMES, GrowthParams
 from toolkit.growth.participants import gini, outcome_distribution
